@@ -1,0 +1,50 @@
+/**
+ * Typed errors. Every message says where (file, line, field), what was expected and what was found,
+ * so that a researcher can fix the input without reading our code.
+ */
+
+/** Base class of every error the workbench throws on purpose. */
+export class RraError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Where in an input a problem was found. `line` is 1-based; `field` names a column or a JSON path. */
+export interface DataLocation {
+  file: string;
+  line?: number;
+  field?: string;
+}
+
+/** Malformed or inconsistent input data. */
+export class DataError extends RraError {
+  readonly file: string;
+  readonly line?: number;
+  readonly field?: string;
+  readonly expected: string;
+  readonly got: string;
+
+  constructor(where: DataLocation, expected: string, got: string, hint?: string) {
+    const loc = where.file + (where.line !== undefined ? `:${where.line}` : "") + (where.field ? ` (${where.field})` : "");
+    super(`${loc}: expected ${expected}, got ${got}` + (hint ? `. ${hint}` : ""));
+    this.file = where.file;
+    this.line = where.line;
+    this.field = where.field;
+    this.expected = expected;
+    this.got = got;
+  }
+}
+
+/** A configuration value (option, flag, environment variable) that is unknown or of the wrong kind. */
+export class ConfigError extends RraError {}
+
+/** Tensor or array shapes that do not fit together. */
+export class ShapeError extends RraError {}
+
+/** Shorten a value for an error message: quoted, at most `max` characters. */
+export function show(value: unknown, max = 60): string {
+  const s = typeof value === "string" ? JSON.stringify(value) : String(value);
+  return s.length > max ? s.slice(0, max - 1) + "…\"" : s;
+}
