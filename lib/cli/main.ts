@@ -1,0 +1,44 @@
+/** The `rra` command line: one subcommand per workbench step, each with --help. */
+import { RraError } from "../core/errors";
+import type { Command } from "./args";
+import { dataCommand } from "./data-command";
+import { evalCommand } from "./eval-command";
+
+const COMMANDS: Command[] = [evalCommand, dataCommand];
+
+function usage(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    "rra: the RRADistill workbench command line",
+    "",
+    "usage: rra <command> [options]     (rra <command> --help for its options)",
+    "",
+    "commands:",
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    "",
+    "environment: RRA_DB (SQLite store path), RRA_BACKEND (tensorflow|wasm|cpu), RRA_DATA_DIR",
+  ].join("\n");
+}
+
+/** Run the CLI; returns the exit code (0 ok, 1 failure, 2 usage error). */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  if (!cmd) {
+    console.error(`rra: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await cmd.run(rest);
+  } catch (e) {
+    if (e instanceof RraError) {
+      console.error(`rra ${name}: ${e.message}`);
+      return e.name === "ConfigError" ? 2 : 1;
+    }
+    throw e;
+  }
+}

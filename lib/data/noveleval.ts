@@ -1,0 +1,43 @@
+/**
+ * NovelEval-2306 (RankGPT): 21 questions about events after mid-2023, 20 judged passages each.
+ * Files: queries.tsv, corpus.tsv (`docid<TAB>passage`), qrels.txt, data.json (retrieve_results form).
+ */
+import { join } from "path";
+import { DataError, show } from "../core/errors";
+import { readRetrieveResults } from "./rankllm";
+import { readLines } from "./text-file";
+import { readQrels, readTopics } from "./trec";
+import type { Dataset, Passage } from "./types";
+
+/** Read a `docid<TAB>passage` corpus file. */
+export function readCorpus(file: string): Passage[] {
+  const seen = new Map<string, number>();
+  return readLines(file, "corpus").map(({ line, text }) => {
+    const tab = text.indexOf("\t");
+    if (tab < 0) throw new DataError({ file, line }, "`docid<TAB>passage`", `no tab in ${show(text)}`);
+    const docid = text.slice(0, tab).trim();
+    if (docid === "") throw new DataError({ file, line, field: "docid" }, "a document id", "an empty field");
+    const prev = seen.get(docid);
+    if (prev !== undefined) throw new DataError({ file, line, field: "docid" }, "each docid once", `docid ${show(docid)} again (first at line ${prev})`);
+    seen.set(docid, line);
+    return { docid, text: text.slice(tab + 1) };
+  });
+}
+
+/** Load NovelEval from its folder, checking that queries, candidates, corpus and qrels agree. */
+export function loadNovelEval(dir: string): Dataset {
+  const queries = readTopics(join(dir, "queries.tsv"));
+  const qrels = readQrels(join(dir, "qrels.txt"));
+  const corpus = readCorpus(join(dir, "corpus.tsv"));
+  const lists = readRetrieveResults(join(dir, "data.json"));
+  const passages = new Map(corpus.map((p) => [p.docid, p]));
+  const dataFile = join(dir, "data.json");
+  for (const list of lists) {
+    const q = queries.find((x) => x.qid === list.qid);
+    if (!q) throw new DataError({ file: dataFile, field: `qid ${list.qid}` }, "a qid listed in queries.tsv", `unknown qid ${list.qid}`);
+    for (const c of list.candidates) {
+      if (!passages.has(c.docid)) throw new DataError({ file: dataFile, field: `qid ${list.qid}` }, "docids present in corpus.tsv", `unknown docid ${c.docid}`);
+    }
+  }
+  return { name: "noveleval", queries, qrels, lists, passages };
+}
