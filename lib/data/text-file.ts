@@ -1,6 +1,7 @@
 /** Reading text inputs with locations for error messages. */
 import { readFileSync, existsSync, statSync } from "fs";
 import { DataError } from "../core/errors";
+import { locateJsonError } from "./json-locate";
 
 /** A non-blank line of a text file with its 1-based line number. */
 export interface NumberedLine {
@@ -43,19 +44,19 @@ export function lineOf(text: string, offset: number): { line: number; column: nu
 }
 
 /**
- * JSON.parse with an error that names the file, line and column. Node reports the failing offset
- * for most syntax errors; a truncated document ("Unexpected end of JSON input") is placed at the end.
+ * JSON.parse with an error that names the file, line and column of the first invalid character and
+ * what was expected there; a document cut short is reported as truncated at its last line.
  */
 export function parseJsonText(text: string, file: string, what: string, baseOffset = 0, fullText?: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    const msg = (e as Error).message;
-    const m = /position (\d+)/.exec(msg);
-    const truncated = /end of JSON input|Unterminated string/i.test(msg) && !m;
-    const offset = baseOffset + (m ? Number(m[1]) : text.length);
+    const where = locateJsonError(text);
+    const offset = baseOffset + (where ? where.offset : text.length);
     const { line, column } = lineOf(fullText ?? text, offset);
-    throw new DataError({ file, line }, `valid ${what} JSON`,
-      truncated ? "a truncated document (the file ends inside a value)" : `a syntax error at column ${column}: ${msg}`);
+    const got = !where || where.truncated
+      ? "a truncated document (the file ends inside a value)"
+      : `${JSON.stringify((fullText ?? text).slice(offset, offset + 12))} at column ${column} where ${where.expected} was expected`;
+    throw new DataError({ file, line }, `valid ${what} JSON`, got);
   }
 }
