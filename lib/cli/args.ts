@@ -19,7 +19,7 @@ export function parseFlags(command: string, argv: string[], options: OptionSpec,
   try {
     return parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals, strict: true });
   } catch (e) {
-    throw new ConfigError(`rra ${command}: ${(e as Error).message.replace(/\. To specify a positional.*$/s, "")} (see rra ${command} --help)`);
+    throw new ConfigError(`${(e as Error).message.replace(/\. To specify a positional.*$/s, "")} (see rra ${command} --help)`);
   }
 }
 
