@@ -14,10 +14,17 @@ export interface Command {
   run(argv: string[]): Promise<number>;
 }
 
+/** Flags and positional arguments of one command line. */
+export interface ParsedFlags {
+  values: Record<string, string | boolean | string[] | undefined>;
+  positionals: string[];
+}
+
 /** Parse argv strictly; unknown flags and missing values become ConfigError naming the command. */
-export function parseFlags(command: string, argv: string[], options: OptionSpec, allowPositionals = false) {
+export function parseFlags(command: string, argv: string[], options: OptionSpec, allowPositionals = false): ParsedFlags {
   try {
-    return parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals, strict: true });
+    const r = parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals, strict: true });
+    return { values: r.values as ParsedFlags["values"], positionals: r.positionals };
   } catch (e) {
     throw new ConfigError(`${(e as Error).message.replace(/\. To specify a positional.*$/s, "")} (see rra ${command} --help)`);
   }

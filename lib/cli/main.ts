@@ -1,10 +1,11 @@
 /** The `rra` command line: one subcommand per workbench step, each with --help. */
 import { RraError } from "../core/errors";
 import type { Command } from "./args";
+import { compareCommand } from "./compare-command";
 import { dataCommand } from "./data-command";
 import { evalCommand } from "./eval-command";
 
-const COMMANDS: Command[] = [evalCommand, dataCommand];
+const COMMANDS: Command[] = [evalCommand, compareCommand, dataCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -9,6 +9,7 @@ import { readRun } from "../../lib/data/trec";
 import type { Dataset, Run } from "../../lib/data/types";
 import type { EvalResult } from "../../lib/eval/types";
 import {
+  BUSY_TIMEOUT_MS,
   closeStore,
   computeRunId,
   defaultDbPath,
@@ -333,6 +334,8 @@ describe("store files", () => {
     let db = await openStore(file);
     const r = await sql<{ journal_mode: string }>`pragma journal_mode`.execute(db);
     assert.equal(r.rows[0].journal_mode, "wal");
+    const busy = await sql<{ timeout: number }>`pragma busy_timeout`.execute(db);
+    assert.equal(busy.rows[0].timeout, BUSY_TIMEOUT_MS);
     const id = await saveRun(db, META, handRun());
     await closeStore(db);
     db = await openStore(file);

@@ -1,0 +1,65 @@
+/**
+ * Schema migrations from a static, ordered table (no directory globbing), so they run the same from any
+ * working directory, from tsx, from compiled JS and from notebooks. Add a migration by writing
+ * `migrations/000N_name.ts` and listing it in `MIGRATIONS`.
+ */
+import { Migrator, NO_MIGRATIONS, type Kysely, type Migration, type MigrationProvider, type MigrationResultSet } from "kysely";
+import { RraError } from "../core/errors";
+import * as m0001 from "./migrations/0001_init";
+
+/** Every migration by name; names sort in the order they must run. */
+export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
+  "0001_init": m0001,
+});
+
+/** A kysely migration provider over a fixed table of migrations, each run in its own transaction. */
+export function createMigrationProvider(migrations: Readonly<Record<string, Migration>> = MIGRATIONS): MigrationProvider {
+  const atomic: Record<string, Migration> = {};
+  for (const [name, m] of Object.entries(migrations)) atomic[name] = inTransaction(m);
+  return { getMigrations: async () => atomic };
+}
+
+/** A kysely `Migrator` for the store's migrations (bookkeeping in `kysely_migration`). */
+export function createMigrator(db: Kysely<any>, migrations: Readonly<Record<string, Migration>> = MIGRATIONS): Migrator {
+  return new Migrator({ db, provider: createMigrationProvider(migrations) });
+}
+
+/** Apply every pending migration; throws an `RraError` naming the migration that failed. Returns the names applied. */
+export async function migrateToLatest(db: Kysely<any>, migrations: Readonly<Record<string, Migration>> = MIGRATIONS): Promise<string[]> {
+  return checked(await createMigrator(db, migrations).migrateToLatest(), "up");
+}
+
+/** Revert every applied migration (drops all store tables); returns the names reverted, newest first. */
+export async function migrateDownAll(db: Kysely<any>, migrations: Readonly<Record<string, Migration>> = MIGRATIONS): Promise<string[]> {
+  return checked(await createMigrator(db, migrations).migrateTo(NO_MIGRATIONS), "down");
+}
+
+/**
+ * kysely's SQLite adapter reports no transactional DDL, so the migrator runs migrations bare; SQLite does
+ * roll DDL back, so each migration gets its own transaction and a failure leaves no half-made schema.
+ */
+function inTransaction(m: Migration): Migration {
+  const down = m.down;
+  return {
+    up: (db) => db.transaction().execute((trx) => m.up(trx)),
+    down: down ? (db) => db.transaction().execute((trx) => down(trx)) : undefined,
+  };
+}
+
+/** Turn kysely's result set into the names that ran, or a thrown error that says which one failed. */
+function checked({ error, results }: MigrationResultSet, direction: "up" | "down"): string[] {
+  if (error !== undefined) {
+    const failed = results?.find((r) => r.status === "Error")?.migrationName;
+    const cause = error instanceof Error ? error.message : String(error);
+    const where = failed !== undefined ? `migration "${failed}" (${direction})` : `migrations (${direction}, before any ran)`;
+    const done = (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+    const err = new RraError(
+      `store: ${where} failed: ${cause}` +
+        (done.length ? `; applied before it: ${done.join(", ")}` : "") +
+        ". The failing migration was rolled back; fix it, or open a fresh database file (RRA_DB).",
+    );
+    Object.defineProperty(err, "cause", { value: error, enumerable: false });
+    throw err;
+  }
+  return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+}

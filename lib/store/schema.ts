@@ -1,0 +1,160 @@
+/**
+ * The typed kysely schema of the workbench store (SQLite). Columns are snake_case, nullable columns are
+ * `T | null`, configs and version tables are JSON text, times are ISO-8601 UTC text.
+ * `ord` columns keep the order of the objects they came from (arrays, Map insertion order, file order),
+ * so that what is loaded back is equal to what was saved. Migrations in ./migrations create these tables.
+ */
+import type { Generated, Insertable, Selectable, Updateable } from "kysely";
+
+/** An evaluation dataset (`datasets`): one row per name; its content lives in the tables below. */
+export interface DatasetTable {
+  name: string;
+  /** Where it came from: file paths or the loader that produced it. */
+  source: string;
+  /** SHA-256 of the source bytes, or of the dataset's content when no files are given. */
+  fingerprint: string;
+  created_at: Generated<string>;
+}
+
+/** A query of a dataset (`queries`), with the dataset's first-stage list for it when there is one. */
+export interface QueryTable {
+  dataset: string;
+  qid: string;
+  text: string;
+  /** Position in `Dataset.queries`. */
+  ord: number;
+  /** Position of this query's list in `Dataset.lists`; null when the query has no list. */
+  list_ord: number | null;
+  /** `RankedList.query` as the list gives it (may differ from `text`); null when there is no list. */
+  list_query: string | null;
+}
+
+/** A passage text (`passages`), shared by every dataset: MS MARCO docids are global. */
+export interface PassageTable {
+  docid: string;
+  text: string;
+}
+
+/** Which passages belong to a dataset (`dataset_passages`), in `Dataset.passages` order. */
+export interface DatasetPassageTable {
+  dataset: string;
+  docid: string;
+  ord: number;
+}
+
+/** A first-stage candidate of a dataset's list (`candidates`). */
+export interface CandidateTable {
+  dataset: string;
+  qid: string;
+  docid: string;
+  /** Position in the list's `candidates` array. */
+  ord: number;
+  rank: number;
+  score: number;
+  /** 1 when the saved candidate carried its text (restored from `passages`), else 0. */
+  has_text: number;
+}
+
+/** A graded relevance judgment of a dataset (`judgments`). */
+export interface JudgmentTable {
+  dataset: string;
+  qid: string;
+  docid: string;
+  rel: number;
+  /** Position in the qrels' iteration order (query, then document). */
+  ord: number;
+}
+
+/** A stored run with the metadata needed to reproduce it (`runs`). */
+export interface RunTable {
+  /** `${name}-${hash8(config)}`. */
+  id: string;
+  name: string;
+  dataset: string;
+  /** TREC run tag (sixth column). */
+  tag: string;
+  /** File path or producer (e.g. `trec:data/…/bm25.txt`, `student:train.ts`). */
+  source: string;
+  config_json: string;
+  seed: number | null;
+  /** `tf.getBackend()` when the run was produced by a model. */
+  backend: string | null;
+  /** JSON object name -> version (node, tfjs, …). */
+  versions_json: string;
+  git_sha: string | null;
+  created_at: Generated<string>;
+}
+
+/** One ranked document of a run (`run_entries`). */
+export interface RunEntryTable {
+  run_id: string;
+  qid: string;
+  docid: string;
+  /** Position in the run file (0-based over the whole run): restores query and document order. */
+  ord: number;
+  rank: number;
+  score: number;
+}
+
+/** One metric value of a run (`metrics`): per query, or `qid = 'all'` for the mean. */
+export interface MetricTable {
+  run_id: string;
+  qid: string;
+  metric: string;
+  value: number;
+  /** Minimum grade counted as relevant for binary metrics when it was computed. */
+  rel_threshold: number;
+}
+
+/** The whole store, as kysely sees it. */
+export interface Database {
+  datasets: DatasetTable;
+  queries: QueryTable;
+  passages: PassageTable;
+  dataset_passages: DatasetPassageTable;
+  candidates: CandidateTable;
+  judgments: JudgmentTable;
+  runs: RunTable;
+  run_entries: RunEntryTable;
+  metrics: MetricTable;
+}
+
+/** The `qid` of the rows holding a run's mean metric values. */
+export const ALL_QUERIES = "all";
+
+/** A `datasets` row as read. */
+export type DatasetRow = Selectable<DatasetTable>;
+/** A `datasets` row to insert. */
+export type NewDataset = Insertable<DatasetTable>;
+/** A `queries` row as read. */
+export type QueryRow = Selectable<QueryTable>;
+/** A `queries` row to insert. */
+export type NewQuery = Insertable<QueryTable>;
+/** A `passages` row as read. */
+export type PassageRow = Selectable<PassageTable>;
+/** A `passages` row to insert. */
+export type NewPassage = Insertable<PassageTable>;
+/** A `dataset_passages` row to insert. */
+export type NewDatasetPassage = Insertable<DatasetPassageTable>;
+/** A `candidates` row as read. */
+export type CandidateRow = Selectable<CandidateTable>;
+/** A `candidates` row to insert. */
+export type NewCandidate = Insertable<CandidateTable>;
+/** A `judgments` row as read. */
+export type JudgmentRow = Selectable<JudgmentTable>;
+/** A `judgments` row to insert. */
+export type NewJudgment = Insertable<JudgmentTable>;
+/** A `runs` row as read. */
+export type RunRow = Selectable<RunTable>;
+/** A `runs` row to insert. */
+export type NewRun = Insertable<RunTable>;
+/** A `runs` row update. */
+export type RunUpdate = Updateable<RunTable>;
+/** A `run_entries` row as read. */
+export type RunEntryRow = Selectable<RunEntryTable>;
+/** A `run_entries` row to insert. */
+export type NewRunEntry = Insertable<RunEntryTable>;
+/** A `metrics` row as read. */
+export type MetricRow = Selectable<MetricTable>;
+/** A `metrics` row to insert. */
+export type NewMetric = Insertable<MetricTable>;
