@@ -9,7 +9,19 @@ import { readLines } from "./text-file";
 import { readQrels, readTopics } from "./trec";
 import type { Dataset, Passage } from "./types";
 
-/** Read a `docid<TAB>passage` corpus file. */
+/**
+ * A TSV field as pandas' `to_csv(sep="\t")` writes it: wrapped in double quotes, with inner quotes
+ * doubled, when it contains a quote. NovelEval's corpus.tsv has 80 such passages.
+ */
+export function unquoteTsvField(field: string, file: string, line: number): string {
+  if (!field.startsWith("\"")) return field;
+  if (field.length < 2 || !field.endsWith("\"") || field.slice(1, -1).replace(/""/g, "").includes("\"")) {
+    throw new DataError({ file, line, field: "passage" }, "a quoted field `\"...\"` with inner quotes doubled", show(field));
+  }
+  return field.slice(1, -1).replace(/""/g, "\"");
+}
+
+/** Read a `docid<TAB>passage` corpus file (quoted fields unquoted). */
 export function readCorpus(file: string): Passage[] {
   const seen = new Map<string, number>();
   return readLines(file, "corpus").map(({ line, text }) => {
@@ -20,7 +32,7 @@ export function readCorpus(file: string): Passage[] {
     const prev = seen.get(docid);
     if (prev !== undefined) throw new DataError({ file, line, field: "docid" }, "each docid once", `docid ${show(docid)} again (first at line ${prev})`);
     seen.set(docid, line);
-    return { docid, text: text.slice(tab + 1) };
+    return { docid, text: unquoteTsvField(text.slice(tab + 1), file, line) };
   });
 }
 
@@ -36,7 +48,9 @@ export function loadNovelEval(dir: string): Dataset {
     const q = queries.find((x) => x.qid === list.qid);
     if (!q) throw new DataError({ file: dataFile, field: `qid ${list.qid}` }, "a qid listed in queries.tsv", `unknown qid ${list.qid}`);
     for (const c of list.candidates) {
-      if (!passages.has(c.docid)) throw new DataError({ file: dataFile, field: `qid ${list.qid}` }, "docids present in corpus.tsv", `unknown docid ${c.docid}`);
+      const p = passages.get(c.docid);
+      if (!p) throw new DataError({ file: dataFile, field: `qid ${list.qid}` }, "docids present in corpus.tsv", `unknown docid ${c.docid}`);
+      if (c.text !== undefined && c.text !== p.text) throw new DataError({ file: dataFile, field: `qid ${list.qid} docid ${c.docid}` }, "the same passage text as corpus.tsv", show(c.text.slice(0, 40)));
     }
   }
   return { name: "noveleval", queries, qrels, lists, passages };

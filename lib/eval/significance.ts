@@ -131,7 +131,7 @@ function checkKeys(where: string, opts: object, allowed: readonly string[]): voi
 
 function checkSeed(where: string, seed: unknown): number {
   if (typeof seed !== "number" || !Number.isInteger(seed)) {
-    throw new ConfigError(`${where}: option seed must be an integer (no Math.random fallback), got ${show(seed)}`);
+    throw new ConfigError(`${where}: option seed must be an integer (every random choice needs an explicit seed), got ${show(seed)}`);
   }
   return seed;
 }

@@ -2,12 +2,22 @@
  * Tables of evaluation results: danfo DataFrames for notebooks (`comparisonFrame`, `perQueryFrame`,
  * `summaryFrame`) and pure Markdown / LaTeX builders for papers (`comparisonMarkdown`,
  * `comparisonLatex`: systems as rows, metrics as columns, `mean (+delta)†` cells).
- * Only this file of eval/ imports danfo; the text builders do not touch it.
+ * Only this file of eval/ uses danfo, and loads it (~1 s) on the first DataFrame call, so the text
+ * builders stay cheap to import.
  */
-import * as dfd from "danfojs-node";
+import type { DataFrame } from "danfojs-node";
 import { ConfigError, ShapeError, show } from "../core/errors";
 import type { ComparisonRow } from "./compare";
 import type { EvalResult, MetricName, PerQuery } from "./types";
+
+type Danfo = typeof import("danfojs-node");
+let danfo: Danfo | undefined;
+
+// danfo is required lazily: importing this file for comparisonMarkdown must not cost a second.
+function dfd(): Danfo {
+  if (danfo === undefined) danfo = require("danfojs-node") as Danfo;
+  return danfo;
+}
 
 const ROW_COLUMNS: readonly (keyof ComparisonRow)[] = [
   "system", "metric", "baseline", "isBaseline", "n", "mean", "baselineMean", "delta", "relDelta", "p", "pAdjusted",
@@ -15,9 +25,9 @@ const ROW_COLUMNS: readonly (keyof ComparisonRow)[] = [
 ];
 
 /** DataFrame of `compareSystems` rows, one per (system, metric), with the ComparisonRow fields as columns. */
-export function comparisonFrame(rows: readonly ComparisonRow[]): dfd.DataFrame {
+export function comparisonFrame(rows: readonly ComparisonRow[]): DataFrame {
   if (rows.length === 0) throw new ShapeError("comparisonFrame: expected at least one comparison row, got none");
-  return new dfd.DataFrame(rows.map((r) => ROW_COLUMNS.map((c) => r[c])), { columns: ROW_COLUMNS as string[] });
+  return new (dfd().DataFrame)(rows.map((r) => ROW_COLUMNS.map((c) => r[c])), { columns: ROW_COLUMNS as string[] });
 }
 
 function isEvalResult(x: EvalResult | PerQuery): x is EvalResult {
@@ -28,7 +38,7 @@ function isEvalResult(x: EvalResult | PerQuery): x is EvalResult {
 }
 
 /** DataFrame with a `qid` column and one column per metric (default: every metric of the result). */
-export function perQueryFrame(result: EvalResult | PerQuery, metrics?: readonly MetricName[]): dfd.DataFrame {
+export function perQueryFrame(result: EvalResult | PerQuery, metrics?: readonly MetricName[]): DataFrame {
   const perQuery = isEvalResult(result) ? result.perQuery : result;
   const qids = Object.keys(perQuery);
   if (qids.length === 0) throw new ShapeError("perQueryFrame: expected at least one query, got none");
@@ -43,11 +53,11 @@ export function perQueryFrame(result: EvalResult | PerQuery, metrics?: readonly 
       return v;
     }),
   ]);
-  return new dfd.DataFrame(data, { columns: ["qid", ...cols] });
+  return new (dfd().DataFrame)(data, { columns: ["qid", ...cols] });
 }
 
 /** DataFrame with one row per system: `system`, `queries` (count) and the mean of each metric. */
-export function summaryFrame(results: Record<string, EvalResult>, metrics?: readonly MetricName[]): dfd.DataFrame {
+export function summaryFrame(results: Record<string, EvalResult>, metrics?: readonly MetricName[]): DataFrame {
   const names = Object.keys(results);
   if (names.length === 0) throw new ShapeError("summaryFrame: expected at least one system, got none");
   const cols = metrics ?? Object.keys(results[names[0]].all);
@@ -62,7 +72,7 @@ export function summaryFrame(results: Record<string, EvalResult>, metrics?: read
       return v;
     }),
   ]);
-  return new dfd.DataFrame(data, { columns: ["system", "queries", ...cols] });
+  return new (dfd().DataFrame)(data, { columns: ["system", "queries", ...cols] });
 }
 
 /** Options of `comparisonMarkdown` and `comparisonLatex`. */

@@ -7,13 +7,12 @@
  * playwright kills it when Node exits. `closeFigures()` closes it explicitly.
  */
 import { ChildProcess } from "child_process";
-import { existsSync, readFileSync } from "fs";
-import { join, resolve } from "path";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "fs";
+import { dirname, join, resolve } from "path";
 import { chromium } from "playwright-core";
 import type { Browser, Page } from "playwright-core";
 import { ConfigError, RraError } from "../core/errors";
 import { projectPath } from "../core/paths";
-import { writeFileAtomic } from "../notebooks/strip";
 import type { PlotlyFigure } from "../plots/types";
 
 /** A file format `saveFigure` writes. "json" is the figure itself (data + layout). */
@@ -48,6 +47,15 @@ let session: Promise<Session> | undefined;
 let queue: Promise<unknown> = Promise.resolve();
 let idleTimer: NodeJS.Timeout | undefined;
 let plotlySource: string | undefined;
+
+let tmpCounter = 0;
+/** Write through a temporary sibling and a rename, so readers never see half a file. */
+function writeFileAtomic(file: string, data: string | Buffer): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}-${++tmpCounter}`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, file);
+}
 
 /** plotly.min.js (4.7 MB), read once. */
 export function plotlyJs(): string {

@@ -49,7 +49,7 @@ export interface NotebookRun {
 
 const ANSI = /\u001b\[[0-9;?]*[A-Za-z]/g;
 /** Stack frames of node and the kernel itself, which say nothing about the notebook. */
-const INTERNAL_FRAME = /^\s+at .*(\(node:|node:internal|sigintHandlersWrap|\/node_modules\/tslab\/)/;
+const INTERNAL_FRAME = /^\s+at .*(\(node:|node:internal|sigintHandlersWrap|\/node_modules\/tslab\/|evalmachine\.<anonymous>)/;
 const MAX_ERROR_CHARS = 4000;
 
 /** A path as the user would type it: relative to the working directory when inside it. */
@@ -74,7 +74,10 @@ function errorText(r: ExecuteResult, timeoutSec: number): string {
     if (o.output_type === "stream" && o.name === "stderr") parts.push(o.text);
     if (o.output_type === "error") parts.push(o.traceback.length ? o.traceback.join("\n") : `${o.ename}: ${o.evalue}`);
   }
-  let text = parts.join("\n").replace(ANSI, "").split("\n").filter((l) => !INTERNAL_FRAME.test(l)).join("\n").trim();
+  // Node prefixes a thrown error with "file:N", the compiled source line and a caret; those and the
+  // evalmachine frames point into tslab's compiled JavaScript, not at the cell: drop them.
+  let text = parts.join("\n").replace(ANSI, "").replace(/^[^\n]*:\d+\n[^\n]*\n[ \t]*\^+[^\n]*\n\s*\n/, "")
+    .split("\n").filter((l) => !INTERNAL_FRAME.test(l)).join("\n").trim();
   if (text.length > MAX_ERROR_CHARS) text = text.slice(0, MAX_ERROR_CHARS) + "\n…";
   if (text) return text;
   return r.status === "abort" ? "the kernel aborted the cell" : "execute_reply status error, with no error output";

@@ -2,16 +2,14 @@
  * Opening and closing the SQLite store. There is no global handle: `openStore` returns a migrated
  * `Kysely<Database>` that every store function takes as its first argument.
  */
-import { existsSync, mkdirSync, readFileSync } from "fs";
-import { dirname, join, resolve } from "path";
+import { existsSync, mkdirSync } from "fs";
+import { dirname, resolve } from "path";
 import SQLite from "better-sqlite3";
 import { Kysely, SqliteDialect } from "kysely";
 import { ConfigError } from "../core/errors";
+import { projectPath } from "../core/paths";
 import { migrateToLatest } from "./migrate";
 import type { Database } from "./schema";
-
-/** The `name` in the project's package.json, used to find the project root. */
-export const PROJECT_PACKAGE_NAME = "rradistill-workbench";
 
 /** How long a write waits for another process's lock before failing with SQLITE_BUSY, in ms. */
 export const BUSY_TIMEOUT_MS = 10_000;
@@ -22,34 +20,11 @@ export const BUSY_TIMEOUT_MS = 10_000;
  */
 export const MAX_SQL_VARIABLES = 999;
 
-/** The project root: the nearest ancestor of `from` whose package.json is named `rradistill-workbench`. */
-export function findProjectRoot(from: string = __dirname): string {
-  let dir = resolve(from);
-  for (;;) {
-    const pkg = join(dir, "package.json");
-    if (existsSync(pkg)) {
-      try {
-        if ((JSON.parse(readFileSync(pkg, "utf8")) as { name?: unknown }).name === PROJECT_PACKAGE_NAME) return dir;
-      } catch {
-        // An unreadable or invalid package.json belongs to someone else: keep walking up.
-      }
-    }
-    const parent = dirname(dir);
-    if (parent === dir) {
-      throw new ConfigError(
-        `store: no package.json named "${PROJECT_PACKAGE_NAME}" above ${JSON.stringify(resolve(from))}; ` +
-          "set RRA_DB to the database file to use",
-      );
-    }
-    dir = parent;
-  }
-}
-
 /** The database file: env `RRA_DB` when set (`:memory:` allowed), else `<project root>/data/rra.sqlite`. */
 export function defaultDbPath(): string {
   const env = process.env.RRA_DB;
   if (env !== undefined && env.trim() !== "") return env === ":memory:" ? env : resolve(env);
-  return join(findProjectRoot(), "data", "rra.sqlite");
+  return projectPath("data", "rra.sqlite");
 }
 
 /**

@@ -1,6 +1,6 @@
 /** The SQLite store: schema types, opening/migrating, datasets, runs and metrics. */
 export * from "./schema";
-export { openStore, closeStore, defaultDbPath, findProjectRoot, chunkRows, PROJECT_PACKAGE_NAME, BUSY_TIMEOUT_MS, MAX_SQL_VARIABLES } from "./db";
+export { openStore, closeStore, defaultDbPath, chunkRows, BUSY_TIMEOUT_MS, MAX_SQL_VARIABLES } from "./db";
 export { migrateToLatest, migrateDownAll, createMigrator, createMigrationProvider, MIGRATIONS } from "./migrate";
 export { saveDataset, loadStoredDataset, listDatasets, deleteDataset, computeDatasetFingerprint, type SaveDatasetOptions } from "./datasets";
 export {

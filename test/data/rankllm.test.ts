@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { readPromptLog, readRetrieveResults, splitConcatenatedJson } from "../../lib/data/rankllm";
-import { readCorpus, loadNovelEval } from "../../lib/data/noveleval";
+import { readCorpus, loadNovelEval, unquoteTsvField } from "../../lib/data/noveleval";
 import { loadDataset } from "../../lib/data/datasets";
 import { assertDataError, tempFile } from "../helpers";
 
@@ -97,5 +97,13 @@ describe("loadDataset", () => {
   });
   it("names the known datasets for an unknown one", () => {
     assert.throws(() => loadDataset("dl21"), /unknown dataset "dl21"; expected one of dl19, dl20, noveleval/);
+  });
+});
+
+describe("unquoteTsvField", () => {
+  it("undoes pandas-style quoting and rejects a lone inner quote", () => {
+    assert.equal(unquoteTsvField('"""Hi,"" she said"', "f", 1), '"Hi," she said');
+    assert.equal(unquoteTsvField("plain text", "f", 1), "plain text");
+    assert.throws(() => unquoteTsvField('"a " b"', "f", 3), /f:3 \(passage\): expected a quoted field/);
   });
 });

@@ -1,4 +1,6 @@
 import { strict as assert } from "assert";
+import { execFileSync } from "child_process";
+import { join } from "path";
 import { ConfigError, ShapeError } from "../../lib/core/errors";
 import type { ComparisonRow } from "../../lib/eval/compare";
 import {
@@ -103,6 +105,13 @@ const EVAL: EvalResult = {
 };
 
 describe("DataFrame tables", () => {
+  it("load danfo on the first DataFrame call, not on import (the text builders stay cheap)", () => {
+    const script = "require('./lib/eval/tables'); require('./lib/eval/compare');" +
+      "process.stdout.write(String(Object.keys(require.cache).some((k) => k.includes('danfojs'))))";
+    const out = execFileSync(process.execPath, ["-r", "tsx/cjs", "-e", script], { cwd: join(__dirname, "../.."), encoding: "utf8" });
+    assert.equal(out, "false");
+  });
+
   it("comparisonFrame has one row per comparison row and its fields as columns", () => {
     const df = comparisonFrame(ROWS);
     assert.deepEqual(df.shape, [6, 20]);
