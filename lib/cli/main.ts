@@ -1,11 +1,14 @@
 /** The `rra` command line: one subcommand per workbench step, each with --help. */
 import { RraError } from "../core/errors";
 import type { Command } from "./args";
+import { backendCommand } from "./backend-command";
 import { compareCommand } from "./compare-command";
 import { dataCommand } from "./data-command";
 import { evalCommand } from "./eval-command";
+import { notebooksCommand } from "./notebooks-command";
+import { reproduceCommand } from "./reproduce-command";
 
-const COMMANDS: Command[] = [evalCommand, compareCommand, dataCommand];
+const COMMANDS: Command[] = [evalCommand, compareCommand, dataCommand, backendCommand, notebooksCommand, reproduceCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -212,3 +212,10 @@ export function comparisonLatex(rows: readonly ComparisonRow[], opts: Comparison
   lines.push("\\end{tabular}");
   return lines.join("\n") + "\n";
 }
+
+/** DataFrame of plain records (one row each, columns from the first record's keys), e.g. dataset summaries. */
+export function recordsFrame(records: ReadonlyArray<Record<string, string | number | boolean | null>>): DataFrame {
+  if (records.length === 0) throw new ShapeError("recordsFrame: expected at least one record, got none");
+  const columns = Object.keys(records[0]);
+  return new (dfd().DataFrame)(records.map((r) => columns.map((c) => r[c] ?? null)), { columns });
+}

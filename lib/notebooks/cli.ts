@@ -57,8 +57,12 @@ function shown(file: string): string {
 export async function notebooksCommand(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+    if (command === undefined) {
+      console.error(USAGE.main);
+      return 2;
+    }
     console.log(USAGE.main);
-    return command === undefined ? 2 : 0;
+    return 0;
   }
   if (!["run", "strip", "check"].includes(command)) {
     console.error(`rra notebooks: unknown command ${JSON.stringify(command)}; expected run, strip or check\n\n${USAGE.main}`);

@@ -91,7 +91,7 @@ export interface KernelMessage {
   header: MsgHeader;
   parent_header: Partial<MsgHeader>;
   metadata: Record<string, unknown>;
-  content: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- protocol JSON
+  content: Record<string, any>; // protocol JSON, shape depends on msg_type
   buffers: Buffer[];
 }
 
@@ -240,7 +240,7 @@ export class KernelClient {
     this.proc.stdout?.on("data", keep);
     this.proc.stderr?.on("data", keep);
     this.exited = new Promise<void>((resolve) => {
-      this.proc.once("error", (e) => { this.exitInfo = `could not start ${argv[0]}: ${e.message}`; resolve(); });
+      this.proc.once("error", (e) => { this.exitInfo = `could not be started (${e.message})`; resolve(); });
       this.proc.once("exit", (code, signal) => { this.exitInfo ??= `exited with ${signal ?? `code ${code}`}`; resolve(); });
     });
     track(this);

@@ -27,7 +27,10 @@ export function systemComparisonFigure(rows: readonly ComparisonRow[], options: 
       y: sel.map((r) => r?.mean ?? null),
       marker: { color: colour(i) },
       text: sel.map((r) => (r ? r.mean.toFixed(3) + (r.significant ? "†" : "") : "")),
-      textposition: "outside",
+      textposition: "inside",
+      insidetextanchor: "start",
+      textangle: -90,
+      textfont: { color: "white", size: 11 },
       error_y: {
         type: "data", symmetric: false, visible: system !== baseline, color: "#444",
         array: sel.map((r) => (r && r.ciUpper !== null ? r.ciUpper - r.delta : 0)),

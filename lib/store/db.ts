@@ -2,7 +2,7 @@
  * Opening and closing the SQLite store. There is no global handle: `openStore` returns a migrated
  * `Kysely<Database>` that every store function takes as its first argument.
  */
-import { existsSync, mkdirSync } from "fs";
+import { mkdirSync } from "fs";
 import { dirname, resolve } from "path";
 import SQLite from "better-sqlite3";
 import { Kysely, SqliteDialect } from "kysely";

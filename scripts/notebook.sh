@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Open the notebooks in classic Jupyter Notebook with the project's tslab kernel (npm run notebook).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+test -f .jupyter/share/jupyter/kernels/tslab/kernel.json || { echo "tslab kernel not registered: run bash scripts/setup.sh" >&2; exit 1; }
+export JUPYTER_PATH="$PWD/.jupyter/share/jupyter" PYDEVD_DISABLE_FILE_VALIDATION=1
+extra=()
+[ "$(id -u)" -eq 0 ] && extra+=(--allow-root)
+exec jupyter notebook --no-browser --ip=127.0.0.1 --notebook-dir=notebooks "${extra[@]}" "$@"

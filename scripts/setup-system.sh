@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# System packages for the notebooks and figures (Debian 12 / Ubuntu): classic Jupyter Notebook and
+# nbconvert (to open and execute notebooks), and Chromium (headless, for PNG/SVG figure export).
+# Idempotent: installs only what is missing. Needs root or sudo.
+set -euo pipefail
+PKGS=(jupyter-notebook jupyter-nbconvert python3-nbclient jupyter-client jupyter-nbformat chromium)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "[setup-system] all system packages present: ${PKGS[*]}"
+  exit 0
+fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "[setup-system] need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  SUDO="sudo"
+fi
+echo "[setup-system] installing: ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

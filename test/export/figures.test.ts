@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { closeFigures, saveFigure } from "../../lib/export/figures";
+import type { PlotlyFigure } from "../../lib/plots/types";
+
+const ROOT = resolve(__dirname, "..", "..");
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const fig: PlotlyFigure = {
+  data: [{ type: "scatter", mode: "lines+markers", x: [1, 2, 3], y: [0.31, 0.42, 0.57], name: "listNet-ndcg" }],
+  layout: { title: { text: "tiny" } },
+};
+
+describe("saveFigure (headless Chromium)", function () {
+  this.timeout(60_000);
+  let dir: string;
+  before(() => { dir = mkdtempSync(join(tmpdir(), "rra-fig-test-")); });
+  after(async () => {
+    await closeFigures();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("names the missing Chromium path and the setup script", async () => {
+    const saved = process.env.CHROMIUM_PATH;
+    process.env.CHROMIUM_PATH = "/nonexistent/chromium";
+    try {
+      await assert.rejects(saveFigure(fig, "missing", { dir, formats: ["png"] }),
+        /Chromium not found at \/nonexistent\/chromium \(from CHROMIUM_PATH\).*scripts\/setup-system\.sh/);
+    } finally {
+      if (saved === undefined) delete process.env.CHROMIUM_PATH;
+      else process.env.CHROMIUM_PATH = saved;
+    }
+  });
+
+  it("rejects a name with an extension or parent folders, and unknown options", () => {
+    assert.throws(() => saveFigure(fig, "ndcg.png", { dir }), /without extension/);
+    assert.throws(() => saveFigure(fig, "../ndcg", { dir }), /without extension/);
+    assert.throws(() => saveFigure(fig, "ndcg", { dir, colour: "red" } as never), /unknown option "colour"/);
+  });
+
+  it("writes PNG, SVG and standalone HTML atomically", async () => {
+    const files = await saveFigure(fig, "nb/tiny", { dir, width: 400, height: 300, scale: 1 });
+    assert.deepEqual(files, ["png", "svg", "html"].map((f) => join(dir, "nb", `tiny.${f}`)));
+    const png = readFileSync(files[0]);
+    assert.ok(png.length > 100);
+    assert.deepEqual(png.subarray(0, 8), PNG_SIGNATURE);
+    assert.equal(png.readUInt32BE(16), 400, "PNG width = width * scale");
+    const svg = readFileSync(files[1], "utf8");
+    assert.match(svg, /^<svg/);
+    assert.ok(svg.includes("listNet-ndcg") || svg.includes("tiny"));
+    const html = readFileSync(files[2], "utf8");
+    assert.match(html, /^<!doctype html>/);
+    assert.ok(html.includes('"name":"listNet-ndcg"') && html.includes("[0.31,0.42,0.57]"));
+    assert.ok(html.length > 4_000_000, "plotly.js is inlined");
+    assert.deepEqual(readdirSync(join(dir, "nb")).filter((f) => f.includes(".tmp-")), []);
+  });
+
+  it("does not keep a Node process alive after saving without closeFigures()", () => {
+    const script = join(dir, "no-close.ts");
+    writeFileSync(script, `import { saveFigure } from ${JSON.stringify(join(ROOT, "lib", "export", "figures"))};\n` +
+      `saveFigure({ data: [{ y: [1, 2] }] }, "exit-check", { dir: ${JSON.stringify(dir)}, formats: ["svg"] })` +
+      `.then((f) => console.log("saved", f.length));\n`);
+    const tsx = join(ROOT, "node_modules", ".bin", "tsx");
+    const r = spawnSync(tsx, [script], { encoding: "utf8", timeout: 45_000 });
+    assert.equal(r.error, undefined, `the process did not exit: ${r.error?.message}`);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /saved 1/);
+    assert.ok(existsSync(join(dir, "exit-check.svg")));
+  });
+});
