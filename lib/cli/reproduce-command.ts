@@ -6,7 +6,7 @@ import { projectPath } from "../core/paths";
 import { provenance } from "../core/provenance";
 import { comparisonMarkdown } from "../eval/tables";
 import { runNotebooks } from "../notebooks/runner";
-import { runBaselineStage } from "../pipeline/baselines";
+import { runBaselineStage, type BaselineStageResult } from "../pipeline/baselines";
 import { closeStore, defaultDbPath, openStore } from "../store/db";
 import { parseFlags, type Command } from "./args";
 
@@ -48,7 +48,7 @@ export const reproduceCommand: Command = {
     step("2/3 baselines");
     const dbPath = (values.db as string | undefined) ?? defaultDbPath();
     const db = await openStore(dbPath);
-    let stage;
+    let stage: BaselineStageResult;
     try {
       stage = await runBaselineStage(db, { log: (l) => console.error(`  ${l}`) });
     } finally {

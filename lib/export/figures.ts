@@ -1,14 +1,14 @@
 /**
  * Figure export: PNG and SVG through `Plotly.toImage` in one reused headless Chromium page
- * (playwright-core, Debian's /usr/bin/chromium), plus a standalone interactive HTML file with
- * plotly.js inlined. Loading plotly.js into the page costs 2-4 s once; later figures ~0.25 s.
+ * (playwright-core, Debian's /usr/bin/chromium), plus an interactive HTML page that loads plotly.js from one
+ * shared copy in `<figures>/assets/` (so each page stays small and the folder can be committed). Loading plotly.js into the page costs 2-4 s once; later figures ~0.25 s.
  *
  * The browser never keeps a Node process alive: its process and pipes are unref'd between calls, and
  * playwright kills it when Node exits. `closeFigures()` closes it explicitly.
  */
 import { ChildProcess } from "child_process";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "fs";
-import { dirname, join, resolve } from "path";
+import { dirname, join, relative, resolve, sep } from "path";
 import { chromium } from "playwright-core";
 import type { Browser, Page } from "playwright-core";
 import { ConfigError, RraError } from "../core/errors";
@@ -72,13 +72,28 @@ function escapeHtml(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 
-/** A standalone interactive HTML page for a figure, plotly.js inlined. */
-export function figureHtml(fig: PlotlyFigure, title: string, height = 500): string {
+/**
+ * An interactive HTML page for a figure. `plotlySrc` is the URL of plotly.js relative to the page
+ * (one shared copy per figures folder keeps each page a few kB); without it plotly.js is inlined.
+ */
+export function figureHtml(fig: PlotlyFigure, title: string, height = 500, plotlySrc?: string): string {
+  const lib = plotlySrc ? `<script src="${escapeHtml(plotlySrc)}"></script>` : `<script>${plotlyJs()}</script>`;
   return `<!doctype html>\n<html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>\n` +
-    `<script>${plotlyJs()}</script></head>\n<body style="margin:0">\n` +
+    `${lib}</head>\n<body style="margin:0">\n` +
     `<div id="figure" style="width:100%;height:${height}px"></div>\n` +
     `<script>Plotly.newPlot("figure", ${scriptJson(fig.data)}, ${scriptJson(fig.layout ?? {})}, {responsive: true});</script>\n` +
     `</body></html>\n`;
+}
+
+/** Write `<dir>/assets/plotly-<version>.min.js` once and return its path. */
+export function ensurePlotlyAsset(dir: string): string {
+  const version = (require("plotly.js-dist-min/package.json") as { version: string }).version;
+  const file = join(dir, "assets", `plotly-${version}.min.js`);
+  if (!existsSync(file)) {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileAtomic(file, readFileSync(require.resolve("plotly.js-dist-min")));
+  }
+  return file;
 }
 
 function checkArgs(fig: PlotlyFigure, name: string, opts: SaveFigureOptions): void {
@@ -148,7 +163,10 @@ async function render(fig: PlotlyFigure, name: string, opts: SaveFigureOptions):
     const written: string[] = [];
     for (const format of formats) {
       const file = `${base}.${format}`;
-      if (format === "html") writeFileAtomic(file, figureHtml(fig, name, height));
+      if (format === "html") {
+        const asset = relative(dirname(file), ensurePlotlyAsset(dir)).split(sep).join("/");
+        writeFileAtomic(file, figureHtml(fig, name, height, asset));
+      }
       else if (format === "json") writeFileAtomic(file, JSON.stringify({ data: fig.data, layout: fig.layout ?? {} }, null, 1) + "\n");
       else writeFileAtomic(file, await toImage(fig, name, format, width, height, scale));
       written.push(file);

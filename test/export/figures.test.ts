@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { closeFigures, saveFigure } from "../../lib/export/figures";
@@ -53,7 +53,11 @@ describe("saveFigure (headless Chromium)", function () {
     const html = readFileSync(files[2], "utf8");
     assert.match(html, /^<!doctype html>/);
     assert.ok(html.includes('"name":"listNet-ndcg"') && html.includes("[0.31,0.42,0.57]"));
-    assert.ok(html.length > 4_000_000, "plotly.js is inlined");
+    // plotly.js is loaded from one shared copy beside the figures, relative to the page
+    assert.match(html, /<script src="\.\.\/assets\/plotly-[\d.]+\.min\.js"><\/script>/);
+    assert.ok(html.length < 100_000, `page stays small: ${html.length} bytes`);
+    const asset = join(dir, "assets", html.match(/assets\/(plotly-[\d.]+\.min\.js)/)![1]);
+    assert.ok(statSync(asset).size > 4_000_000, "the shared plotly.js is complete");
     assert.deepEqual(readdirSync(join(dir, "nb")).filter((f) => f.includes(".tmp-")), []);
   });
 
