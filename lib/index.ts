@@ -1,5 +1,5 @@
 /**
- * The RRADistill workbench library: the public entry for notebooks (`import * as rra from "./lib"`),
+ * The RRADistill workbench library: the public entry for notebooks (`import * as rra from "./lib/index"`),
  * scripts and other packages. Re-exports only; every module documents itself.
  */
 export * from "./core/errors";
