@@ -18,7 +18,7 @@ describe("lib/ source rules", () => {
   it("imports local modules by file, never by folder (tslab cannot resolve ./store to ./store/index)", () => {
     const bad: string[] = [];
     for (const file of libFiles()) {
-      for (const m of readFileSync(file, "utf8").matchAll(/from\s+"(\.{1,2}\/[^"]*)"/g)) {
+      for (const m of readFileSync(file, "utf8").matchAll(/^\s*(?:import|export)\b[^\n]*?from\s+"(\.{1,2}\/[^"]*)"/gm)) {
         const target = resolve(dirname(file), m[1]);
         if (!existsSync(`${target}.ts`)) bad.push(`${file}: ${m[1]}`);
       }
