@@ -5,7 +5,7 @@
 import { join } from "path";
 import { DataError, show } from "../core/errors";
 import { readRetrieveResults } from "./rankllm";
-import { readLines } from "./text-file";
+import { readIdTextTsv } from "./text-file";
 import { readQrels, readTopics } from "./trec";
 import type { Dataset, Passage } from "./types";
 
@@ -23,17 +23,7 @@ export function unquoteTsvField(field: string, file: string, line: number): stri
 
 /** Read a `docid<TAB>passage` corpus file (quoted fields unquoted). */
 export function readCorpus(file: string): Passage[] {
-  const seen = new Map<string, number>();
-  return readLines(file, "corpus").map(({ line, text }) => {
-    const tab = text.indexOf("\t");
-    if (tab < 0) throw new DataError({ file, line }, "`docid<TAB>passage`", `no tab in ${show(text)}`);
-    const docid = text.slice(0, tab).trim();
-    if (docid === "") throw new DataError({ file, line, field: "docid" }, "a document id", "an empty field");
-    const prev = seen.get(docid);
-    if (prev !== undefined) throw new DataError({ file, line, field: "docid" }, "each docid once", `docid ${show(docid)} again (first at line ${prev})`);
-    seen.set(docid, line);
-    return { docid, text: unquoteTsvField(text.slice(tab + 1), file, line) };
-  });
+  return readIdTextTsv(file, "corpus", "docid", "passage").map(({ id, text, line }) => ({ docid: id, text: unquoteTsvField(text, file, line) }));
 }
 
 /** Load NovelEval from its folder, checking that queries, candidates, corpus and qrels agree. */

@@ -1,6 +1,6 @@
 /** Reading text inputs with locations for error messages. */
 import { readFileSync, existsSync, statSync } from "fs";
-import { DataError } from "../core/errors";
+import { DataError, show } from "../core/errors";
 import { locateJsonError } from "./json-locate";
 
 /** A non-blank line of a text file with its 1-based line number. */
@@ -27,6 +27,34 @@ export function readLines(file: string, what: string): NumberedLine[] {
     if (text.trim() !== "") out.push({ line: i + 1, text });
   }
   return out;
+}
+
+/** One `id<TAB>text` line of a two-column TSV file. */
+export interface IdTextLine {
+  id: string;
+  /** Everything after the first tab, untrimmed. */
+  text: string;
+  line: number;
+}
+
+/**
+ * Read a two-column `id<TAB>text` TSV (topics, corpora): every line needs a tab, a non-empty id and a
+ * non-empty text, and each id may appear once. `idName`/`textName` name the columns in errors.
+ */
+export function readIdTextTsv(file: string, what: string, idName: string, textName: string): IdTextLine[] {
+  const seen = new Map<string, number>();
+  return readLines(file, what).map(({ line, text }) => {
+    const tab = text.indexOf("\t");
+    if (tab < 0) throw new DataError({ file, line }, `\`${idName}<TAB>${textName}\``, `no tab in ${show(text)}`);
+    const id = text.slice(0, tab).trim();
+    const rest = text.slice(tab + 1);
+    if (id === "") throw new DataError({ file, line, field: idName }, `a ${idName}`, "an empty field");
+    if (rest.trim() === "") throw new DataError({ file, line, field: textName }, textName, "an empty field");
+    const prev = seen.get(id);
+    if (prev !== undefined) throw new DataError({ file, line, field: idName }, `each ${idName} once`, `${idName} ${show(id)} again (first at line ${prev})`);
+    seen.set(id, line);
+    return { id, text: rest, line };
+  });
 }
 
 /** 1-based line and column of a character offset in `text`. */

@@ -5,24 +5,12 @@
 import { writeFileSync, renameSync, mkdirSync } from "fs";
 import { dirname } from "path";
 import { DataError, show } from "../core/errors";
-import { readLines } from "./text-file";
+import { readIdTextTsv, readLines } from "./text-file";
 import type { Candidate, Judgment, Qrels, Query, Run } from "./types";
 
 /** Read a TREC topics TSV file: one `qid<TAB>query text` per line. */
 export function readTopics(file: string): Query[] {
-  const seen = new Map<string, number>();
-  return readLines(file, "topics").map(({ line, text }) => {
-    const tab = text.indexOf("\t");
-    if (tab < 0) throw new DataError({ file, line }, "`qid<TAB>query text`", `no tab in ${show(text)}`);
-    const qid = text.slice(0, tab).trim();
-    const query = text.slice(tab + 1).trim();
-    if (qid === "") throw new DataError({ file, line, field: "qid" }, "a query id", "an empty field");
-    if (query === "") throw new DataError({ file, line, field: "query" }, "query text", "an empty field");
-    const prev = seen.get(qid);
-    if (prev !== undefined) throw new DataError({ file, line, field: "qid" }, "each qid once", `qid ${show(qid)} again (first at line ${prev})`);
-    seen.set(qid, line);
-    return { qid, text: query };
-  });
+  return readIdTextTsv(file, "topics", "qid", "query text").map(({ id, text }) => ({ qid: id, text: text.trim() }));
 }
 
 /** Read TREC qrels as a list of judgments, validating every line. */

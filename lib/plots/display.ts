@@ -9,6 +9,7 @@
 import { readFileSync } from "fs";
 import { ConfigError } from "../core/errors";
 import { hash8 } from "../core/hash";
+import { htmlTable, type HtmlTableOptions } from "./html-table";
 import type { PlotlyFigure } from "./types";
 
 /** Options of `showFigure`. */
@@ -100,4 +101,17 @@ export function showFigure(fig: PlotlyFigure, opts: ShowFigureOptions = {}): voi
 export function showTable(table: string): void {
   if (table.trimStart().startsWith("<")) emit({ "text/html": table, "text/plain": table.replace(/<[^>]*>/g, " ").replace(/[ \t]+/g, " ").trim() });
   else emit({ "text/markdown": table, "text/plain": table });
+}
+
+/** The parts of a danfo DataFrame that `showFrame` reads (no danfo import needed here). */
+export interface FrameLike {
+  columns: string[];
+  values: unknown[];
+}
+
+/** Show a danfo DataFrame as an HTML table (all columns, full text), numbers to `digits` decimals. */
+export function showFrame(df: FrameLike, options: HtmlTableOptions = {}): void {
+  if (!df || !Array.isArray(df.columns) || !Array.isArray(df.values)) throw new ConfigError("showFrame: expected a danfo DataFrame (columns and values)");
+  const records = (df.values as unknown[][]).map((row) => Object.fromEntries(df.columns.map((c, j) => [c, row[j]])));
+  showTable(htmlTable(records, options));
 }
