@@ -6,10 +6,12 @@
 import { Migrator, NO_MIGRATIONS, type Kysely, type Migration, type MigrationProvider, type MigrationResultSet } from "kysely";
 import { RraError } from "../core/errors";
 import * as m0001 from "./migrations/0001_init";
+import * as m0002 from "./migrations/0002_labels";
 
 /** Every migration by name; names sort in the order they must run. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   "0001_init": m0001,
+  "0002_labels": m0002,
 });
 
 /** A kysely migration provider over a fixed table of migrations, each run in its own transaction. */

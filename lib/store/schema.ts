@@ -106,6 +106,88 @@ export interface MetricTable {
   rel_threshold: number;
 }
 
+/** Every request made to a teacher, with its answer: log, cache and resume record (`teacher_calls`). */
+export interface TeacherCallTable {
+  id: Generated<number>;
+  /** sha256 of (teacher kind, model, template version, request). */
+  cache_key: string;
+  teacher: string;
+  model: string;
+  template_version: string;
+  /** The request as sent (messages and parameters), JSON. Never holds an API key. */
+  request_json: string;
+  response: string | null;
+  prompt_tokens: number | null;
+  completion_tokens: number | null;
+  latency_ms: number | null;
+  /** `pending` (sent, no answer recorded), `done` or `error`. */
+  status: string;
+  error: string | null;
+  attempts: Generated<number>;
+  created_at: Generated<string>;
+  finished_at: string | null;
+}
+
+/** One label generation job (`label_jobs`). */
+export interface LabelJobTable {
+  id: string;
+  dataset: string;
+  teacher: string;
+  model: string;
+  template_version: string;
+  /** Selection mode, e.g. `top10+bottom10`, `top20`, `sliding20/10`. */
+  selection: string;
+  seed: number;
+  config_json: string;
+  versions_json: string;
+  git_sha: string | null;
+  /** `running` or `done`. */
+  status: string;
+  created_at: Generated<string>;
+  finished_at: string | null;
+}
+
+/** One window shown to a teacher (`label_windows`). */
+export interface LabelWindowTable {
+  job_id: string;
+  window_id: string;
+  qid: string;
+  /** Order of the window within the job. */
+  ord: number;
+  /** Docids in the order shown (after the seeded shuffle), JSON array. */
+  docids_json: string;
+  shuffle_seed: number | null;
+  call_id: number | null;
+  /** Parse anomalies by category, JSON object; null until answered. */
+  anomalies_json: string | null;
+  /** `pending`, `done` or `error`. */
+  status: string;
+}
+
+/** Raw label facts for one document of one window (`labels`). */
+export interface LabelTable {
+  job_id: string;
+  window_id: string;
+  qid: string;
+  docid: string;
+  /** 1-based position in the prompt. */
+  position_shown: number;
+  /** 1-based rank in the teacher's parsed list; null when missing. */
+  teacher_rank: number | null;
+  /** 1 when the teacher left the document out of its ranking. */
+  missing: number;
+  flags_json: string;
+}
+
+/** A teacher's rationale for one window (`rationales`). */
+export interface RationaleTable {
+  job_id: string;
+  window_id: string;
+  qid: string;
+  call_id: number | null;
+  text: string;
+}
+
 /** The whole store, as kysely sees it. */
 export interface Database {
   datasets: DatasetTable;
@@ -117,6 +199,11 @@ export interface Database {
   runs: RunTable;
   run_entries: RunEntryTable;
   metrics: MetricTable;
+  teacher_calls: TeacherCallTable;
+  label_jobs: LabelJobTable;
+  label_windows: LabelWindowTable;
+  labels: LabelTable;
+  rationales: RationaleTable;
 }
 
 /** The `qid` of the rows holding a run's mean metric values. */
@@ -158,3 +245,14 @@ export type NewRunEntry = Insertable<RunEntryTable>;
 export type MetricRow = Selectable<MetricTable>;
 /** A `metrics` row to insert. */
 export type NewMetric = Insertable<MetricTable>;
+
+/** A `teacher_calls` row as read. */
+export type TeacherCallRow = Selectable<TeacherCallTable>;
+/** A `teacher_calls` row to insert. */
+export type NewTeacherCall = Insertable<TeacherCallTable>;
+/** A `label_jobs` row as read. */
+export type LabelJobRow = Selectable<LabelJobTable>;
+/** A `label_windows` row as read. */
+export type LabelWindowRow = Selectable<LabelWindowTable>;
+/** A `labels` row as read. */
+export type LabelRow = Selectable<LabelTable>;

@@ -22,6 +22,7 @@ import {
   loadRun,
   loadStoredDataset,
   migrateDownAll,
+  MIGRATIONS,
   migrateToLatest,
   openStore,
   saveDataset,
@@ -33,7 +34,7 @@ import {
 
 const ROOT = resolve(__dirname, "..", "..");
 const DL19_RUN = join(ROOT, "data", "trec-dl-2019-2020", "bm25_trec_results_dl19.txt");
-const STORE_TABLES = ["candidates", "dataset_passages", "datasets", "judgments", "metrics", "passages", "queries", "run_entries", "runs"];
+const STORE_TABLES = ["candidates", "dataset_passages", "datasets", "judgments", "label_jobs", "label_windows", "labels", "metrics", "passages", "queries", "rationales", "run_entries", "runs", "teacher_calls"];
 
 async function tableNames(db: Kysely<Database>): Promise<string[]> {
   const r = await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name not like 'kysely_%' and name not like 'sqlite_%' order by name`.execute(db);
@@ -110,16 +111,16 @@ describe("store", () => {
     it("create every table on a fresh :memory: db and down removes them", async () => {
       assert.deepEqual(await tableNames(db), STORE_TABLES);
       assert.deepEqual(await migrateToLatest(db), [], "nothing pending after openStore");
-      assert.deepEqual(await migrateDownAll(db), ["0001_init"]);
+      assert.deepEqual(await migrateDownAll(db), ["0002_labels", "0001_init"]);
       assert.deepEqual(await tableNames(db), []);
-      assert.deepEqual(await migrateToLatest(db), ["0001_init"]);
+      assert.deepEqual(await migrateToLatest(db), ["0001_init", "0002_labels"]);
       assert.deepEqual(await tableNames(db), STORE_TABLES);
     });
 
     it("name the failing migration and leave no half-made schema", async () => {
       const bad = {
-        "0001_init": { up: async () => {} },
-        "0002_broken": {
+        ...MIGRATIONS,
+        "0099_broken": {
           up: async (k: Kysely<any>) => {
             await k.schema.createTable("half").addColumn("x", "text").execute();
             await sql`create table nonsense (`.execute(k);
@@ -130,7 +131,7 @@ describe("store", () => {
       try {
         await assert.rejects(migrateToLatest(fresh, bad), (e: unknown) => {
           assert.ok(e instanceof RraError);
-          assert.match(e.message, /migration "0002_broken" \(up\) failed/);
+          assert.match(e.message, /migration "0099_broken" \(up\) failed/);
           return true;
         });
         assert.ok(!(await tableNames(fresh)).includes("half"), "the failed migration was rolled back");
