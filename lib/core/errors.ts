@@ -48,3 +48,10 @@ export function show(value: unknown, max = 60): string {
   const s = typeof value === "string" ? JSON.stringify(value) : String(value);
   return s.length > max ? s.slice(0, max - 1) + "…\"" : s;
 }
+
+/** A teacher could not answer (network, HTTP status, timeout, a window never logged). `category` groups them. */
+export class TeacherError extends RraError {
+  constructor(message: string, readonly category: "network" | "http" | "timeout" | "not-logged" | "protocol" | "config") {
+    super(message);
+  }
+}
