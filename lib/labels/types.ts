@@ -33,6 +33,8 @@ export interface TeacherRequest {
   /** Version of the prompt template that rendered `messages` (part of every cache key). */
   templateVersion: string;
   messages: ChatMessage[];
+  /** The same prompt flattened for completion models (what replay logs hold). */
+  prompt: string;
   /** Upper bound on completion tokens asked from the model. */
   maxTokens: number;
 }

@@ -20,7 +20,8 @@ describe("lib/ source rules", () => {
     for (const file of libFiles()) {
       for (const m of readFileSync(file, "utf8").matchAll(/^\s*(?:import|export)\b[^\n]*?from\s+"(\.{1,2}\/[^"]*)"/gm)) {
         const target = resolve(dirname(file), m[1]);
-        if (!existsSync(`${target}.ts`)) bad.push(`${file}: ${m[1]}`);
+        const isFile = m[1].endsWith(".json") ? existsSync(target) : existsSync(`${target}.ts`);
+        if (!isFile) bad.push(`${file}: ${m[1]}`);
       }
     }
     assert.deepEqual(bad, []);
