@@ -5,10 +5,11 @@ import { backendCommand } from "./backend-command";
 import { compareCommand } from "./compare-command";
 import { dataCommand } from "./data-command";
 import { evalCommand } from "./eval-command";
+import { labelCommand } from "./label-command";
 import { notebooksCommand } from "./notebooks-command";
 import { reproduceCommand } from "./reproduce-command";
 
-const COMMANDS: Command[] = [evalCommand, compareCommand, dataCommand, backendCommand, notebooksCommand, reproduceCommand];
+const COMMANDS: Command[] = [evalCommand, compareCommand, dataCommand, labelCommand, backendCommand, notebooksCommand, reproduceCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -22,6 +22,8 @@ export interface LabelJobInfo {
   status: "running" | "done";
   createdAt?: string;
   finishedAt?: string | null;
+  /** The last run's summary, when one finished. */
+  summary?: unknown;
 }
 
 /** Raw label facts of one document in one window. */
@@ -59,9 +61,11 @@ export async function upsertLabelJob(db: Kysely<Database>, job: LabelJobInfo): P
   }).onConflict((oc) => oc.column("id").doUpdateSet({ status: "running", finished_at: null, versions_json: JSON.stringify(job.versions), git_sha: job.gitSha })).execute();
 }
 
-/** Mark a job done. */
-export async function finishLabelJob(db: Kysely<Database>, id: string): Promise<void> {
-  await db.updateTable("label_jobs").set({ status: "done", finished_at: new Date().toISOString() }).where("id", "=", id).execute();
+/** Record a run's summary; `done` marks the job complete (every window answered). */
+export async function finishLabelJob(db: Kysely<Database>, id: string, summary: unknown, done: boolean): Promise<void> {
+  await db.updateTable("label_jobs")
+    .set({ summary_json: JSON.stringify(summary), ...(done ? { status: "done", finished_at: new Date().toISOString() } : {}) })
+    .where("id", "=", id).execute();
 }
 
 /** Ids of the windows of a job already answered and stored. */
@@ -112,6 +116,7 @@ function toInfo(r: LabelJobRow): LabelJobInfo {
     id: r.id, dataset: r.dataset, teacher: r.teacher, model: r.model, templateVersion: r.template_version, selection: r.selection,
     seed: r.seed, config: JSON.parse(r.config_json), versions: JSON.parse(r.versions_json), gitSha: r.git_sha,
     status: r.status as "running" | "done", createdAt: r.created_at, finishedAt: r.finished_at,
+    summary: r.summary_json ? JSON.parse(r.summary_json) : undefined,
   };
 }
 

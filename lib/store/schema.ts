@@ -143,6 +143,8 @@ export interface LabelJobTable {
   git_sha: string | null;
   /** `running` or `done`. */
   status: string;
+  /** The last run's summary (cost, anomalies, label quality), JSON. */
+  summary_json: string | null;
   created_at: Generated<string>;
   finished_at: string | null;
 }

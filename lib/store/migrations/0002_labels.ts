@@ -46,6 +46,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("versions_json", "text", (c) => c.notNull())
     .addColumn("git_sha", "text")
     .addColumn("status", "text", (c) => c.notNull())
+    // the job's last summary (cost, anomalies, label quality), JSON; null until a run finishes
+    .addColumn("summary_json", "text")
     .addColumn("created_at", "text", (c) => c.notNull().defaultTo(NOW_ISO))
     .addColumn("finished_at", "text")
     .modifyEnd(STRICT)

@@ -1,0 +1,106 @@
+/** `rra label` and `rra label report`: label generation with a teacher, and the cost/quality report. */
+import { ConfigError } from "../core/errors";
+import { labelReportMarkdown, labelReportRows } from "../labels/report";
+import { writeLabelsJsonl } from "../labels/jsonl";
+import { MISSING_POLICIES, type MissingPolicy } from "../labels/parse";
+import { runLabelJob, type LabelJobConfig, type LabelSummary } from "../labels/pipeline";
+import { closeStore, defaultDbPath, openStore } from "../store/db";
+import { listLabelJobs, loadWindows } from "../store/labels";
+import { numberFlag, parseFlags, required, type Command } from "./args";
+
+const HELP = `rra label --dataset dl19|dl20|noveleval [options]
+rra label report [--dataset NAME] [--db FILE] [--json]
+
+Generate listwise labels with a teacher: pre-rank the candidates, select windows, shuffle each window
+(seeded), prompt the teacher once per window, parse its answer (missing, duplicate, out-of-range and
+malformed ids and echoes are counted, never fatal) and store every call and label fact in the store.
+A rerun of the same job resumes: answered windows are reused (live calls come from the cache).
+
+Options:
+  --dataset NAME     dl19, dl20 or noveleval (required)
+  --teacher T        projected:rankvicuna-7b (default), projected:gpt-3.5-turbo-run1, replay:<log>,
+                     live[:<model>] (RRA_LLM_BASE_URL, RRA_LLM_MODEL, RRA_LLM_API_KEY), oracle, bm25
+                     shipped logs: rankvicuna-7b_bm25-top20-single_dl19|dl20, rankvicuna-7b_bm25-top100-sw20s10_dl19|dl20,
+                     vicuna-7b-ckpt800_bm25-top20-single_dl19|dl20, vicuna-7b-v1.5-zeroshot_bm25-top100-sw20s10_dl19
+  --select MODE      top10+bottom10 (RRADistill, default), top20 (one window), sliding20/10 (RankGPT)
+                     (a replay teacher defaults to the selection its log was made with)
+  --n N              leading pre-ranked candidates considered (default 50 for top+bottom, 100 otherwise)
+  --pre-ranker P     first-stage (shipped BM25 order; TREC DL default) or bm25 (over the candidate pool)
+  --shuffle on|off   shuffle each window before prompting (default on; off for replay)
+  --template V       prompt template version (default rankvicuna-v1; replay picks its log's)
+  --parse-mode M     brackets (default) or rankllm (reads ids as rank_llm did; replay default)
+  --seed S           seed of the window shuffles (default 42)
+  --limit Q          only the first Q queries
+  --concurrency C    queries labelled at once (default 4)
+  --db FILE          SQLite store (default: RRA_DB or data/rra.sqlite)
+  --out FILE         also write labels.jsonl: one line per (window, document) with facts and target
+  --policy P         missing policy of --out targets: hardNegative (default), append, drop
+  --json             print the summary object
+  -h, --help         this text
+
+Example (the offline RRADistill default):
+  rra label --dataset dl19 --teacher projected:rankvicuna-7b --select top10+bottom10 --json`;
+
+async function report(argv: string[]): Promise<number> {
+  const { values } = parseFlags("label report", argv, { dataset: { type: "string" }, db: { type: "string" }, json: { type: "boolean" } });
+  if (values.help) { console.log(HELP); return 0; }
+  const db = await openStore((values.db as string | undefined) ?? defaultDbPath());
+  try {
+    const jobs = await listLabelJobs(db, { dataset: values.dataset as string | undefined });
+    const summaries = jobs.map((j) => j.summary as LabelSummary | undefined).filter((s): s is LabelSummary => s !== undefined);
+    if (summaries.length === 0) {
+      console.error("rra label report: no label jobs in the store yet; run rra label first");
+      return 1;
+    }
+    const rows = labelReportRows(summaries);
+    console.log(values.json ? JSON.stringify(rows, null, 1) : labelReportMarkdown(rows));
+    return 0;
+  } finally {
+    await closeStore(db);
+  }
+}
+
+/** The label command. */
+export const labelCommand: Command = {
+  name: "label",
+  summary: "generate listwise teacher labels (replay, projected, live, oracle, bm25); `label report` compares jobs",
+  help: HELP,
+  async run(argv) {
+    if (argv[0] === "report") return report(argv.slice(1));
+    const { values } = parseFlags("label", argv, {
+      dataset: { type: "string" }, teacher: { type: "string" }, select: { type: "string" }, n: { type: "string" }, "pre-ranker": { type: "string" },
+      shuffle: { type: "string" }, template: { type: "string" }, "parse-mode": { type: "string" }, seed: { type: "string" }, limit: { type: "string" },
+      concurrency: { type: "string" }, db: { type: "string" }, out: { type: "string" }, policy: { type: "string" }, json: { type: "boolean" },
+    });
+    if (values.help) { console.log(HELP); return 0; }
+    const shuffle = values.shuffle as string | undefined;
+    if (shuffle !== undefined && shuffle !== "on" && shuffle !== "off") throw new ConfigError(`rra label: --shuffle expects on or off, got ${JSON.stringify(shuffle)}`);
+    const policy = ((values.policy as string | undefined) ?? "hardNegative") as MissingPolicy;
+    if (!MISSING_POLICIES.includes(policy)) throw new ConfigError(`rra label: --policy expects ${MISSING_POLICIES.join(", ")}, got ${JSON.stringify(policy)}`);
+    const partial: Partial<LabelJobConfig> & { dataset: string } = { dataset: required("label", values, "dataset") };
+    if (values.teacher) partial.teacher = values.teacher as string;
+    if (values.select) partial.selection = values.select as string;
+    if (values.n) partial.n = numberFlag("label", values, "n", 0);
+    if (values["pre-ranker"]) partial.preRanker = values["pre-ranker"] as LabelJobConfig["preRanker"];
+    if (shuffle) partial.shuffle = shuffle === "on";
+    if (values.template) partial.template = values.template as string;
+    if (values["parse-mode"]) partial.parseMode = values["parse-mode"] as LabelJobConfig["parseMode"];
+    if (values.seed) partial.seed = numberFlag("label", values, "seed", 42);
+    if (values.limit) partial.limit = numberFlag("label", values, "limit", 0);
+    if (values.concurrency) partial.concurrency = numberFlag("label", values, "concurrency", 4);
+    const db = await openStore((values.db as string | undefined) ?? defaultDbPath());
+    try {
+      const summary = await runLabelJob(db, partial, { quiet: Boolean(values.json) });
+      if (values.out) {
+        const n = writeLabelsJsonl(values.out as string, await loadWindows(db, summary.job), policy);
+        console.error(`[label] wrote ${n} label lines to ${values.out as string} (policy ${policy})`);
+      }
+      if (values.json) console.log(JSON.stringify(summary, null, 1));
+      else console.log(labelReportMarkdown(labelReportRows([summary])));
+      if (summary.failed > 0) console.error(`[label] ${summary.failed} of ${summary.windows} windows failed (not stored; a rerun retries them)`);
+      return summary.calls === 0 && summary.windows > 0 ? 1 : 0;
+    } finally {
+      await closeStore(db);
+    }
+  },
+};

@@ -1,0 +1,41 @@
+/** Label cost against quality: prompt tokens per query (log axis) vs the teacher ranking's nDCG@10. */
+import type { LabelReportRow } from "../labels/report";
+import { axis, baseLayout, colour } from "./palette";
+import type { PlotlyFigure } from "./types";
+
+/** One marker per job, coloured by selection mode; hover shows calls per query and the job. */
+export function labelCostFigure(rows: readonly LabelReportRow[], options: { title?: string } = {}): PlotlyFigure {
+  const selections = [...new Set(rows.map((r) => r.selection))];
+  const data = selections.map((sel, i) => {
+    const sub = rows.filter((r) => r.selection === sel && r.promptTokensPerQuery > 0);
+    return {
+      type: "scatter", mode: "markers+text", name: sel,
+      x: sub.map((r) => r.promptTokensPerQuery), y: sub.map((r) => r.teacherNdcg10),
+      text: sub.map((r) => `${r.teacher.replace(/^(replay|projected):/, "")} ${r.dataset}`), textposition: "top center", textfont: { size: 10 },
+      marker: { size: 12, color: colour(i), symbol: ["circle", "square", "diamond", "triangle-up"][i % 4] },
+      customdata: sub.map((r) => [r.callsPerQuery, r.completionTokensPerQuery, r.job]),
+      hovertemplate: "%{text}<br>%{x:.0f} prompt tokens/query, %{customdata[0]:.1f} calls/query<br>nDCG@10 %{y:.4f}<br>%{customdata[2]}<extra></extra>",
+    };
+  });
+  return {
+    data,
+    layout: baseLayout(options.title ?? "Label cost vs quality", {
+      xaxis: axis("LLM prompt tokens per query (log scale)", { type: "log" }),
+      yaxis: axis("nDCG@10 of the teacher's ranking"),
+    }),
+  };
+}
+
+/** Grouped bars of anomaly rates (missing, echo, duplicates per window) per job. */
+export function labelAnomalyFigure(rows: readonly LabelReportRow[], options: { title?: string } = {}): PlotlyFigure {
+  const names = rows.map((r) => `${r.teacher.replace(/^(replay|projected):/, "")} ${r.selection} ${r.dataset}`);
+  const series: Array<[string, (r: LabelReportRow) => number]> = [
+    ["missing ids (share of shown)", (r) => r.missingRate], ["echo windows (share)", (r) => r.echoRate], ["duplicate ids per window", (r) => r.duplicatesPerWindow],
+  ];
+  return {
+    data: series.map(([name, f], i) => ({ type: "bar", name, x: names, y: rows.map(f), marker: { color: colour(i + 1) } })),
+    layout: baseLayout(options.title ?? "Parse anomalies of the teachers' answers", {
+      barmode: "group", xaxis: axis("", { tickangle: -30, automargin: true }), yaxis: axis("rate"), margin: { l: 60, r: 20, t: 70, b: 140 },
+    }),
+  };
+}
