@@ -90,7 +90,7 @@ export const labelCommand: Command = {
     if (values.concurrency) partial.concurrency = numberFlag("label", values, "concurrency", 4);
     const db = await openStore((values.db as string | undefined) ?? defaultDbPath());
     try {
-      const summary = await runLabelJob(db, partial, { quiet: Boolean(values.json) });
+      const { summary } = await runLabelJob(db, partial, { quiet: Boolean(values.json) });
       if (values.out) {
         const n = writeLabelsJsonl(values.out as string, await loadWindows(db, summary.job), policy);
         console.error(`[label] wrote ${n} label lines to ${values.out as string} (policy ${policy})`);

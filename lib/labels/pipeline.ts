@@ -219,8 +219,15 @@ async function labelQuery(db: Kysely<Database>, jobId: string, cfg: LabelJobConf
   return res;
 }
 
+/** What `runLabelJob` returns: the summary and the teacher's ranking of every query as a run. */
+export interface LabelJobResult {
+  summary: LabelSummary;
+  /** Per query: listed documents in the teacher's order, then missing ones, then unshown candidates (sliding: the final order). */
+  teacherRun: Run;
+}
+
 /** Run (or resume) a label job and summarise it. */
-export async function runLabelJob(db: Kysely<Database>, partial: Partial<LabelJobConfig> & { dataset: string }, options: RunLabelJobOptions = {}): Promise<LabelSummary> {
+export async function runLabelJob(db: Kysely<Database>, partial: Partial<LabelJobConfig> & { dataset: string }, options: RunLabelJobOptions = {}): Promise<LabelJobResult> {
   const t0 = Date.now();
   const cfg = resolveLabelConfig(partial);
   const dataset = options.dataset ?? loadDataset(cfg.dataset);
@@ -250,16 +257,16 @@ export async function runLabelJob(db: Kysely<Database>, partial: Partial<LabelJo
   }
   const failed = results.reduce((a, r) => a + r.failed, 0);
   progress.done(failed ? `${failed} window(s) failed` : "ok");
-  const summary = summarize(jobId, cfg, teacher, dataset, lists, results, (Date.now() - t0) / 1000);
+  const teacherRun: Run = { tag: "teacher", queries: new Map() };
+  lists.forEach((l, i) => teacherRun.queries.set(l.qid, results[i].ranking.map((docid, r) => ({ docid, rank: r + 1, score: results[i].ranking.length - r }))));
+  const summary = summarize(jobId, cfg, teacher, dataset, lists, results, teacherRun, (Date.now() - t0) / 1000);
   await finishLabelJob(db, jobId, summary, failed === 0);
-  return summary;
+  return { summary, teacherRun };
 }
 
-function summarize(jobId: string, cfg: LabelJobConfig, teacher: Teacher, dataset: Dataset, lists: RankedList[], results: QueryResult[], seconds: number): LabelSummary {
-  const teacherRun: Run = { tag: "teacher", queries: new Map() };
+function summarize(jobId: string, cfg: LabelJobConfig, teacher: Teacher, dataset: Dataset, lists: RankedList[], results: QueryResult[], teacherRun: Run, seconds: number): LabelSummary {
   const preRun: Run = { tag: "pre", queries: new Map() };
-  lists.forEach((l, i) => {
-    teacherRun.queries.set(l.qid, results[i].ranking.map((docid, r) => ({ docid, rank: r + 1, score: -r })));
+  lists.forEach((l) => {
     const pre = cfg.preRanker === "bm25" ? bm25PreRank(l) : l.candidates;
     preRun.queries.set(l.qid, pre.map((c, r) => ({ docid: c.docid, rank: r + 1, score: -r })));
   });
