@@ -142,7 +142,7 @@ export function createLiveTeacher(db: Kysely<Database>, config: LiveTeacherConfi
   const scrub = (s: string): string => scrubSecrets(s, secrets);
   const scrubError = (s: string): string => scrubSecrets(s, secrets, { bearerTokens: true });
 
-  async function attempt(body: string): Promise<{ ok: true; answer: Omit<TeacherAnswer, "cached" | "callId"> } | { ok: false; failure: AttemptFailure }> {
+  async function attempt(body: string): Promise<{ kind: "answer"; answer: Omit<TeacherAnswer, "cached" | "callId"> } | { kind: "failure"; failure: AttemptFailure }> {
     const ctrl = new AbortController();
     const timer = setTimeout(() => ctrl.abort(), c.timeoutMs);
     const headers: Record<string, string> = { "content-type": "application/json", accept: "application/json" };
@@ -158,8 +158,8 @@ export function createLiveTeacher(db: Kysely<Database>, config: LiveTeacherConfi
       // scrubbed before anything is cut or stored, so that no part of an echoed key survives
       text = scrub(await res.text());
     } catch (e) {
-      const fail = (category: "timeout" | "network", message: string): { ok: false; failure: AttemptFailure } =>
-        ({ ok: false, failure: { category, message, status, retryable: true, retryAfterMs: null } });
+      const fail = (category: "timeout" | "network", message: string): { kind: "failure"; failure: AttemptFailure } =>
+        ({ kind: "failure", failure: { category, message, status, retryable: true, retryAfterMs: null } });
       if (ctrl.signal.aborted) return fail("timeout", `no complete answer within ${c.timeoutMs} ms`);
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
       return fail("network", scrub(`${(e as Error).message}${cause ? ` (${cause.code ?? ""}${cause.code ? ": " : ""}${cause.message ?? ""})` : ""}`));
@@ -175,17 +175,17 @@ export function createLiveTeacher(db: Kysely<Database>, config: LiveTeacherConfi
     }
     if (status < 200 || status > 299) {
       const retryable = status === 408 || status === 429 || status >= 500;
-      return { ok: false, failure: { category: "http", status, retryable, retryAfterMs, message: `HTTP ${status}: ${serverMessage(json, text)}` } };
+      return { kind: "failure", failure: { category: "http", status, retryable, retryAfterMs, message: `HTTP ${status}: ${serverMessage(json, text)}` } };
     }
     const choice = (json as { choices?: { message?: { content?: unknown } }[] } | undefined)?.choices?.[0];
     const content = choice?.message?.content;
     if (typeof content !== "string") {
-      const got = json === undefined ? `a body that is not JSON: ${show(text, 120)}` : `${show(JSON.stringify(json), 160)}`;
-      return { ok: false, failure: { category: "protocol", status, retryable: true, retryAfterMs: null, message: `expected a chat completion with choices[0].message.content, got ${got}` } };
+      const got = json === undefined ? `a body that is not JSON: ${show(text, 120)}` : clip(JSON.stringify(json), 160);
+      return { kind: "failure", failure: { category: "protocol", status, retryable: true, retryAfterMs: null, message: `expected a chat completion with choices[0].message.content, got ${got}` } };
     }
     const usage = (json as { usage?: { prompt_tokens?: unknown; completion_tokens?: unknown } }).usage;
     const count = (v: unknown): number | null => (Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : null);
-    return { ok: true, answer: { response: content, promptTokens: count(usage?.prompt_tokens), completionTokens: count(usage?.completion_tokens), latencyMs } };
+    return { kind: "answer", answer: { response: content, promptTokens: count(usage?.prompt_tokens), completionTokens: count(usage?.completion_tokens), latencyMs } };
   }
 
   async function call(request: TeacherRequest, key: string, body: string): Promise<TeacherAnswer> {
@@ -198,7 +198,7 @@ export function createLiveTeacher(db: Kysely<Database>, config: LiveTeacherConfi
         callId = begun.id;
         if (begun.status === "done") return cachedAnswer((await findTeacherCall(db, key))!);
         const r = await attempt(body);
-        if (r.ok) {
+        if (r.kind === "answer") {
           await finishTeacherCall(db, callId, r.answer, secrets);
           return { ...r.answer, cached: false, callId };
         }
@@ -209,7 +209,7 @@ export function createLiveTeacher(db: Kysely<Database>, config: LiveTeacherConfi
         await sleep(Math.max(jittered, r.failure.retryAfterMs ?? 0));
       }
       const last = failures[failures.length - 1];
-      const history = failures.length > 1 ? `; earlier attempts: ${failures.slice(0, -1).map((f) => f.message.slice(0, 80)).join(" | ")}` : "";
+      const history = failures.length > 1 ? `; earlier attempts: ${failures.slice(0, -1).map((f) => (f.status !== null && f.category === "http" ? `HTTP ${f.status}` : f.category)).join(", ")}` : "";
       const message = scrubError(`${name}: POST ${url} failed after ${failures.length} attempt(s): ${last.message}${history}`);
       await failTeacherCall(db, callId, message, secrets);
       throw new LiveTeacherError(message, last.category, last.status, failures.length);
@@ -225,10 +225,12 @@ export function createLiveTeacher(db: Kysely<Database>, config: LiveTeacherConfi
     const key = teacherCallKey({ teacher: "live", model: c.model, templateVersion: request.templateVersion, request: { messages: request.messages, params } });
     const pending = inflight.get(key);
     if (pending) return { ...(await pending), cached: true };
-    const stored = await findTeacherCall(db, key);
-    if (stored && stored.status === "done") return cachedAnswer(stored);
-    const body = JSON.stringify({ model: c.model, messages: request.messages, ...params });
-    const p = call(request, key, body).finally(() => inflight.delete(key));
+    // registered before the first await, so that concurrent identical requests share one call
+    const p = (async () => {
+      const stored = await findTeacherCall(db, key);
+      if (stored && stored.status === "done") return cachedAnswer(stored);
+      return call(request, key, JSON.stringify({ model: c.model, messages: request.messages, ...params }));
+    })().finally(() => inflight.delete(key));
     inflight.set(key, p);
     return p;
   }
@@ -317,6 +319,11 @@ function parseRetryAfter(ms: string | null, value: string | null): number | null
   if (Number.isFinite(s) && s >= 0) return s * 1000;
   const at = Date.parse(value);
   return Number.isFinite(at) ? Math.max(0, at - Date.now()) : null;
+}
+
+/** At most `max` characters of `s`, marked with … when cut. */
+function clip(s: string, max: number): string {
+  return s.length > max ? s.slice(0, max - 1) + "…" : s;
 }
 
 function sleep(ms: number): Promise<void> {
