@@ -41,7 +41,7 @@ export interface LabelJobConfig {
   shuffle: boolean;
   /** Prompt template version. */
   template: string;
-  /** How answers are parsed: `brackets` (default) or `rankllm` (replay, to reproduce rank_llm). */
+  /** How answers are read to order the documents: `brackets` (default) or `rankllm` (replay, to reproduce rank_llm's runs). Stored facts and anomaly counts always read `[k]` ids. */
   parseMode: ParseMode;
   seed: number;
   /** Only the first `limit` queries (smoke runs); 0 = all. */
@@ -168,7 +168,10 @@ async function labelQuery(db: Kysely<Database>, jobId: string, cfg: LabelJobConf
     try {
       const answer = await teacher.rank(request);
       const callId = await recordCall(db, teacher, request, answer);
-      const parsed = parsePermutation(answer.response, window.docs.length, { mode: cfg.parseMode });
+      // Facts and anomalies read ids as written ([k]); the order that forms the next sliding window may
+      // follow another reading (rank_llm's, to reproduce its runs): see parse.ts for where they differ.
+      const parsed = parsePermutation(answer.response, window.docs.length, { mode: "brackets" });
+      const ordering = cfg.parseMode === "brackets" ? parsed : parsePermutation(answer.response, window.docs.length, { mode: cfg.parseMode });
       const shownRank = new Map<number, number>();
       parsed.listed.forEach((p, r) => shownRank.set(p, r + 1));
       const facts: LabelFact[] = window.docs.map((d, p) => ({
@@ -182,8 +185,8 @@ async function labelQuery(db: Kysely<Database>, jobId: string, cfg: LabelJobConf
       res.tokens.prompt += answer.promptTokens ?? 0;
       res.tokens.completion += answer.completionTokens ?? 0;
       res.tokens.latency += answer.latencyMs;
-      const shownOrder = applyMissingPolicy(parsed, "append").ranking;
-      return { order: unshuffleOrder(shownOrder, shuffled.permutation), listed: new Set(parsed.listed.map((p) => shuffled.permutation[p])) };
+      const shownOrder = applyMissingPolicy(ordering, "append").ranking;
+      return { order: unshuffleOrder(shownOrder, shuffled.permutation), listed: new Set(ordering.listed.map((p) => shuffled.permutation[p])) };
     } catch (e) {
       if (!(e instanceof TeacherError)) throw e;
       res.failed++;

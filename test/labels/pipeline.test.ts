@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "fs";
 import type { Kysely } from "kysely";
 import { join } from "path";
 import { dataDir, loadDataset, shippedRuns } from "../../lib/data/datasets";
@@ -10,6 +11,11 @@ import { closeStore, openStore } from "../../lib/store/db";
 import { listLabelJobs, loadWindows } from "../../lib/store/labels";
 import { listTeacherCalls } from "../../lib/store/teacher-calls";
 import type { Database } from "../../lib/store/schema";
+
+/** Independent per-log anomaly counts (Python, test/fixtures/anomaly-counts.py; its "source" field says how it was run). */
+const ANOMALY_REFERENCE = JSON.parse(readFileSync("test/fixtures/anomaly-counts.json", "utf8")) as {
+  logs: Record<string, { windows: number; missingIds: number; duplicateIds: number; outOfRangeIds: number; echoWindows: number; emptyResponses: number }>;
+};
 
 /** The shipped run a log's teacher produced: same file name under rerank_runs/. */
 function shippedRunOf(log: string) {
@@ -35,8 +41,12 @@ describe("label pipeline", function () {
           const expected = docs.slice().sort((a, b) => a.rank - b.rank).map((d) => d.docid);
           assert.deepEqual(teacherRun.queries.get(qid)!.map((d) => d.docid), expected, `query ${qid}`);
         }
-        // independent counts (test/fixtures/anomaly-counts.py): windows per log
-        assert.equal(summary.windows, summary.calls);
+        // the anomaly counts match the independent count of test/fixtures/anomaly-counts.py
+        const ref = ANOMALY_REFERENCE.logs[`rank-llm-listwise/prompts_and_responses/${log}.json`];
+        assert.deepEqual(
+          { windows: summary.windows, missing: summary.missing, duplicates: summary.duplicates, outOfRange: summary.outOfRange, echo: summary.echo, empty: summary.empty },
+          { windows: ref.windows, missing: ref.missingIds, duplicates: ref.duplicateIds, outOfRange: ref.outOfRangeIds, echo: ref.echoWindows, empty: ref.emptyResponses });
+        assert.equal(summary.calls, summary.windows);
       });
     }
   });
