@@ -30,6 +30,7 @@ Options:
   --template V       prompt template version (default rankvicuna-v1; replay picks its log's)
   --parse-mode M     brackets (default) or rankllm (reads ids as rank_llm did; replay default)
   --seed S           seed of the window shuffles (default 42)
+  --rationale-teacher T  also ask T (e.g. live:<small model>) for a short rationale of each window's ranking
   --limit Q          only the first Q queries
   --concurrency C    queries labelled at once (default 4)
   --db FILE          SQLite store (default: RRA_DB or data/rra.sqlite)
@@ -70,7 +71,7 @@ export const labelCommand: Command = {
     const { values } = parseFlags("label", argv, {
       dataset: { type: "string" }, teacher: { type: "string" }, select: { type: "string" }, n: { type: "string" }, "pre-ranker": { type: "string" },
       shuffle: { type: "string" }, template: { type: "string" }, "parse-mode": { type: "string" }, seed: { type: "string" }, limit: { type: "string" },
-      concurrency: { type: "string" }, db: { type: "string" }, out: { type: "string" }, policy: { type: "string" }, json: { type: "boolean" },
+      concurrency: { type: "string" }, "rationale-teacher": { type: "string" }, db: { type: "string" }, out: { type: "string" }, policy: { type: "string" }, json: { type: "boolean" },
     });
     if (values.help) { console.log(HELP); return 0; }
     const shuffle = values.shuffle as string | undefined;
@@ -88,6 +89,7 @@ export const labelCommand: Command = {
     if (values.seed) partial.seed = numberFlag("label", values, "seed", 42);
     if (values.limit) partial.limit = numberFlag("label", values, "limit", 0);
     if (values.concurrency) partial.concurrency = numberFlag("label", values, "concurrency", 4);
+    if (values["rationale-teacher"]) partial.rationaleTeacher = values["rationale-teacher"] as string;
     const db = await openStore((values.db as string | undefined) ?? defaultDbPath());
     try {
       const { summary } = await runLabelJob(db, partial, { quiet: Boolean(values.json) });

@@ -15,12 +15,12 @@ import { deriveSeed } from "../core/rng";
 import { loadDataset } from "../data/datasets";
 import type { Candidate, Dataset, RankedList, Run } from "../data/types";
 import { evaluateRun } from "../eval/evaluate";
-import { finishLabelJob, loadWindows, saveWindow, upsertLabelJob, type LabelFact } from "../store/labels";
+import { finishLabelJob, loadWindows, saveRationale, saveWindow, upsertLabelJob, type LabelFact } from "../store/labels";
 import type { Database } from "../store/schema";
 import { beginTeacherCall, finishTeacherCall, teacherCallKey } from "../store/teacher-calls";
 import { bm25PreRank } from "./bm25";
 import { applyMissingPolicy, parsePermutation, type AnomalyCounts, type ParseMode } from "./parse";
-import { DEFAULT_TEMPLATE, getTemplate, renderPrompt } from "./prompts";
+import { DEFAULT_TEMPLATE, getTemplate, renderPrompt, renderRationalePrompt } from "./prompts";
 import { applyWindowPermutation, formatSelection, parseSelection, selectWindows, shuffleWindow, slidingWindows, unshuffleOrder, SELECTION_DEFAULT_N } from "./select";
 import { createTeacher, teacherDefaults } from "./teachers/create";
 import type { LabelWindow, Teacher, TeacherRequest } from "./types";
@@ -48,9 +48,11 @@ export interface LabelJobConfig {
   limit: number;
   /** Queries labelled at once (bounds in-flight teacher calls). */
   concurrency: number;
+  /** A second teacher (e.g. `live:<small model>`) that writes a short rationale of each window's ranking; none by default. */
+  rationaleTeacher: string | null;
 }
 
-const KEYS: Array<keyof LabelJobConfig> = ["dataset", "teacher", "selection", "n", "preRanker", "shuffle", "template", "parseMode", "seed", "limit", "concurrency"];
+const KEYS: Array<keyof LabelJobConfig> = ["dataset", "teacher", "selection", "n", "preRanker", "shuffle", "template", "parseMode", "seed", "limit", "concurrency", "rationaleTeacher"];
 
 /** Fill in the defaults a dataset and teacher imply and validate everything. */
 export function resolveLabelConfig(partial: Partial<LabelJobConfig> & { dataset: string }): LabelJobConfig {
@@ -73,6 +75,7 @@ export function resolveLabelConfig(partial: Partial<LabelJobConfig> & { dataset:
     seed: partial.seed ?? 42,
     limit: partial.limit ?? 0,
     concurrency: partial.concurrency ?? 4,
+    rationaleTeacher: partial.rationaleTeacher ?? null,
   };
   getTemplate(cfg.template);
   if (!["first-stage", "bm25"].includes(cfg.preRanker)) throw new ConfigError(`label config: preRanker must be first-stage or bm25, got ${show(cfg.preRanker)}`);
@@ -118,6 +121,9 @@ export interface LabelSummary {
   preRankNdcg10: number;
   /** Share of judged missing documents with grade <= 1 (the hard-negative precision), and of judged listed ones. */
   hardNegativePrecision: { missing: number | null; listed: number | null; judgedMissing: number; judgedListed: number };
+  /** Rationales stored (when a rationale teacher is configured) and rationale calls that failed. */
+  rationales: number;
+  rationaleFailed: number;
   seconds: number;
 }
 
@@ -128,6 +134,8 @@ interface QueryResult {
   facts: LabelFact[];
   anomalies: AnomalyCounts[];
   tokens: { prompt: number; completion: number; latency: number; calls: number };
+  rationales: number;
+  rationaleFailed: number;
 }
 
 /** Options of `runLabelJob` besides the config. */
@@ -136,6 +144,8 @@ export interface RunLabelJobOptions {
   dataset?: Dataset;
   /** A teacher instance (else created from the config's name). */
   teacher?: Teacher;
+  /** A rationale teacher instance (else created from `rationaleTeacher`). */
+  rationaleTeacher?: Teacher;
   quiet?: boolean;
 }
 
@@ -150,11 +160,11 @@ async function recordCall(db: Kysely<Database>, teacher: Teacher, request: Teach
 }
 
 /** Label one query: windows, teacher calls, parsing, storage. */
-async function labelQuery(db: Kysely<Database>, jobId: string, cfg: LabelJobConfig, teacher: Teacher, list: RankedList, qIndex: number, onWindow: () => void): Promise<QueryResult> {
+async function labelQuery(db: Kysely<Database>, jobId: string, cfg: LabelJobConfig, teacher: Teacher, rationaleTeacher: Teacher | null, list: RankedList, qIndex: number, onWindow: () => void): Promise<QueryResult> {
   const template = getTemplate(cfg.template);
   const mode = parseSelection(cfg.selection);
   const ranked: Candidate[] = cfg.preRanker === "bm25" ? bm25PreRank(list) : list.candidates.map((c) => ({ ...c }));
-  const res: QueryResult = { ranking: [], windows: 0, failed: 0, facts: [], anomalies: [], tokens: { prompt: 0, completion: 0, latency: 0, calls: 0 } };
+  const res: QueryResult = { ranking: [], windows: 0, failed: 0, facts: [], anomalies: [], tokens: { prompt: 0, completion: 0, latency: 0, calls: 0 }, rationales: 0, rationaleFailed: 0 };
 
   // Ask the teacher about the window holding `docs`; returns the teacher's order over `docs` (append policy) or null on failure.
   const ask = async (docs: Candidate[], w: number): Promise<{ order: number[]; listed: Set<number> } | null> => {
@@ -179,6 +189,20 @@ async function labelQuery(db: Kysely<Database>, jobId: string, cfg: LabelJobConf
         flags: { ...(parsed.anomalies.echo ? { echo: true } : {}), ...(shuffleSeed !== null ? { prePosition: shuffled.permutation[p] + 1 } : {}) },
       }));
       await saveWindow(db, { jobId, windowId, qid: list.qid, ord: qIndex * 1000 + w, docids: window.docs.map((d) => d.docid), shuffleSeed, callId, anomalies: { ...parsed.anomalies }, facts });
+      if (rationaleTeacher && parsed.listed.length > 0) {
+        const r = renderRationalePrompt(window, parsed.listed);
+        const rTemplate = getTemplate("rationale-v1");
+        const rRequest: TeacherRequest = { window, templateVersion: rTemplate.version, messages: r.messages, prompt: r.text, maxTokens: rTemplate.maxTokens };
+        try {
+          const rAnswer = await rationaleTeacher.rank(rRequest);
+          const rCallId = await recordCall(db, rationaleTeacher, rRequest, rAnswer);
+          await saveRationale(db, { jobId, windowId, qid: list.qid, callId: rCallId, text: rAnswer.response.trim() });
+          res.rationales++;
+        } catch (e) {
+          if (!(e instanceof TeacherError)) throw e;
+          res.rationaleFailed++; // the labels stand; a rerun asks for the rationale again
+        }
+      }
       res.facts.push(...facts);
       res.anomalies.push(parsed.anomalies);
       res.tokens.calls++;
@@ -235,6 +259,7 @@ export async function runLabelJob(db: Kysely<Database>, partial: Partial<LabelJo
   const cfg = resolveLabelConfig(partial);
   const dataset = options.dataset ?? loadDataset(cfg.dataset);
   const teacher = options.teacher ?? createTeacher(cfg.teacher, { db, dataset });
+  const rationaleTeacher = options.rationaleTeacher ?? (cfg.rationaleTeacher ? createTeacher(cfg.rationaleTeacher, { db, dataset }) : null);
   const jobId = labelJobId(cfg);
   const prov = provenance();
   await upsertLabelJob(db, {
@@ -250,13 +275,14 @@ export async function runLabelJob(db: Kysely<Database>, partial: Partial<LabelJo
   const worker = async () => {
     while (next < lists.length) {
       const i = next++;
-      results[i] = await labelQuery(db, jobId, cfg, teacher, lists[i], i, () => progress.tick());
+      results[i] = await labelQuery(db, jobId, cfg, teacher, rationaleTeacher, lists[i], i, () => progress.tick());
     }
   };
   try {
     await Promise.all(Array.from({ length: Math.min(cfg.concurrency, lists.length) }, worker));
   } finally {
     await teacher.close?.();
+    await rationaleTeacher?.close?.();
   }
   const failed = results.reduce((a, r) => a + r.failed, 0);
   progress.done(failed ? `${failed} window(s) failed` : "ok");
@@ -299,6 +325,8 @@ function summarize(jobId: string, cfg: LabelJobConfig, teacher: Teacher, dataset
     hardNegativePrecision: {
       missing: judgedMissing ? nonRelMissing / judgedMissing : null, listed: judgedListed ? nonRelListed / judgedListed : null, judgedMissing, judgedListed,
     },
+    rationales: results.reduce((a, r) => a + r.rationales, 0),
+    rationaleFailed: results.reduce((a, r) => a + r.rationaleFailed, 0),
     seconds,
   };
 }

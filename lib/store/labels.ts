@@ -133,3 +133,24 @@ export async function getLabelJob(db: Kysely<Database>, id: string): Promise<Lab
   const r = await db.selectFrom("label_jobs").selectAll().where("id", "=", id).executeTakeFirst();
   return r ? toInfo(r) : undefined;
 }
+
+/** A teacher's rationale for one window. */
+export interface RationaleRecord {
+  jobId: string;
+  windowId: string;
+  qid: string;
+  callId: number | null;
+  text: string;
+}
+
+/** Store (or replace) the rationale of a window; the window must be stored first. */
+export async function saveRationale(db: Kysely<Database>, r: RationaleRecord): Promise<void> {
+  await db.insertInto("rationales").values({ job_id: r.jobId, window_id: r.windowId, qid: r.qid, call_id: r.callId, text: r.text })
+    .onConflict((oc) => oc.columns(["job_id", "window_id"]).doUpdateSet({ text: r.text, call_id: r.callId })).execute();
+}
+
+/** Every rationale of a job, by window id. */
+export async function loadRationales(db: Kysely<Database>, jobId: string): Promise<Map<string, RationaleRecord>> {
+  const rows = await db.selectFrom("rationales").selectAll().where("job_id", "=", jobId).execute();
+  return new Map(rows.map((r) => [r.window_id, { jobId, windowId: r.window_id, qid: r.qid, callId: r.call_id, text: r.text }]));
+}

@@ -5,10 +5,21 @@ import { tmpdir } from "os";
 import { join } from "path";
 import { startFakeLlm, type FakeLlm } from "../fake-llm-server";
 import { closeStore, openStore } from "../../lib/store/db";
-import { listLabelJobs, loadWindows } from "../../lib/store/labels";
+import { listLabelJobs, loadRationales, loadWindows } from "../../lib/store/labels";
 import { listTeacherCalls } from "../../lib/store/teacher-calls";
 
 const KEY = "sk-test-DO-NOT-LEAK-4242";
+
+/** Run `rra ARGS` without blocking this process (the fake server lives in it). */
+function rraAsync(args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["bin/rra.js", ...args], { env: { ...process.env, ...env } });
+    let stdout = "", stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("exit", (status) => resolve({ status, stdout, stderr }));
+  });
+}
 
 /** Run `rra label` with a live teacher against the fake server; kill it once the server has seen `killAfterRequests` more requests (or let it finish). */
 function runLabel(server: FakeLlm, db: string, killAfterRequests?: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -86,6 +97,39 @@ describe("rra label with a live teacher (OpenAI protocol, local fake server)", f
     // the key reaches neither the store nor any output
     assert.ok(!readFileSync(db).includes(KEY));
     assert.ok(!done.stdout.includes(KEY) && !done.stderr.includes(KEY));
+  });
+
+  it("stores a rationale per window from a rationale teacher, writes labels.jsonl and reports the job", async () => {
+    const rationaleServer = await startFakeLlm({ answer: (body) => `Passage [1] answers "${body.messages[0].content.slice(0, 12)}" directly; the last ones only share a term.` });
+    try {
+      const db = join(dir, "rationale.sqlite");
+      const out = join(dir, "labels.jsonl");
+      const r = await rraAsync(["label", "--dataset", "dl20", "--teacher", "projected:rankvicuna-7b", "--rationale-teacher", "live:small-model",
+        "--limit", "4", "--db", db, "--out", out, "--json"], { RRA_LLM_BASE_URL: rationaleServer.baseUrl, RRA_DB: "" });
+      assert.equal(r.status, 0, r.stderr);
+      const summary = JSON.parse(r.stdout);
+      for (const k of ["queries", "windows", "calls", "promptTokens", "completionTokens", "missing", "duplicates", "outOfRange", "echo", "teacherNdcg10"]) assert.ok(k in summary, k);
+      assert.equal(summary.rationales, 4);
+      assert.equal(rationaleServer.requests.length, 4);
+      assert.match(rationaleServer.requests[0].body!.messages.at(-1)!.content, /explain why the first passages answer the query better/);
+      const lines = readFileSync(out, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+      assert.equal(lines.length, 4 * 20);
+      assert.ok(lines.every((l) => typeof l.gain === "number" && l.policy === "hardNegative"));
+      const store = await openStore(db);
+      try {
+        const [job] = await listLabelJobs(store);
+        const rationales = await loadRationales(store, job.id);
+        assert.equal(rationales.size, 4);
+        assert.match([...rationales.values()][0].text, /^Passage \[1\] answers/);
+      } finally {
+        await closeStore(store);
+      }
+      const rep = spawnSync(process.execPath, ["bin/rra.js", "label", "report", "--db", db], { encoding: "utf8", env: { ...process.env, RRA_DB: "" } });
+      assert.equal(rep.status, 0, rep.stderr);
+      assert.match(rep.stdout, /\| dl20 \| projected:rankvicuna-7b \| top10\+bottom10 \| 1\.0 \|/);
+    } finally {
+      await rationaleServer.close();
+    }
   });
 
   it("names the missing endpoint settings", () => {
