@@ -5,31 +5,36 @@ import { checkData } from "../data/check";
 import { projectPath } from "../core/paths";
 import { provenance } from "../core/provenance";
 import { comparisonMarkdown } from "../eval/tables";
+import { defaultNotebooks } from "../notebooks/cli";
 import { runNotebooks } from "../notebooks/runner";
+import { labelReportMarkdown, labelReportRows } from "../labels/report";
+import type { LabelSummary } from "../labels/pipeline";
+import { listLabelJobs } from "../store/labels";
 import { runBaselineStage, type BaselineStageResult } from "../pipeline/baselines";
 import { closeStore, defaultDbPath, openStore } from "../store/db";
 import { parseFlags, type Command } from "./args";
 
 const HELP = `rra reproduce [options]      (npm start)
 
-The main job. Today (issue 2 of the roadmap) it runs:
+The main job. Today it runs:
   1. rra data check        validate every vendored file
   2. baselines             store the datasets and every shipped run with its trec_eval metrics in the
                            SQLite store, compare the LLM re-rankers with BM25 (DL19, DL20)
-  3. notebook 01           data and baselines, figures in figures/01_data_and_baselines/
-and writes results.md (tables, configuration, versions, wall time). Later stages (label generation,
-students, export) join as their issues land.
+  3. notebooks             every notebooks/*.ipynb in a tslab kernel: 01 data and baselines, 02 label
+                           generation (offline teachers, stored label jobs); figures in figures/<notebook>/
+and writes results.md (tables, label cost and quality, configuration, versions, wall time). Later
+stages (students, export) join as their issues land.
 
 Options:
   --db PATH            SQLite store (default: RRA_DB or data/rra.sqlite)
-  --skip-notebooks     do not run notebook 01
+  --skip-notebooks     do not run the notebooks
   --out FILE           where to write the results (default results.md)
   -h, --help           this text`;
 
 /** The reproduce command. */
 export const reproduceCommand: Command = {
   name: "reproduce",
-  summary: "the main job (npm start): data check, baselines into the store, notebook 01, results.md",
+  summary: "the main job (npm start): data check, baselines into the store, every notebook, results.md",
   help: HELP,
   async run(argv) {
     const { values } = parseFlags("reproduce", argv, { db: { type: "string" }, "skip-notebooks": { type: "boolean" }, out: { type: "string" } });
@@ -59,14 +64,20 @@ export const reproduceCommand: Command = {
 
     let notebookLine = "skipped (--skip-notebooks)";
     if (!values["skip-notebooks"]) {
-      step("3/3 notebook 01");
-      const [nb] = await runNotebooks([projectPath("notebooks", "01_data_and_baselines.ipynb")]);
-      if (!nb.ok) {
-        console.error(nb.error);
+      step("3/3 notebooks");
+      // the notebooks use the same store as this command
+      const runs = await runNotebooks(defaultNotebooks(), { env: { RRA_DB: dbPath } });
+      const bad = runs.filter((r) => !r.ok);
+      if (bad.length) {
+        for (const r of bad) console.error(r.error);
         return 1;
       }
-      notebookLine = `ran in a tslab kernel; executed copy ${relative(projectPath(), nb.outPath)}; figures in figures/01_data_and_baselines/`;
+      notebookLine = `${runs.map((r) => relative(projectPath("notebooks"), r.notebook)).join(", ")} ran in a tslab kernel; executed copies in .cache/notebooks/; figures in figures/<notebook>/`;
     }
+    const labelDb = await openStore(dbPath);
+    const labelSummaries = (await listLabelJobs(labelDb)).map((j) => j.summary as LabelSummary | undefined).filter((x): x is LabelSummary => x !== undefined);
+    await closeStore(labelDb);
+    const labelTable = labelSummaries.length ? labelReportMarkdown(labelReportRows(labelSummaries)) : "(no label jobs in the store)";
     const seconds = (Date.now() - t0) / 1000;
     const p = provenance();
     const out = (values.out as string | undefined) ?? projectPath("results.md");
@@ -78,6 +89,10 @@ export const reproduceCommand: Command = {
       "## Baselines: LLM re-rankers against BM25 (trec_eval rules, rel >= 2 for binary measures)",
       "",
       tables,
+      "",
+      "## Label generation: cost and quality per teacher and selection",
+      "",
+      labelTable,
       "",
       "## Provenance",
       "",

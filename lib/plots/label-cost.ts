@@ -3,6 +3,11 @@ import type { LabelReportRow } from "../labels/report";
 import { axis, baseLayout, colour } from "./palette";
 import type { PlotlyFigure } from "./types";
 
+/** A short name for a job's teacher: the model of a replayed log, the system of a projected run. */
+export function shortTeacherName(teacher: string): string {
+  return teacher.replace(/^(replay|projected):/, "").split("_")[0].replace(/^vicuna-7b-/, "vicuna-");
+}
+
 /** One marker per job, coloured by selection mode; hover shows calls per query and the job. */
 export function labelCostFigure(rows: readonly LabelReportRow[], options: { title?: string } = {}): PlotlyFigure {
   const selections = [...new Set(rows.map((r) => r.selection))];
@@ -11,7 +16,8 @@ export function labelCostFigure(rows: readonly LabelReportRow[], options: { titl
     return {
       type: "scatter", mode: "markers+text", name: sel,
       x: sub.map((r) => r.promptTokensPerQuery), y: sub.map((r) => r.teacherNdcg10),
-      text: sub.map((r) => `${r.teacher.replace(/^(replay|projected):/, "")} ${r.dataset}`), textposition: "top center", textfont: { size: 10 },
+      text: sub.map((r) => `${shortTeacherName(r.teacher)} ${r.dataset}`),
+      textposition: sub.map((r) => (r.dataset === "dl19" ? "top right" : "bottom right")), textfont: { size: 10 },
       marker: { size: 12, color: colour(i), symbol: ["circle", "square", "diamond", "triangle-up"][i % 4] },
       customdata: sub.map((r) => [r.callsPerQuery, r.completionTokensPerQuery, r.job]),
       hovertemplate: "%{text}<br>%{x:.0f} prompt tokens/query, %{customdata[0]:.1f} calls/query<br>nDCG@10 %{y:.4f}<br>%{customdata[2]}<extra></extra>",
@@ -20,7 +26,13 @@ export function labelCostFigure(rows: readonly LabelReportRow[], options: { titl
   return {
     data,
     layout: baseLayout(options.title ?? "Label cost vs quality", {
-      xaxis: axis("LLM prompt tokens per query (log scale)", { type: "log" }),
+      xaxis: axis("LLM prompt tokens per query (log scale)", {
+        type: "log",
+        range: (() => {
+          const xs = rows.map((r) => r.promptTokensPerQuery).filter((x) => x > 0);
+          return xs.length ? [Math.log10(Math.min(...xs)) - 0.1, Math.log10(Math.max(...xs)) + 0.35] : undefined;
+        })(),
+      }),
       yaxis: axis("nDCG@10 of the teacher's ranking"),
     }),
   };
@@ -28,7 +40,7 @@ export function labelCostFigure(rows: readonly LabelReportRow[], options: { titl
 
 /** Grouped bars of anomaly rates (missing, echo, duplicates per window) per job. */
 export function labelAnomalyFigure(rows: readonly LabelReportRow[], options: { title?: string } = {}): PlotlyFigure {
-  const names = rows.map((r) => `${r.teacher.replace(/^(replay|projected):/, "")} ${r.selection} ${r.dataset}`);
+  const names = rows.map((r) => `${shortTeacherName(r.teacher)} ${r.selection} ${r.dataset}`);
   const series: Array<[string, (r: LabelReportRow) => number]> = [
     ["missing ids (share of shown)", (r) => r.missingRate], ["echo windows (share)", (r) => r.echoRate], ["duplicate ids per window", (r) => r.duplicatesPerWindow],
   ];
