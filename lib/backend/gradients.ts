@@ -8,12 +8,16 @@
  */
 import * as tf from "@tensorflow/tfjs";
 
-let installed = false;
+// Our two gradient functions, to tell whether the registry still holds them.
+let ours: { gather: unknown; matMul: unknown } | undefined;
 
-/** Register the overrides once per process (idempotent). */
+/**
+ * Register the overrides, or register them again when something replaced them: loading a second copy of
+ * a tfjs bundle (danfo.js loads its own `@tensorflow/tfjs`) re-registers every stock gradient in the
+ * shared registry. Cheap when nothing changed; `initBackend` calls it every time.
+ */
 export function installGradientOverrides(): void {
-  if (installed) return;
-  installed = true;
+  if (ours && tf.getGradient("GatherV2")?.gradFunc === ours.gather && tf.getGradient("BatchMatMul")?.gradFunc === ours.matMul) return;
   const origGather = tf.getGradient("GatherV2");
   tf.registerGradient({
     kernelName: "GatherV2",
@@ -45,4 +49,5 @@ export function installGradientOverrides(): void {
       return { a: () => tf.matMul(T(b), T(d)), b: () => tf.matMul(T(d), T(a)) };
     },
   });
+  ours = { gather: tf.getGradient("GatherV2").gradFunc, matMul: tf.getGradient("BatchMatMul").gradFunc };
 }

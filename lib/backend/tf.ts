@@ -104,8 +104,18 @@ export function parseBackendName(value: string, source: string): BackendName {
   throw new ConfigError(`${source}: unknown backend ${show(value)}; expected one of ${BACKEND_ORDER.join(", ")}`);
 }
 
-/** Choose, start and report the backend (once per process; later calls return the same choice). */
+/**
+ * Choose, start and report the backend (once per process; later calls return the same choice, and
+ * re-install the gradient overrides if a later tfjs load replaced them).
+ */
 export function initBackend(options: InitBackendOptions = {}): Promise<BackendInfo> {
+  return startOnce(options).then((info) => {
+    if (info.name !== "tensorflow") installGradientOverrides();
+    return info;
+  });
+}
+
+function startOnce(options: InitBackendOptions): Promise<BackendInfo> {
   pending ??= (async () => {
     const forcedRaw = options.backend ?? (process.env.RRA_BACKEND || undefined);
     const forced = forcedRaw === undefined ? undefined : parseBackendName(forcedRaw, options.backend !== undefined ? "backend option" : "RRA_BACKEND");
@@ -117,7 +127,6 @@ export function initBackend(options: InitBackendOptions = {}): Promise<BackendIn
         skipped.push({ name, why: r });
         continue;
       }
-      if (name !== "tensorflow") installGradientOverrides();
       current = { ...r, reason: forced ? "forced by RRA_BACKEND" : "best available", skipped };
       if (!options.quiet) process.stderr.write(`[rra] TensorFlow.js backend: ${describeBackend(current)}\n`);
       return current;

@@ -1,5 +1,5 @@
 /** `rra reproduce` (`npm start`): the main job, end to end. */
-import { writeFileSync, renameSync } from "fs";
+import { writeFileAtomic } from "../core/files";
 import { relative } from "path";
 import { checkData } from "../data/check";
 import { projectPath } from "../core/paths";
@@ -102,9 +102,7 @@ export const reproduceCommand: Command = {
       `- significance: paired t-test, Holm correction, seed 42 for the bootstrap CIs`,
       "",
     ].join("\n");
-    const tmp = `${out}.tmp-${process.pid}`;
-    writeFileSync(tmp, md);
-    renameSync(tmp, out);
+    writeFileAtomic(out, md);
     step(`done: ${relative(process.cwd(), out) || out}`);
     return 0;
   },

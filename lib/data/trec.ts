@@ -2,8 +2,7 @@
  * TREC formats: topics (`qid<TAB>text`), qrels (`qid iter docid rel`) and runs
  * (`qid Q0 docid rank score tag`). Readers validate every line and name file, line and field on error.
  */
-import { writeFileSync, renameSync, mkdirSync } from "fs";
-import { dirname } from "path";
+import { writeFileAtomic } from "../core/files";
 import { DataError, show } from "../core/errors";
 import { readIdTextTsv, readLines } from "./text-file";
 import type { Candidate, Judgment, Qrels, Query, Run } from "./types";
@@ -85,10 +84,7 @@ export function formatRun(run: Run): string {
 /** Write a run atomically (temporary file then rename): a crash leaves no half-written run. */
 export function writeRun(file: string, run: Run): void {
   if (/\s/.test(run.tag) || run.tag === "") throw new DataError({ file, field: "tag" }, "a run tag without white space", show(run.tag));
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, formatRun(run));
-  renameSync(tmp, file);
+  writeFileAtomic(file, formatRun(run));
 }
 
 /** Scores are written so that they read back as the same double. */

@@ -7,7 +7,8 @@
  * playwright kills it when Node exits. `closeFigures()` closes it explicitly.
  */
 import { ChildProcess } from "child_process";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "fs";
+import { existsSync, readFileSync } from "fs";
+import { writeFileAtomic } from "../core/files";
 import { dirname, join, relative, resolve, sep } from "path";
 import { chromium } from "playwright-core";
 import type { Browser, Page } from "playwright-core";
@@ -48,15 +49,6 @@ let queue: Promise<unknown> = Promise.resolve();
 let idleTimer: NodeJS.Timeout | undefined;
 let plotlySource: string | undefined;
 
-let tmpCounter = 0;
-/** Write through a temporary sibling and a rename, so readers never see half a file. */
-function writeFileAtomic(file: string, data: string | Buffer): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${++tmpCounter}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, file);
-}
-
 /** plotly.min.js (4.7 MB), read once. */
 export function plotlyJs(): string {
   plotlySource ??= readFileSync(require.resolve("plotly.js-dist-min"), "utf8").replace(/<\/script/gi, "<\\/script");
@@ -90,7 +82,6 @@ export function ensurePlotlyAsset(dir: string): string {
   const version = (require("plotly.js-dist-min/package.json") as { version: string }).version;
   const file = join(dir, "assets", `plotly-${version}.min.js`);
   if (!existsSync(file)) {
-    mkdirSync(dirname(file), { recursive: true });
     writeFileAtomic(file, readFileSync(require.resolve("plotly.js-dist-min")));
   }
   return file;

@@ -1,6 +1,5 @@
 /** Labels as JSON lines: one line per (window, document) with the raw facts and the derived target. */
-import { mkdirSync, renameSync, writeFileSync } from "fs";
-import { dirname } from "path";
+import { writeFileAtomic } from "../core/files";
 import type { WindowRecord } from "../store/labels";
 import { windowTargets } from "./convert";
 import type { MissingPolicy } from "./parse";
@@ -18,9 +17,6 @@ export function writeLabelsJsonl(file: string, windows: readonly WindowRecord[],
       }));
     }
   }
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, lines.join("\n") + (lines.length ? "\n" : ""));
-  renameSync(tmp, file);
+  writeFileAtomic(file, lines.join("\n") + (lines.length ? "\n" : ""));
   return lines.length;
 }

@@ -2,8 +2,8 @@
  * Notebook files (nbformat 4): read, write atomically, and strip outputs. Committed notebooks carry
  * no outputs (like nbstripout); executed copies go to .cache/notebooks/.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync, mkdirSync } from "fs";
-import { dirname } from "path";
+import { existsSync, readFileSync } from "fs";
+import { writeFileAtomic } from "../core/files";
 import { DataError } from "../core/errors";
 import type { NbOutput } from "./kernel";
 
@@ -53,14 +53,7 @@ export function readNotebook(file: string): Notebook {
   return nb;
 }
 
-/** Write a file through a temporary sibling and a rename, so readers never see half a file. */
-export function writeFileAtomic(file: string, data: string | Buffer): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${++tmpCounter}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, file);
-}
-let tmpCounter = 0;
+export { writeFileAtomic };
 
 /** Write a notebook the way Jupyter does (1-space indent, trailing newline), atomically. */
 export function writeNotebook(file: string, nb: Notebook): void {

@@ -85,3 +85,17 @@ describe("rra CLI", () => {
     }
   });
 });
+
+describe("gradient overrides after danfo.js loads its own tfjs", () => {
+  it("are restored by initBackend, so embedding gradients work on wasm again", async () => {
+    await initBackend({ quiet: true });
+    require("danfojs-node"); // loads a second copy of the tfjs bundle, which re-registers the stock gradients
+    await initBackend({ quiet: true });
+    const table = tf.variable(tf.ones([10, 4]));
+    const { value, grads } = tf.variableGrads(() => tf.sum(tf.gather(table, tf.tensor1d([2, 2, 5], "int32"))) as tf.Scalar);
+    const g = await grads[table.name].array() as number[][];
+    assert.deepEqual(g[2], [2, 2, 2, 2]);
+    assert.deepEqual(g[5], [1, 1, 1, 1]);
+    tf.dispose([value, table, ...Object.values(grads)]);
+  });
+});
