@@ -1,0 +1,315 @@
+/**
+ * RRA-BERT's encoder: a small BERT-style transformer written with raw tfjs ops (matMul, softmax,
+ * moments), which is what trains at a usable speed on the wasm backend (shared/notes/tfjs-on-this-machine.md).
+ *
+ * Architecture (shapes: B rows, T tokens, H hidden, nh heads, d = H / nh):
+ *   x = LN(word[ids] + position[0..T) + segment[tokenTypeIds])              [B*T, H]
+ *   per block, layerNorm "pre" (default):  x += drop(MHA(LN1(x)));  x += drop(FFN(LN2(x)));  final LN
+ *              layerNorm "post" (BERT):     x = LN1(x + drop(MHA(x)));  x = LN2(x + drop(FFN(x)))
+ *   MHA: fused QKV projection, softmax(q k^T / sqrt(d) + padMask) v, with padMask = -1e9 at padding keys
+ *   FFN: GELU (tanh form, x*x*x rather than pow) between two dense layers
+ *   cls = hidden[:, 0, :];  score = w . tanh(Wp cls + bp) + b                  (BERT pooler + linear head)
+ * Every variable is initialised with a seeded truncated normal (std initStd) whose seed is
+ * deriveSeed(config.seed, variableName); biases and LN beta start at 0, LN gamma at 1.
+ * Dropout is seeded per call (explicit seed, an Rng, or an internal step counter) and off unless training.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { mkdirSync, readFileSync, writeFileSync } from "fs";
+import { join } from "path";
+import { ConfigError, ShapeError, show } from "../core/errors";
+import { deriveSeed, Rng } from "../core/rng";
+import { checkEncoderConfig, EncoderConfig } from "./presets";
+import { EncoderBatch } from "./types";
+
+/** Options of a forward pass. */
+export interface ForwardOptions {
+  /** Dropout on (training) or off (inference). Default false. */
+  training?: boolean;
+  /** Dropout seed of this call; else drawn from `rng`; else from the encoder's step counter. */
+  seed?: number;
+  /** Stream to draw this call's dropout seed from. */
+  rng?: Rng;
+  /** Also return the attention probabilities of each layer, [B, nh, T, T]. Default false. */
+  returnAttentions?: boolean;
+}
+
+/** What a forward pass returns. */
+export interface EncoderOutput {
+  /** Final hidden state of [CLS]. [B, H] */
+  cls: tf.Tensor2D;
+  /** Final hidden states. [B, T, H] */
+  hidden: tf.Tensor3D;
+  /** Attention probabilities per layer, [B, nh, T, T], when asked. */
+  attentions?: tf.Tensor4D[];
+}
+
+/** Plain-data weights by variable name: for save files, copies between models and plots. */
+export type EncoderWeights = Record<string, { shape: number[]; values: Float32Array }>;
+
+/** A transformer encoder with a [CLS] score head. */
+export interface Encoder {
+  readonly config: Readonly<EncoderConfig>;
+  /** Hidden states and [CLS] vector of a batch. */
+  forward(batch: EncoderBatch, options?: ForwardOptions): EncoderOutput;
+  /** Score head on [CLS] vectors. [B, H] -> [B] */
+  scoreHead(cls: tf.Tensor2D): tf.Tensor1D;
+  /** Relevance score of each pair from [CLS] (inference by default). [B] */
+  score(batch: EncoderBatch, options?: ForwardOptions): tf.Tensor1D;
+  /** Trainable variables, for optimizer.minimize(varList). */
+  trainableVariables(): tf.Variable[];
+  /** Copy of all weights as plain arrays. */
+  getWeights(): EncoderWeights;
+  /** Overwrite weights; every name and shape must match (or, with partial, only the names given). */
+  setWeights(weights: EncoderWeights, options?: { partial?: boolean }): void;
+  /** Write config.json, weights.json (manifest) and weights.bin (float32 little-endian) to dir. */
+  save(dir: string): void;
+  /** Number of scalar parameters. */
+  countParams(): number;
+  /** Free the variables. */
+  dispose(): void;
+}
+
+const WEIGHTS_FORMAT = "rra-encoder-weights/1";
+let instanceCounter = 0;
+
+/** Variable names and shapes of an encoder with this config, in a fixed order. */
+export function encoderVariableShapes(c: Readonly<EncoderConfig>): Array<[string, number[]]> {
+  const H = c.hiddenSize;
+  const out: Array<[string, number[]]> = [
+    ["embeddings/word", [c.vocabSize, H]], ["embeddings/position", [c.maxLen, H]], ["embeddings/segment", [c.typeVocabSize, H]],
+    ["embeddings/ln/gamma", [H]], ["embeddings/ln/beta", [H]],
+  ];
+  for (let l = 0; l < c.numLayers; l++) {
+    const p = `layer${l}`;
+    out.push([`${p}/attn/qkv/kernel`, [H, 3 * H]], [`${p}/attn/qkv/bias`, [3 * H]], [`${p}/attn/out/kernel`, [H, H]], [`${p}/attn/out/bias`, [H]],
+      [`${p}/ln1/gamma`, [H]], [`${p}/ln1/beta`, [H]],
+      [`${p}/ffn/in/kernel`, [H, c.ffnSize]], [`${p}/ffn/in/bias`, [c.ffnSize]], [`${p}/ffn/out/kernel`, [c.ffnSize, H]], [`${p}/ffn/out/bias`, [H]],
+      [`${p}/ln2/gamma`, [H]], [`${p}/ln2/beta`, [H]]);
+  }
+  if (c.layerNorm === "pre") out.push(["final/ln/gamma", [H]], ["final/ln/beta", [H]]);
+  out.push(["pooler/kernel", [H, H]], ["pooler/bias", [H]], ["head/kernel", [H, 1]], ["head/bias", [1]]);
+  return out;
+}
+
+function initialValue(c: Readonly<EncoderConfig>, name: string, shape: number[]): tf.Tensor {
+  if (name.endsWith("/gamma")) return tf.ones(shape);
+  if (name.endsWith("/beta") || name.endsWith("/bias")) return tf.zeros(shape);
+  return tf.truncatedNormal(shape, 0, c.initStd, "float32", deriveSeed(c.seed, name));
+}
+
+/** Check a batch against a config at the boundary; throws ShapeError naming the offending value. */
+export function checkBatch(batch: EncoderBatch, c: Readonly<EncoderConfig>, where = "encoder"): void {
+  const { batch: B, seqLen: T } = batch;
+  if (!Number.isInteger(B) || B < 1 || !Number.isInteger(T) || T < 1) throw new ShapeError(`${where}: batch and seqLen must be positive integers, got ${B} x ${T}`);
+  if (T > c.maxLen) throw new ShapeError(`${where}: seqLen ${T} exceeds maxLen ${c.maxLen}`);
+  for (const key of ["inputIds", "tokenTypeIds", "attentionMask"] as const) {
+    if (batch[key].length !== B * T) throw new ShapeError(`${where}: ${key} has ${batch[key].length} entries, expected batch*seqLen = ${B}*${T} = ${B * T}`);
+  }
+  for (let i = 0; i < B * T; i++) {
+    const id = batch.inputIds[i], ty = batch.tokenTypeIds[i];
+    if (id < 0 || id >= c.vocabSize) throw new ShapeError(`${where}: inputIds[${i}] = ${id} outside the vocabulary [0, ${c.vocabSize})`);
+    if (ty < 0 || ty >= c.typeVocabSize) throw new ShapeError(`${where}: tokenTypeIds[${i}] = ${ty} outside [0, ${c.typeVocabSize})`);
+  }
+}
+
+/*
+ * Embedding lookup and rank-2 matMul carry their own gradients (the same formulas as the overrides of
+ * lib/backend/gradients.ts: scatterND instead of UnsortedSegmentSum, explicit transposes instead of
+ * transposeA/B flags), so training does not depend on the global gradient registry: loading
+ * danfojs-node after initBackend re-registers tfjs's stock gradients and silently drops those overrides.
+ */
+const gatherRows = tf.customGrad((table: tf.Tensor | tf.GradSaveFunc, ids: tf.Tensor | tf.GradSaveFunc, save: tf.Tensor | tf.GradSaveFunc) => {
+  const t = table as tf.Tensor2D, i = ids as tf.Tensor1D; // [V, H], [N]
+  (save as tf.GradSaveFunc)([i]);
+  return {
+    value: tf.gather(t, i), // [N, H]
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.scatterND(tf.reshape(saved[0], [saved[0].size, 1]), dy, t.shape), tf.zerosLike(saved[0])],
+  };
+});
+
+const matMul2d = tf.customGrad((a: tf.Tensor | tf.GradSaveFunc, b: tf.Tensor | tf.GradSaveFunc, save: tf.Tensor | tf.GradSaveFunc) => {
+  (save as tf.GradSaveFunc)([a as tf.Tensor, b as tf.Tensor]);
+  return {
+    value: tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D), // [N, K] x [K, M]
+    gradFunc: (dy: tf.Tensor, [sa, sb]: tf.Tensor[]) => [tf.matMul(dy as tf.Tensor2D, tf.transpose(sb) as tf.Tensor2D), tf.matMul(tf.transpose(sa) as tf.Tensor2D, dy as tf.Tensor2D)],
+  };
+});
+
+/** Layer norm over the last axis with tf.moments. */
+function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor {
+  const { mean, variance } = tf.moments(x, -1, true);
+  return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps))), gamma), beta);
+}
+
+/** GELU, tanh approximation; x*x*x because pow(x, 3) misbehaves under gradients on wasm. */
+function gelu(x: tf.Tensor): tf.Tensor {
+  const inner = tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.mul(tf.mul(x, x), x))));
+  return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner)));
+}
+
+/** Build an encoder from a resolved config, with seeded initial weights. */
+export function createEncoder(config: Readonly<EncoderConfig>): Encoder {
+  const c = checkEncoderConfig(config);
+  const uid = `rra-encoder-${++instanceCounter}`;
+  const shapes = encoderVariableShapes(c);
+  const vars = new Map<string, tf.Variable>();
+  for (const [name, shape] of shapes) {
+    vars.set(name, tf.tidy(() => tf.variable(initialValue(c, name, shape), true, `${uid}/${name}`)));
+  }
+  const v = (name: string): tf.Variable => vars.get(name) as tf.Variable;
+  const H = c.hiddenSize, nh = c.numHeads, dh = H / nh;
+  let dropoutCalls = 0;
+  let disposed = false;
+
+  const dense = (x: tf.Tensor, name: string): tf.Tensor => tf.add(matMul2d(x, v(`${name}/kernel`)), v(`${name}/bias`));
+  const ln = (x: tf.Tensor, name: string): tf.Tensor => layerNorm(x, v(`${name}/gamma`), v(`${name}/beta`), c.layerNormEps);
+
+  function forward(batch: EncoderBatch, options: ForwardOptions = {}): EncoderOutput {
+    if (disposed) throw new ConfigError(`${uid}: used after dispose()`);
+    checkBatch(batch, c);
+    const B = batch.batch, T = batch.seqLen;
+    const training = options.training === true && c.dropout > 0;
+    const callSeed = !training ? 0 : options.seed ?? (options.rng ? options.rng.int(0x7fffffff) : deriveSeed(c.seed, `dropout/step-${dropoutCalls++}`));
+    const drop = (x: tf.Tensor, site: string): tf.Tensor => (training ? tf.dropout(x, c.dropout, undefined, deriveSeed(callSeed, site)) : x);
+    return tf.tidy(() => {
+      const ids = tf.tensor1d(batch.inputIds, "int32");
+      const types = tf.tensor1d(batch.tokenTypeIds, "int32");
+      const word = tf.reshape(gatherRows(v("embeddings/word"), ids), [B, T, H]);
+      const pos = tf.slice(v("embeddings/position"), [0, 0], [T, H]);
+      const seg = tf.reshape(gatherRows(v("embeddings/segment"), types), [B, T, H]);
+      let x: tf.Tensor = tf.reshape(tf.add(tf.add(word, pos), seg), [B * T, H]);
+      x = drop(ln(x, "embeddings/ln"), "embeddings");
+      // Additive padding mask over keys: 0 for real tokens, -1e9 for padding. [B, 1, 1, T]
+      const keyMask = tf.reshape(tf.mul(tf.sub(1, tf.tensor1d(batch.attentionMask, "float32")), -1e9), [B, 1, 1, T]);
+      const attentions: tf.Tensor4D[] = [];
+      const heads = (t: tf.Tensor): tf.Tensor4D => tf.transpose(tf.reshape(t, [B, T, nh, dh]), [0, 2, 1, 3]) as tf.Tensor4D;
+      const attention = (h: tf.Tensor, p: string): tf.Tensor => {
+        const [q, k, val] = tf.split(dense(h, `${p}/attn/qkv`), 3, 1); // each [B*T, H]
+        const logits = tf.add(tf.mul(tf.matMul(heads(q), heads(k), false, true), 1 / Math.sqrt(dh)), keyMask); // [B, nh, T, T]
+        const probs = tf.softmax(logits) as tf.Tensor4D;
+        if (options.returnAttentions) attentions.push(probs);
+        const ctx = tf.matMul(drop(probs, `${p}/attn/probs`) as tf.Tensor4D, heads(val)); // [B, nh, T, dh]
+        return dense(tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [B * T, H]), `${p}/attn/out`);
+      };
+      const ffn = (h: tf.Tensor, p: string): tf.Tensor => dense(gelu(dense(h, `${p}/ffn/in`)), `${p}/ffn/out`);
+      for (let l = 0; l < c.numLayers; l++) {
+        const p = `layer${l}`;
+        if (c.layerNorm === "pre") {
+          x = tf.add(x, drop(attention(ln(x, `${p}/ln1`), p), `${p}/attn/res`));
+          x = tf.add(x, drop(ffn(ln(x, `${p}/ln2`), p), `${p}/ffn/res`));
+        } else {
+          x = ln(tf.add(x, drop(attention(x, p), `${p}/attn/res`)), `${p}/ln1`);
+          x = ln(tf.add(x, drop(ffn(x, p), `${p}/ffn/res`)), `${p}/ln2`);
+        }
+      }
+      if (c.layerNorm === "pre") x = ln(x, "final/ln");
+      const hidden = tf.reshape(x, [B, T, H]) as tf.Tensor3D;
+      const cls = tf.reshape(tf.slice(hidden, [0, 0, 0], [B, 1, H]), [B, H]) as tf.Tensor2D;
+      return options.returnAttentions ? { cls, hidden, attentions } : { cls, hidden };
+    }) as EncoderOutput;
+  }
+
+  function scoreHead(cls: tf.Tensor2D): tf.Tensor1D {
+    return tf.tidy(() => tf.reshape(dense(tf.tanh(dense(cls, "pooler")), "head"), [-1]) as tf.Tensor1D);
+  }
+
+  function getWeights(): EncoderWeights {
+    const out: EncoderWeights = {};
+    for (const [name, variable] of vars) out[name] = { shape: variable.shape.slice(), values: Float32Array.from(variable.dataSync() as Float32Array) };
+    return out;
+  }
+
+  function setWeights(weights: EncoderWeights, options: { partial?: boolean } = {}): void {
+    const names = Object.keys(weights);
+    const unknown = names.filter((n) => !vars.has(n));
+    if (unknown.length) throw new ShapeError(`${uid}.setWeights: unknown weight name(s) ${unknown.slice(0, 5).map((n) => show(n)).join(", ")}`);
+    if (!options.partial) {
+      const missing = [...vars.keys()].filter((n) => !(n in weights));
+      if (missing.length) throw new ShapeError(`${uid}.setWeights: missing weight(s) ${missing.slice(0, 5).map((n) => show(n)).join(", ")}`);
+    }
+    for (const name of names) {
+      const w = weights[name], variable = v(name);
+      const size = w.shape.reduce((a, b) => a * b, 1);
+      if (w.shape.join(",") !== variable.shape.join(",") || w.values.length !== size) {
+        throw new ShapeError(`${uid}.setWeights: ${name} has shape [${w.shape}] (${w.values.length} values), expected [${variable.shape}]`);
+      }
+    }
+    for (const name of names) tf.tidy(() => v(name).assign(tf.tensor(weights[name].values, weights[name].shape, "float32")));
+  }
+
+  return {
+    config: c,
+    forward,
+    scoreHead,
+    score: (batch, options = {}) => tf.tidy(() => scoreHead(forward(batch, options).cls)),
+    trainableVariables: () => [...vars.values()],
+    getWeights,
+    setWeights,
+    save(dir: string) {
+      mkdirSync(dir, { recursive: true });
+      const weights = getWeights();
+      const manifest: Array<{ name: string; shape: number[]; offset: number; length: number }> = [];
+      let offset = 0;
+      for (const [name] of shapes) {
+        manifest.push({ name, shape: weights[name].shape, offset, length: weights[name].values.length });
+        offset += weights[name].values.length;
+      }
+      const all = new Float32Array(offset);
+      for (const m of manifest) all.set(weights[m.name].values, m.offset);
+      writeFileSync(join(dir, "config.json"), JSON.stringify(c, null, 2) + "\n");
+      writeFileSync(join(dir, "weights.json"), JSON.stringify({ format: WEIGHTS_FORMAT, dtype: "float32", byteOrder: "little-endian", file: "weights.bin", weights: manifest }, null, 2) + "\n");
+      writeFileSync(join(dir, "weights.bin"), Buffer.from(all.buffer, all.byteOffset, all.byteLength));
+    },
+    countParams: () => shapes.reduce((n, [, s]) => n + s.reduce((a, b) => a * b, 1), 0),
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      for (const variable of vars.values()) variable.dispose();
+    },
+  };
+}
+
+/** Read the weights a saved encoder directory holds (weights.json manifest + weights.bin). */
+export function readEncoderWeights(dir: string): EncoderWeights {
+  const manifestPath = join(dir, "weights.json");
+  const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as { format?: string; weights: Array<{ name: string; shape: number[]; offset: number; length: number }> };
+  if (manifest.format !== WEIGHTS_FORMAT) throw new ConfigError(`${manifestPath}: expected format ${show(WEIGHTS_FORMAT)}, got ${show(manifest.format)}`);
+  const bytes = readFileSync(join(dir, "weights.bin"));
+  const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  const out: EncoderWeights = {};
+  for (const m of manifest.weights) {
+    if (m.offset + m.length > all.length) throw new ShapeError(`${manifestPath}: ${m.name} needs values [${m.offset}, ${m.offset + m.length}) but weights.bin holds ${all.length}`);
+    out[m.name] = { shape: m.shape, values: all.slice(m.offset, m.offset + m.length) };
+  }
+  return out;
+}
+
+/** Rebuild a saved encoder: config.json + weights. Scores equal the saved model's exactly. */
+export function loadEncoder(dir: string): Encoder {
+  const config = checkEncoderConfig(JSON.parse(readFileSync(join(dir, "config.json"), "utf8")), join(dir, "config.json"));
+  const encoder = createEncoder(config);
+  try {
+    encoder.setWeights(readEncoderWeights(dir));
+  } catch (e) {
+    encoder.dispose();
+    throw e;
+  }
+  return encoder;
+}
+
+/**
+ * Warm start: copy every weight of a saved checkpoint whose name and shape match this encoder's
+ * (e.g. a larger vocabulary or maxLen keeps its fresh embedding); returns what was loaded and skipped.
+ */
+export function warmStartEncoder(encoder: Encoder, dir: string): { loaded: string[]; skipped: string[] } {
+  const saved = readEncoderWeights(dir);
+  const shapes = new Map(encoderVariableShapes(encoder.config).map(([n, s]) => [n, s.join(",")]));
+  const take: EncoderWeights = {};
+  const skipped: string[] = [];
+  for (const [name, w] of Object.entries(saved)) {
+    if (shapes.get(name) === w.shape.join(",")) take[name] = w;
+    else skipped.push(name);
+  }
+  encoder.setWeights(take, { partial: true });
+  return { loaded: Object.keys(take), skipped };
+}
