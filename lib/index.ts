@@ -40,6 +40,7 @@ export * from "./labels/teachers/offline";
 export * from "./labels/teachers/live";
 export * from "./labels/teachers/create";
 export * from "./labels/pipeline";
+export * from "./labels/jobs";
 export * from "./labels/report";
 export * from "./labels/jsonl";
 export * from "./tokenize/options";
