@@ -8,8 +8,10 @@ import { evalCommand } from "./eval-command";
 import { labelCommand } from "./label-command";
 import { notebooksCommand } from "./notebooks-command";
 import { reproduceCommand } from "./reproduce-command";
+import { rerankCommand } from "./rerank-command";
+import { trainCommand } from "./train-command";
 
-const COMMANDS: Command[] = [evalCommand, compareCommand, dataCommand, labelCommand, backendCommand, notebooksCommand, reproduceCommand];
+const COMMANDS: Command[] = [evalCommand, compareCommand, dataCommand, labelCommand, trainCommand, rerankCommand, backendCommand, notebooksCommand, reproduceCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -190,6 +190,35 @@ export interface RationaleTable {
   text: string;
 }
 
+/** A student training run (0003_training). */
+export interface TrainRunTable {
+  /** student-<hash8 of the resolved config>. */
+  id: string;
+  config_json: string;
+  seed: number;
+  backend: string;
+  versions_json: string;
+  git_sha: string | null;
+  /** running, done, stopped (early stopping) or interrupted. */
+  status: string;
+  created_at: Generated<string>;
+  finished_at: string | null;
+  out_dir: string;
+}
+
+/** One point of a training curve: train loss per step, dev metrics per epoch. */
+export interface TrainCurveTable {
+  run_id: string;
+  /** Optimizer steps done when measured. */
+  step: number;
+  epoch: number;
+  /** train or dev. */
+  split: string;
+  /** loss, lr, grad_norm, ndcg@10. */
+  metric: string;
+  value: number;
+}
+
 /** The whole store, as kysely sees it. */
 export interface Database {
   datasets: DatasetTable;
@@ -206,6 +235,8 @@ export interface Database {
   label_windows: LabelWindowTable;
   labels: LabelTable;
   rationales: RationaleTable;
+  train_runs: TrainRunTable;
+  train_curves: TrainCurveTable;
 }
 
 /** The `qid` of the rows holding a run's mean metric values. */
@@ -258,3 +289,8 @@ export type LabelJobRow = Selectable<LabelJobTable>;
 export type LabelWindowRow = Selectable<LabelWindowTable>;
 /** A `labels` row as read. */
 export type LabelRow = Selectable<LabelTable>;
+
+/** A stored training run. */
+export type TrainRunRow = Selectable<TrainRunTable>;
+/** A training curve point. */
+export type TrainCurveRow = Selectable<TrainCurveTable>;

@@ -1,0 +1,179 @@
+/**
+ * Training batches from label targets. One labelled window becomes one query group of `groupSize`
+ * slots: the window's documents with their graded gains (labels/convert.ts, the only place labels are
+ * converted), padded with label -1; teacher-missing documents are flagged as hard negatives (RankNet
+ * up-weights listed > missing pairs). Groups are shuffled per epoch with deriveSeed(seed, `epoch-${e}`)
+ * and cut into batches of `groupsPerBatch`; each batch is packed `[CLS] q [SEP] d [SEP]` row by row
+ * (group-major: row = group * groupSize + slot), with Token Selection arrays when the TCL is on.
+ */
+import { readFileSync } from "fs";
+import { DataError, ShapeError } from "../core/errors";
+import { createRng, deriveSeed } from "../core/rng";
+import type { Dataset } from "../data/types";
+import { windowTargets } from "../labels/convert";
+import type { MissingPolicy } from "../labels/parse";
+import { computeTokenSelection, packSelections, type TokenSelection } from "../models/token-selection";
+import type { EncoderBatch } from "../models/types";
+import type { LabelFact, WindowRecord } from "../store/labels";
+import { normalizedWords } from "../tokenize/normalize";
+import { packBatch } from "../tokenize/pack";
+import type { WordPieceTokenizer } from "../tokenize/wordpiece";
+
+/** One training list: a window's documents with their targets, padded to the group size. */
+export interface QueryGroup {
+  qid: string;
+  windowId: string;
+  query: string;
+  /** Passage texts per slot ("" for padded slots). [groupSize] */
+  passages: string[];
+  /** Docids per slot ("" for padded slots). [groupSize] */
+  docids: string[];
+  /** Graded gain per slot; -1 = padding. [groupSize] */
+  labels: number[];
+  /** 1 for teacher-missing documents (hard negatives), else 0. [groupSize] */
+  hardNegative: number[];
+}
+
+/** A packed batch of groups. */
+export interface TrainBatch {
+  encoder: EncoderBatch;
+  /** [groups, groupSize] row-major, -1 = padding. */
+  labels: Float32Array;
+  /** [groups, groupSize] row-major. */
+  hardNegative: Float32Array;
+  groups: number;
+  groupSize: number;
+}
+
+/** Options of packing a batch. */
+export interface PackGroupsOptions {
+  /** Sequence length of the packed pairs (tokens). */
+  maxLength: number;
+  /** Token Selection mode, or null when the TCL is off (no selection arrays). */
+  tokenSelection: string | null;
+  /** IDF per normalized word for Token Selection. */
+  idf?: ReadonlyMap<string, number>;
+  /** "max" (default): rows of maxLength tokens; "longest": padded to the batch's longest row (inference). */
+  padTo?: "max" | "longest";
+}
+
+/**
+ * One group per window. Documents whose text is unknown are skipped; windows with fewer than two
+ * documents left are dropped. A window larger than `groupSize` keeps its first `groupSize` targets
+ * (listed documents by teacher rank, then hard negatives).
+ */
+export function buildGroups(windows: readonly WindowRecord[], dataset: Dataset, policy: MissingPolicy, groupSize: number): QueryGroup[] {
+  if (!Number.isInteger(groupSize) || groupSize < 2) throw new ShapeError(`buildGroups: groupSize must be an integer >= 2, got ${groupSize}`);
+  const queries = new Map(dataset.queries.map((q) => [q.qid, q.text]));
+  const groups: QueryGroup[] = [];
+  for (const w of windows) {
+    const query = queries.get(w.qid);
+    if (query === undefined) continue;
+    const targets = windowTargets(w, policy).filter((t) => dataset.passages.has(t.docid)).slice(0, groupSize);
+    if (targets.length < 2) continue;
+    const g: QueryGroup = { qid: w.qid, windowId: w.windowId, query, passages: [], docids: [], labels: [], hardNegative: [] };
+    for (let i = 0; i < groupSize; i++) {
+      const t = targets[i];
+      g.passages.push(t ? (dataset.passages.get(t.docid)?.text ?? "") : "");
+      g.docids.push(t ? t.docid : "");
+      g.labels.push(t ? t.gain : -1);
+      g.hardNegative.push(t && t.hardNegative ? 1 : 0);
+    }
+    groups.push(g);
+  }
+  return groups;
+}
+
+/** The group order of epoch `epoch` (0-based): a seeded permutation of 0..n-1. */
+export function epochOrder(n: number, seed: number, epoch: number): number[] {
+  return createRng(deriveSeed(seed, `epoch-${epoch}`)).shuffle(Array.from({ length: n }, (_, i) => i));
+}
+
+/** Batches of group indices for one epoch (the last batch may be smaller). */
+export function epochBatches(n: number, seed: number, epoch: number, groupsPerBatch: number): number[][] {
+  const order = epochOrder(n, seed, epoch);
+  const out: number[][] = [];
+  for (let i = 0; i < order.length; i += groupsPerBatch) out.push(order.slice(i, i + groupsPerBatch));
+  return out;
+}
+
+/** A word for matching: normalized, with leading and trailing punctuation removed. */
+function matchWord(w: string): string {
+  return w.replace(/^[\p{P}\p{S}]+|[\p{P}\p{S}]+$/gu, "");
+}
+
+/** IDF of every normalized word over `texts`: ln(1 + N / df). */
+export function computeIdf(texts: Iterable<string>): Map<string, number> {
+  const df = new Map<string, number>();
+  let n = 0;
+  for (const t of texts) {
+    n++;
+    for (const w of new Set(normalizedWords(t).map(matchWord))) if (w) df.set(w, (df.get(w) ?? 0) + 1);
+  }
+  const idf = new Map<string, number>();
+  for (const [w, d] of df) idf.set(w, Math.log(1 + n / d));
+  return idf;
+}
+
+/** Pack query-passage pairs (and, with a mode, their Token Selection) into an EncoderBatch. */
+export function packPairs(tokenizer: WordPieceTokenizer, pairs: ReadonlyArray<{ query: string; passage: string }>, options: PackGroupsOptions): EncoderBatch {
+  const packed = packBatch(tokenizer, pairs, { maxLength: options.maxLength, padTo: options.padTo ?? "max" });
+  const [B, T] = packed.shape;
+  const batch: EncoderBatch = { inputIds: packed.inputIds, tokenTypeIds: packed.tokenTypeIds, attentionMask: packed.attentionMask, batch: B, seqLen: T };
+  if (options.tokenSelection !== null) {
+    const idf = options.idf ?? new Map<string, number>();
+    const sels: TokenSelection[] = pairs.map((p, b) => computeTokenSelection({
+      wordIds: packed.wordIds.subarray(b * T, (b + 1) * T),
+      sideIds: packed.tokenTypeIds.subarray(b * T, (b + 1) * T),
+      queryWords: normalizedWords(p.query).map(matchWord),
+      passageWords: normalizedWords(p.passage).map(matchWord),
+      idf,
+      defaultIdf: 1,
+    }, options.tokenSelection as string));
+    batch.selection = packSelections(sels, T);
+  }
+  return batch;
+}
+
+/** Pack the groups at `indices` into one training batch. */
+export function packGroups(tokenizer: WordPieceTokenizer, groups: readonly QueryGroup[], indices: readonly number[], options: PackGroupsOptions): TrainBatch {
+  const chosen = indices.map((i) => groups[i]);
+  const L = chosen[0].labels.length;
+  const pairs = chosen.flatMap((g) => g.passages.map((passage) => ({ query: g.query, passage })));
+  return {
+    encoder: packPairs(tokenizer, pairs, options),
+    labels: Float32Array.from(chosen.flatMap((g) => g.labels)),
+    hardNegative: Float32Array.from(chosen.flatMap((g) => g.hardNegative)),
+    groups: chosen.length,
+    groupSize: L,
+  };
+}
+
+/** Rebuild label windows from a labels.jsonl written by lib/labels/jsonl.ts (raw facts; targets are derived again). */
+export function readLabelsJsonl(file: string): WindowRecord[] {
+  const windows = new Map<string, WindowRecord>();
+  readFileSync(file, "utf8").split("\n").forEach((line, i) => {
+    if (line.trim() === "") return;
+    let o: { qid?: unknown; docid?: unknown; window?: unknown; positionShown?: unknown; teacherRank?: unknown; missing?: unknown; flags?: unknown };
+    try {
+      o = JSON.parse(line);
+    } catch {
+      throw new DataError({ file, line: i + 1 }, "a JSON object per line", line.slice(0, 60));
+    }
+    if (typeof o.qid !== "string" || typeof o.docid !== "string" || typeof o.window !== "string" || typeof o.missing !== "boolean") {
+      throw new DataError({ file, line: i + 1 }, "qid, docid, window (strings) and missing (boolean)", line.slice(0, 80));
+    }
+    let w = windows.get(o.window);
+    if (!w) {
+      w = { jobId: file, windowId: o.window, qid: o.qid, ord: windows.size, docids: [], shuffleSeed: null, callId: null, anomalies: {}, facts: [] };
+      windows.set(o.window, w);
+    }
+    const fact: LabelFact = {
+      qid: o.qid, docid: o.docid, positionShown: typeof o.positionShown === "number" ? o.positionShown : w.facts.length + 1,
+      teacherRank: typeof o.teacherRank === "number" ? o.teacherRank : null, missing: o.missing, flags: (o.flags ?? {}) as LabelFact["flags"],
+    };
+    w.facts.push(fact);
+    w.docids.push(o.docid);
+  });
+  return [...windows.values()];
+}

@@ -1,0 +1,124 @@
+/**
+ * Optimisation pieces of the training loop: the learning-rate schedule (linear warm-up, then linear
+ * decay to 0), gradient clipping by global norm, and AdamW (Loshchilov & Hutter, "Decoupled Weight
+ * Decay Regularization"): Adam plus `p -= lr * weightDecay * p`, applied only to weight matrices and
+ * embeddings (never to biases or layer-norm gamma/beta), as in BERT and Hugging Face's trainer.
+ *
+ * The optimizer state (step, first and second moments) is plain data, so checkpoints can store it and
+ * a resumed run continues bit-for-bit (tf.train.adam keeps its state in unnamed variables).
+ */
+import * as tf from "@tensorflow/tfjs";
+import { ConfigError, ShapeError, show } from "../core/errors";
+
+/** The learning-rate schedule. */
+export interface ScheduleConfig {
+  /** Peak learning rate, reached at the end of warm-up. */
+  lr: number;
+  /** Linear warm-up steps from lr/warmupSteps to lr (0 = none). */
+  warmupSteps: number;
+  /** Total optimizer steps; the rate decays linearly to 0 at this step. */
+  totalSteps: number;
+}
+
+/** Learning rate of optimizer step `step` (0-based): linear warm-up, then linear decay to 0 at totalSteps. */
+export function learningRateAt(step: number, { lr, warmupSteps, totalSteps }: ScheduleConfig): number {
+  if (warmupSteps > 0 && step < warmupSteps) return (lr * (step + 1)) / warmupSteps;
+  const span = Math.max(1, totalSteps - warmupSteps);
+  return lr * Math.max(0, 1 - (step - warmupSteps) / span);
+}
+
+/** Scale gradients so that their global L2 norm is at most `clip` (0 or Infinity = no clipping). Returns the norm before clipping. */
+export function clipByGlobalNorm(grads: tf.Tensor[], clip: number): { grads: tf.Tensor[]; norm: tf.Scalar } {
+  return tf.tidy(() => {
+    const norm = tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar;
+    if (!(clip > 0) || !Number.isFinite(clip)) return { grads: grads.map((g) => tf.clone(g)), norm };
+    const scale = tf.div(clip, tf.maximum(norm, clip)); // 1 when norm <= clip
+    return { grads: grads.map((g) => tf.mul(g, scale)), norm };
+  });
+}
+
+/** AdamW hyper-parameters. */
+export interface AdamWConfig {
+  /** Decoupled weight decay coefficient (applied as lr * weightDecay * p). Default 0.01. */
+  weightDecay: number;
+  /** Default 0.9. */
+  beta1: number;
+  /** Default 0.999. */
+  beta2: number;
+  /** Default 1e-6 (BERT). */
+  epsilon: number;
+}
+
+/** AdamW defaults. */
+export const ADAMW_DEFAULTS: Readonly<AdamWConfig> = Object.freeze({ weightDecay: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-6 });
+
+/** Optimizer state as plain arrays, in the order of the variables the optimizer was built with. */
+export interface AdamWState {
+  step: number;
+  m: Float32Array[];
+  v: Float32Array[];
+}
+
+/** True for variables that get weight decay: everything but biases and layer-norm gamma/beta. */
+export function decaysWeight(name: string): boolean {
+  return !/(\/|^)(bias|gamma|beta)(_\d+)?$/.test(name);
+}
+
+/** AdamW over a fixed list of variables. */
+export interface AdamW {
+  readonly variables: readonly tf.Variable[];
+  /** Optimizer steps taken. */
+  readonly step: number;
+  /** Apply one update with learning rate `lr`; `grads[i]` belongs to variables[i] (null = no gradient, skipped). */
+  apply(grads: ReadonlyArray<tf.Tensor | null>, lr: number): void;
+  getState(): AdamWState;
+  setState(state: AdamWState): void;
+  dispose(): void;
+}
+
+/** Create AdamW for `variables` (moments start at 0). */
+export function createAdamW(variables: readonly tf.Variable[], overrides: Partial<AdamWConfig> = {}): AdamW {
+  for (const k of Object.keys(overrides)) if (!(k in ADAMW_DEFAULTS)) throw new ConfigError(`AdamW: unknown option ${show(k)}; expected some of ${Object.keys(ADAMW_DEFAULTS).join(", ")}`);
+  const c = { ...ADAMW_DEFAULTS, ...overrides };
+  const m = variables.map((v) => tf.variable(tf.zerosLike(v), false));
+  const s = variables.map((v) => tf.variable(tf.zerosLike(v), false));
+  const decay = variables.map((v) => decaysWeight(v.name));
+  let step = 0;
+  return {
+    variables,
+    get step() { return step; },
+    apply(grads, lr) {
+      if (grads.length !== variables.length) throw new ShapeError(`AdamW: ${grads.length} gradients for ${variables.length} variables`);
+      step++;
+      const bc1 = 1 - Math.pow(c.beta1, step), bc2 = 1 - Math.pow(c.beta2, step);
+      tf.tidy(() => {
+        variables.forEach((p, i) => {
+          const g = grads[i];
+          if (!g) return;
+          const mi = tf.add(tf.mul(m[i], c.beta1), tf.mul(g, 1 - c.beta1));
+          const vi = tf.add(tf.mul(s[i], c.beta2), tf.mul(tf.square(g), 1 - c.beta2));
+          m[i].assign(mi);
+          s[i].assign(vi);
+          let update = tf.div(tf.div(mi, bc1), tf.add(tf.sqrt(tf.div(vi, bc2)), c.epsilon));
+          if (decay[i] && c.weightDecay !== 0) update = tf.add(update, tf.mul(p, c.weightDecay));
+          p.assign(tf.sub(p, tf.mul(update, lr)));
+        });
+      });
+    },
+    getState: () => ({ step, m: m.map((t) => Float32Array.from(t.dataSync() as Float32Array)), v: s.map((t) => Float32Array.from(t.dataSync() as Float32Array)) }),
+    setState(state) {
+      if (state.m.length !== variables.length || state.v.length !== variables.length) throw new ShapeError(`AdamW.setState: state holds ${state.m.length} moments for ${variables.length} variables`);
+      variables.forEach((p, i) => {
+        if (state.m[i].length !== p.size || state.v[i].length !== p.size) throw new ShapeError(`AdamW.setState: moment ${i} has ${state.m[i].length} values, variable ${p.name} has ${p.size}`);
+        tf.tidy(() => {
+          m[i].assign(tf.tensor(state.m[i], p.shape));
+          s[i].assign(tf.tensor(state.v[i], p.shape));
+        });
+      });
+      step = state.step;
+    },
+    dispose() {
+      tf.dispose([...m, ...s]);
+    },
+  };
+}
