@@ -54,6 +54,8 @@ export * from "./models/presets";
 export * from "./models/encoder";
 export * from "./models/token-selection";
 export * from "./models/tcl";
+export * from "./models/decoder";
+export * from "./models/decoder-input";
 export * from "./losses/types";
 export * from "./losses/pointwise";
 export * from "./losses/pairwise";

@@ -118,7 +118,7 @@ export function checkBatch(batch: EncoderBatch, c: Readonly<EncoderConfig>, wher
  * transposeA/B flags), so training does not depend on the global gradient registry: loading
  * danfojs-node after initBackend re-registers tfjs's stock gradients and silently drops those overrides.
  */
-const gatherRows = tf.customGrad((table: tf.Tensor | tf.GradSaveFunc, ids: tf.Tensor | tf.GradSaveFunc, save: tf.Tensor | tf.GradSaveFunc) => {
+export const gatherRows = tf.customGrad((table: tf.Tensor | tf.GradSaveFunc, ids: tf.Tensor | tf.GradSaveFunc, save: tf.Tensor | tf.GradSaveFunc) => {
   const t = table as tf.Tensor2D, i = ids as tf.Tensor1D; // [V, H], [N]
   (save as tf.GradSaveFunc)([i]);
   return {
@@ -127,7 +127,7 @@ const gatherRows = tf.customGrad((table: tf.Tensor | tf.GradSaveFunc, ids: tf.Te
   };
 });
 
-const matMul2d = tf.customGrad((a: tf.Tensor | tf.GradSaveFunc, b: tf.Tensor | tf.GradSaveFunc, save: tf.Tensor | tf.GradSaveFunc) => {
+export const matMul2d = tf.customGrad((a: tf.Tensor | tf.GradSaveFunc, b: tf.Tensor | tf.GradSaveFunc, save: tf.Tensor | tf.GradSaveFunc) => {
   (save as tf.GradSaveFunc)([a as tf.Tensor, b as tf.Tensor]);
   return {
     value: tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D), // [N, K] x [K, M]
@@ -136,13 +136,13 @@ const matMul2d = tf.customGrad((a: tf.Tensor | tf.GradSaveFunc, b: tf.Tensor | t
 });
 
 /** Layer norm over the last axis with tf.moments. */
-function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor {
+export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor {
   const { mean, variance } = tf.moments(x, -1, true);
   return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps))), gamma), beta);
 }
 
 /** GELU, tanh approximation; x*x*x because pow(x, 3) misbehaves under gradients on wasm. */
-function gelu(x: tf.Tensor): tf.Tensor {
+export function gelu(x: tf.Tensor): tf.Tensor {
   const inner = tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.mul(tf.mul(x, x), x))));
   return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner)));
 }
