@@ -27,6 +27,10 @@ Options:
   --epochs N                                                        default ${TRAIN_DEFAULTS.epochs}
   --lr X             peak learning rate                             default ${TRAIN_DEFAULTS.lr}
   --batch G          query groups per batch                         default ${TRAIN_DEFAULTS.groupsPerBatch}
+  --micro-batch M    groups per forward/backward pass; gradients are accumulated over
+                     the batch before one AdamW step (0 = whole batch; e.g. 2 for small)   default ${TRAIN_DEFAULTS.microBatch}
+  --pretrain-steps N self-supervised pseudo-query warm-up steps on the shipped passages
+                     before label training (0 = off)                default ${TRAIN_DEFAULTS.pretrainSteps}
   --max-length T     tokens per query-passage pair                  default ${TRAIN_DEFAULTS.maxLength}
   --vocab-size V     WordPiece vocabulary trained on the shipped corpus   default ${TRAIN_DEFAULTS.vocabSize}
   --patience N       epochs without dev gain before stopping (0 = never)  default ${TRAIN_DEFAULTS.patience}
@@ -58,7 +62,7 @@ export const trainCommand: Command = {
       arch: { type: "string" }, preset: { type: "string" }, train: { type: "string" }, dev: { type: "string" }, labels: { type: "string" },
       loss: { type: "string" }, missing: { type: "string" }, tcl: { type: "string" }, ts: { type: "string" }, seed: { type: "string" },
       epochs: { type: "string" }, lr: { type: "string" }, batch: { type: "string" }, "max-length": { type: "string" }, "vocab-size": { type: "string" },
-      patience: { type: "string" }, "max-steps": { type: "string" }, "dev-queries": { type: "string" }, "train-queries": { type: "string" },
+      "micro-batch": { type: "string" }, "pretrain-steps": { type: "string" }, patience: { type: "string" }, "max-steps": { type: "string" }, "dev-queries": { type: "string" }, "train-queries": { type: "string" },
       out: { type: "string" }, db: { type: "string" }, json: { type: "boolean" },
     });
     if (values.help) { console.log(HELP); return 0; }
@@ -68,12 +72,12 @@ export const trainCommand: Command = {
       arch: str("arch"), preset: str("preset"), train: str("train"), dev: str("dev"), labels: str("labels"), loss: str("loss"),
       missing: str("missing") as TrainConfig["missing"] | undefined, tcl: onOff(values, "tcl"), ts: str("ts"), seed: num("seed"), epochs: num("epochs"),
       lr: num("lr"), groupsPerBatch: num("batch"), maxLength: num("max-length"), vocabSize: num("vocab-size"), patience: num("patience"),
-      maxSteps: num("max-steps"), devQueries: num("dev-queries"), trainQueries: num("train-queries"), out: required("train", values, "out"),
+      maxSteps: num("max-steps"), microBatch: num("micro-batch"), pretrainSteps: num("pretrain-steps"), devQueries: num("dev-queries"), trainQueries: num("train-queries"), out: required("train", values, "out"),
     };
     const db = await openStore((values.db as string | undefined) ?? defaultDbPath());
     try {
       const r = await trainStudent(db, config, { quiet: Boolean(values.json) });
-      if (values.json) console.log(JSON.stringify({ runId: r.runId, outDir: r.outDir, status: r.status, steps: r.steps, best: r.best, throughput: r.throughput, resumedFromEpoch: r.resumedFromEpoch }, null, 1));
+      if (values.json) console.log(JSON.stringify({ runId: r.runId, outDir: r.outDir, status: r.status, steps: r.steps, best: r.best, throughput: r.throughput, pretrain: r.pretrain, resumedFromEpoch: r.resumedFromEpoch }, null, 1));
       else console.log(`[train] ${r.runId}: ${r.status} after ${r.steps} steps; best dev nDCG@10 ${r.best ? r.best["ndcg@10"].toFixed(4) : "-"} (epoch ${r.best?.epoch ?? "-"}); model in ${r.outDir}`);
       return 0;
     } finally {

@@ -18,8 +18,9 @@ import { projectPath } from "../core/paths";
 import { createProgress } from "../core/progress";
 import { provenance } from "../core/provenance";
 import { deriveSeed } from "../core/rng";
-import { loadDataset } from "../data/datasets";
+import { DATASET_NAMES, loadDataset } from "../data/datasets";
 import type { Dataset } from "../data/types";
+import type { EncoderBatch } from "../models/types";
 import { evaluateRun } from "../eval/evaluate";
 import { runLabelJob } from "../labels/pipeline";
 import { MISSING_POLICIES, type MissingPolicy } from "../labels/parse";
@@ -34,6 +35,7 @@ import type { WordPieceTokenizer } from "../tokenize/wordpiece";
 import { buildGroups, computeIdf, epochBatches, packGroups, readLabelsJsonl, type TrainBatch } from "./batches";
 import { rerankLists, saveStudent } from "./rerank";
 import { clipByGlobalNorm, createAdamW, learningRateAt, type AdamW } from "./schedule";
+import { buildPretrainCorpus, pretrainEncoder } from "./warmup";
 
 /** Configuration of a student training run. Unknown keys are rejected. */
 export interface TrainConfig {
@@ -73,6 +75,10 @@ export interface TrainConfig {
   clip: number;
   /** Query groups per batch. Default 8. */
   groupsPerBatch: number;
+  /** Groups per forward/backward pass; gradients are accumulated over a batch's micro-batches before one AdamW step (0 = whole batch). Default 0. */
+  microBatch: number;
+  /** Self-supervised pseudo-query warm-up steps (lib/train/warmup.ts) before label training (0 = off). Default 0. */
+  pretrainSteps: number;
   /** Documents per group (shorter windows are padded with label -1). Default 20. */
   groupSize: number;
   /** Tokens per packed pair. Default 128. */
@@ -97,11 +103,11 @@ export interface TrainConfig {
 export const TRAIN_DEFAULTS: Readonly<TrainConfig> = Object.freeze({
   arch: "bert", preset: "tiny", train: "dl19", dev: "dl20", labels: null, teacher: "projected:rankvicuna-7b", selection: "top10+bottom10",
   loss: "listNet", missing: "hardNegative" as MissingPolicy, tcl: true, ts: "exact", seed: 42, epochs: 3, lr: 5e-4, warmupSteps: -1,
-  weightDecay: 0.01, clip: 1, groupsPerBatch: 8, groupSize: 20, maxLength: 128, vocabSize: 8000, dropout: 0.1, patience: 2,
+  weightDecay: 0.01, clip: 1, groupsPerBatch: 8, microBatch: 0, pretrainSteps: 0, groupSize: 20, maxLength: 128, vocabSize: 8000, dropout: 0.1, patience: 2,
   maxSteps: 0, devQueries: 0, trainQueries: 0, out: "",
 });
 
-const INT_KEYS = ["seed", "epochs", "warmupSteps", "groupsPerBatch", "groupSize", "maxLength", "vocabSize", "patience", "maxSteps", "devQueries", "trainQueries"] as const;
+const INT_KEYS = ["seed", "epochs", "warmupSteps", "groupsPerBatch", "microBatch", "pretrainSteps", "groupSize", "maxLength", "vocabSize", "patience", "maxSteps", "devQueries", "trainQueries"] as const;
 
 /** Merge overrides into TRAIN_DEFAULTS; ConfigError on unknown keys, wrong types and bad values. Returns a frozen copy. */
 export function resolveTrainConfig(overrides: Partial<TrainConfig> = {}): Readonly<TrainConfig> {
@@ -124,7 +130,7 @@ export function resolveTrainConfig(overrides: Partial<TrainConfig> = {}): Readon
   parseSelectionMode(c.ts);
   for (const k of INT_KEYS) {
     const v = c[k];
-    const min = k === "warmupSteps" ? -1 : ["seed", "patience", "maxSteps", "devQueries", "trainQueries"].includes(k) ? 0 : 1;
+    const min = k === "warmupSteps" ? -1 : ["seed", "patience", "maxSteps", "devQueries", "trainQueries", "microBatch", "pretrainSteps"].includes(k) ? 0 : 1;
     if (!Number.isInteger(v) || v < min) throw new ConfigError(`train config: ${k} must be an integer >= ${min}, got ${show(v)}`);
   }
   if (c.groupSize < 2) throw new ConfigError(`train config: groupSize must be >= 2, got ${c.groupSize}`);
@@ -138,17 +144,22 @@ export function resolveTrainConfig(overrides: Partial<TrainConfig> = {}): Readon
   return Object.freeze(out as unknown as TrainConfig);
 }
 
-/** The run id of a config: `student-<hash8>` of every field but `out`. */
+/** Fields added after run ids were first issued: left out of the hash while at their default 0, so older run ids stay valid. */
+const OPTIONAL_ZERO_KEYS = ["microBatch", "pretrainSteps"] as const;
+
+/** The run id of a config: `student-<hash8>` of every field but `out` (and microBatch/pretrainSteps when 0). */
 export function trainRunId(config: Readonly<TrainConfig>): string {
   const { out: _out, ...rest } = config;
-  return `student-${hash8(rest)}`;
+  const keyed = rest as Record<string, unknown>;
+  for (const k of OPTIONAL_ZERO_KEYS) if (keyed[k] === 0) delete keyed[k];
+  return `student-${hash8(keyed)}`;
 }
 
-/** One curve point: train loss/lr/grad_norm per step, dev ndcg@10 per epoch. */
+/** One curve point: train loss/lr/grad_norm per step, dev ndcg@10 per epoch; pretrain loss/lr/grad_norm per warm-up step (epoch 0, own step count). */
 export interface CurvePoint {
   step: number;
   epoch: number;
-  split: "train" | "dev";
+  split: "train" | "dev" | "pretrain";
   metric: string;
   value: number;
 }
@@ -173,6 +184,8 @@ export interface TrainResult {
   resumedFromEpoch: number;
   /** Throughput of this process's training steps (excludes dev evaluation). */
   throughput: { stepsPerSec: number; examplesPerSec: number };
+  /** The pseudo-query warm-up of this process (null when off or restored from a checkpoint). */
+  pretrain: { steps: number; seconds: number; examplesPerSec: number; passages: number; firstLoss: number; lastLoss: number } | null;
 }
 
 /** Options of trainStudent. */
@@ -183,6 +196,8 @@ export interface TrainOptions {
   stopAfterEpochs?: number;
   /** Datasets already loaded, by name (tests). */
   datasets?: Record<string, Dataset>;
+  /** Datasets of the warm-up corpus (default: every shipped dataset, DATASET_NAMES). */
+  pretrainDatasets?: Dataset[];
 }
 
 const vocabCache = new Map<number, WordPieceTokenizer>();
@@ -200,21 +215,67 @@ export function studentTokenizer(vocabSize: number): WordPieceTokenizer {
 /** One training step, as a function of (batch, step index); everything it allocates is freed. */
 export type TrainStep = (batch: TrainBatch, step: number) => { loss: number; gradNorm: number };
 
-/** Build the step function: seeded dropout, the RRA-BERT loss, grads, clipping and AdamW, all inside tf.tidy. */
-export function createTrainStep(model: RraBert, optimizer: AdamW, config: Pick<TrainConfig, "loss" | "clip" | "seed">, lrAt: (step: number) => number): TrainStep {
+/** The rows of groups [from, to) of a batch, as a batch of its own (selection arrays included). */
+export function sliceBatch(batch: TrainBatch, from: number, to: number): TrainBatch {
+  const L = batch.groupSize, e = batch.encoder, T = e.seqLen;
+  const r0 = from * L, r1 = to * L;
+  const encoder: EncoderBatch = {
+    inputIds: e.inputIds.subarray(r0 * T, r1 * T), tokenTypeIds: e.tokenTypeIds.subarray(r0 * T, r1 * T),
+    attentionMask: e.attentionMask.subarray(r0 * T, r1 * T), batch: r1 - r0, seqLen: T,
+  };
+  if (e.selection) encoder.selection = { mask: e.selection.mask.subarray(r0 * T, r1 * T), idf: e.selection.idf.subarray(r0 * T, r1 * T) };
+  return {
+    encoder, labels: batch.labels.subarray(from * L, to * L), hardNegative: batch.hardNegative.subarray(from * L, to * L), groups: to - from, groupSize: L,
+  };
+}
+
+/**
+ * Build the step function: seeded dropout, the RRA-BERT loss, grads, clipping and AdamW, all inside tf.tidy.
+ * With `microBatch` > 0 and smaller than the batch, the groups are run `microBatch` at a time: each micro-batch's
+ * loss is weighted by its share of the groups, its gradients are added up, and one clipped AdamW step follows, so
+ * only one micro-batch's activations are alive at a time. The update equals the full-batch one when every group
+ * contributes to the loss (listwise losses average over contributing groups) and dropout is off; micro-batch k of
+ * step N draws dropout from deriveSeed(seed, `dropout/step-N/mb-k`).
+ */
+export function createTrainStep(model: RraBert, optimizer: AdamW, config: Pick<TrainConfig, "loss" | "clip" | "seed"> & { microBatch?: number }, lrAt: (step: number) => number): TrainStep {
   const rankLoss = getLoss(config.loss);
   const vars = optimizer.variables as tf.Variable[];
+  const micro = config.microBatch ?? 0;
   return (batch, step) => {
     const [loss, norm] = tf.tidy(() => {
-      const labels = tf.tensor2d(batch.labels, [batch.groups, batch.groupSize]);
-      const hardNegativeMask = tf.tensor2d(batch.hardNegative, [batch.groups, batch.groupSize]);
-      const f = () => model.trainingLoss(batch.encoder, labels, (s, y) => rankLoss(s, y, { hardNegativeMask }), { training: true, seed: deriveSeed(config.seed, `dropout/step-${step}`) });
-      const { value, grads } = tf.variableGrads(f, vars);
-      const present = vars.map((v) => grads[v.name] ?? null);
+      const size = micro > 0 && micro < batch.groups ? micro : batch.groups;
+      let acc: Array<tf.Tensor | null> = vars.map(() => null);
+      let total: tf.Scalar | null = null;
+      for (let from = 0, k = 0; from < batch.groups; from += size, k++) {
+        const part = size === batch.groups ? batch : sliceBatch(batch, from, Math.min(batch.groups, from + size));
+        const weight = part.groups / batch.groups;
+        const seed = deriveSeed(config.seed, size === batch.groups ? `dropout/step-${step}` : `dropout/step-${step}/mb-${k}`);
+        const { value, grads } = tf.tidy(() => {
+          const labels = tf.tensor2d(part.labels, [part.groups, part.groupSize]);
+          const hardNegativeMask = tf.tensor2d(part.hardNegative, [part.groups, part.groupSize]);
+          const f = () => {
+            const l = model.trainingLoss(part.encoder, labels, (s, y) => rankLoss(s, y, { hardNegativeMask }), { training: true, seed });
+            return (weight === 1 ? l : tf.mul(l, weight)) as tf.Scalar;
+          };
+          return tf.variableGrads(f, vars);
+        });
+        acc = vars.map((v, i) => {
+          const g = grads[v.name] ?? null;
+          const a = acc[i];
+          if (!g) return a;
+          if (!a) return g;
+          const sum = tf.add(a, g);
+          tf.dispose([a, g]);
+          return sum;
+        });
+        if (total === null) total = value;
+        else { const t: tf.Scalar = tf.add(total, value); tf.dispose([total, value]); total = t; }
+      }
+      const present = acc;
       const clipped = clipByGlobalNorm(present.filter((g): g is tf.Tensor => g !== null), config.clip);
       let k = 0;
       optimizer.apply(present.map((g) => (g ? clipped.grads[k++] : null)), lrAt(step));
-      return [value, clipped.norm];
+      return [total as tf.Scalar, clipped.norm];
     });
     const out = { loss: loss.dataSync()[0], gradNorm: norm.dataSync()[0] };
     tf.dispose([loss, norm]);
@@ -271,7 +332,7 @@ async function storeRunStart(db: Kysely<Database>, runId: string, cfg: Readonly<
     versions_json: JSON.stringify({ node: prov.node, ...prov.packages }), git_sha: prov.gitSha, status: "running", finished_at: null, out_dir: outDir,
   };
   await db.insertInto("train_runs").values(row).onConflict((oc) => oc.column("id").doUpdateSet({ ...row, id: undefined })).execute();
-  await db.deleteFrom("train_curves").where("run_id", "=", runId).where("step", ">", resumeStep).execute();
+  await db.deleteFrom("train_curves").where("run_id", "=", runId).where("split", "!=", "pretrain").where("step", ">", resumeStep).execute();
   if (resumeStep === 0) await db.deleteFrom("train_curves").where("run_id", "=", runId).execute();
 }
 
@@ -333,6 +394,27 @@ export async function trainStudent(db: Kysely<Database>, overrides: Partial<Trai
     let steps = resumed?.step ?? 0;
     const startEpoch = resumed?.epoch ?? 0;
     await storeRunStart(db, runId, cfg, outDir, steps);
+    if (resumed !== null) await storeCurves(db, runId, curves); // e.g. the warm-up's points of a run resumed at step 0
+    let pretrain: TrainResult["pretrain"] = null;
+    if (cfg.pretrainSteps > 0 && resumed === null) {
+      // the warm-up is part of the run: done once, then checkpointed as epoch 0 (a rerun resumes after it)
+      const corpus = buildPretrainCorpus(options.pretrainDatasets ?? DATASET_NAMES.map((n) => data(n)));
+      const bar = createProgress({ label: `pretrain ${runId}`, total: cfg.pretrainSteps, unit: "steps", quiet: options.quiet });
+      const r = pretrainEncoder(model.encoder, tokenizer, corpus, {
+        steps: cfg.pretrainSteps, seed: deriveSeed(cfg.seed, "pretrain"), lr: cfg.lr, weightDecay: cfg.weightDecay, clip: cfg.clip,
+        groupsPerBatch: cfg.groupsPerBatch, groupSize: cfg.groupSize, microBatch: cfg.microBatch, maxLength: cfg.maxLength,
+      }, (p) => bar.tick(1, `loss ${p.loss.toFixed(4)}`));
+      bar.done(`pretrain loss ${r.points[0].loss.toFixed(4)} -> ${r.points[r.points.length - 1].loss.toFixed(4)} in ${r.seconds.toFixed(0)} s`);
+      const pts: CurvePoint[] = r.points.flatMap((p) => [
+        { step: p.step, epoch: 0, split: "pretrain" as const, metric: "loss", value: p.loss },
+        { step: p.step, epoch: 0, split: "pretrain" as const, metric: "lr", value: p.lr },
+        { step: p.step, epoch: 0, split: "pretrain" as const, metric: "grad_norm", value: p.gradNorm },
+      ]);
+      curves = curves.concat(pts);
+      await storeCurves(db, runId, pts);
+      pretrain = { steps: r.points.length, seconds: r.seconds, examplesPerSec: r.examplesPerSec, passages: corpus.passages, firstLoss: r.points[0].loss, lastLoss: r.points[r.points.length - 1].loss };
+      saveCheckpoint(ckptDir, { format: "rra-train-checkpoint/1", runId, epoch: 0, step: 0, curves, best, badEpochs, shapes: vars.map((v) => v.shape) }, vars, optimizer);
+    }
 
     const packOpts = { maxLength: cfg.maxLength, tokenSelection: cfg.tcl ? cfg.ts : null, idf };
     const progress = createProgress({ label: `train ${runId}`, total: totalSteps, unit: "steps", quiet: options.quiet });
@@ -377,13 +459,13 @@ export async function trainStudent(db: Kysely<Database>, overrides: Partial<Trai
     progress.done(best ? `best dev nDCG@10 ${best["ndcg@10"].toFixed(4)} (epoch ${best.epoch})` : "");
     const result: TrainResult = {
       runId, outDir, status, curves, best, steps, resumedFromEpoch: startEpoch,
-      throughput: { stepsPerSec: trainSteps / Math.max(trainSec, 1e-9), examplesPerSec: trainExamples / Math.max(trainSec, 1e-9) },
+      throughput: { stepsPerSec: trainSteps / Math.max(trainSec, 1e-9), examplesPerSec: trainExamples / Math.max(trainSec, 1e-9) }, pretrain,
     };
     const prov = provenance();
     writeFileAtomic(join(outDir, "training.json"), JSON.stringify({
       format: "rra-training-record/1", runId, config: cfg, encoder: encCfg, seed: cfg.seed, backend: backendInfo()?.name ?? tf.getBackend(),
       versions: { node: prov.node, ...prov.packages }, gitSha: prov.gitSha, groups: groups.length, stepsPerEpoch, totalSteps, warmupSteps,
-      status, steps, best, bestEpoch: best?.epoch ?? null, resumedFromEpoch: startEpoch, throughput: result.throughput, curves,
+      status, steps, best, bestEpoch: best?.epoch ?? null, resumedFromEpoch: startEpoch, throughput: result.throughput, pretrain, curves,
     }, null, 1) + "\n");
     await db.updateTable("train_runs").set({ status, finished_at: status === "interrupted" ? null : new Date().toISOString() }).where("id", "=", runId).execute();
     return result;

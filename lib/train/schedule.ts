@@ -80,8 +80,9 @@ export interface AdamW {
 export function createAdamW(variables: readonly tf.Variable[], overrides: Partial<AdamWConfig> = {}): AdamW {
   for (const k of Object.keys(overrides)) if (!(k in ADAMW_DEFAULTS)) throw new ConfigError(`AdamW: unknown option ${show(k)}; expected some of ${Object.keys(ADAMW_DEFAULTS).join(", ")}`);
   const c = { ...ADAMW_DEFAULTS, ...overrides };
-  const m = variables.map((v) => tf.variable(tf.zerosLike(v), false));
-  const s = variables.map((v) => tf.variable(tf.zerosLike(v), false));
+  // tidy frees the zerosLike initial values (variables are not tracked by tidy)
+  const m = variables.map((v) => tf.tidy(() => tf.variable(tf.zerosLike(v), false)));
+  const s = variables.map((v) => tf.tidy(() => tf.variable(tf.zerosLike(v), false)));
   const decay = variables.map((v) => decaysWeight(v.name));
   let step = 0;
   return {
