@@ -18,7 +18,7 @@
  * customGrads keep training independent of the global gradient registry on wasm).
  */
 import * as tf from "@tensorflow/tfjs";
-import { mkdirSync, readFileSync, writeFileSync } from "fs";
+import { readFileSync } from "fs";
 import { join } from "path";
 import { ConfigError, ShapeError, show } from "../core/errors";
 import { deriveSeed, Rng } from "../core/rng";
@@ -26,6 +26,7 @@ import { getLoss } from "../losses/index";
 import type { RankingLoss } from "../losses/types";
 import { EncoderSizes, MODEL_PRESETS } from "./presets";
 import { EncoderWeights, gatherRows, gelu, layerNorm, matMul2d } from "./encoder";
+import { readWeightsDir, writeWeightsDir } from "./weights-file";
 
 /** Configuration of RRA-GPT (createRraGpt takes only resolved configs, see resolveDecoderConfig). */
 export interface DecoderConfig extends EncoderSizes {
@@ -342,19 +343,7 @@ export function createRraGpt(config: Readonly<DecoderConfig>): RraGpt {
     getWeights,
     setWeights,
     save(dir: string) {
-      mkdirSync(dir, { recursive: true });
-      const weights = getWeights();
-      const manifest: Array<{ name: string; shape: number[]; offset: number; length: number }> = [];
-      let offset = 0;
-      for (const [name] of shapes) {
-        manifest.push({ name, shape: weights[name].shape, offset, length: weights[name].values.length });
-        offset += weights[name].values.length;
-      }
-      const all = new Float32Array(offset);
-      for (const m of manifest) all.set(weights[m.name].values, m.offset);
-      writeFileSync(join(dir, "config.json"), JSON.stringify(c, null, 2) + "\n");
-      writeFileSync(join(dir, "weights.json"), JSON.stringify({ format: WEIGHTS_FORMAT, dtype: "float32", byteOrder: "little-endian", file: "weights.bin", weights: manifest }, null, 2) + "\n");
-      writeFileSync(join(dir, "weights.bin"), Buffer.from(all.buffer, all.byteOffset, all.byteLength));
+      writeWeightsDir(dir, WEIGHTS_FORMAT, c, getWeights(), shapes.map(([name]) => name));
     },
     countParams: () => shapes.reduce((n, [, s]) => n + s.reduce((a, b) => a * b, 1), 0),
     dispose() {
@@ -368,16 +357,7 @@ export function createRraGpt(config: Readonly<DecoderConfig>): RraGpt {
 /** Rebuild a saved RRA-GPT (config.json + weights.json + weights.bin); outputs equal the saved model's. */
 export function loadRraGpt(dir: string): RraGpt {
   const config = checkDecoderConfig(JSON.parse(readFileSync(join(dir, "config.json"), "utf8")), join(dir, "config.json"));
-  const manifestPath = join(dir, "weights.json");
-  const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as { format?: string; weights: Array<{ name: string; shape: number[]; offset: number; length: number }> };
-  if (manifest.format !== WEIGHTS_FORMAT) throw new ConfigError(`${manifestPath}: expected format ${show(WEIGHTS_FORMAT)}, got ${show(manifest.format)}`);
-  const bytes = readFileSync(join(dir, "weights.bin"));
-  const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-  const weights: EncoderWeights = {};
-  for (const m of manifest.weights) {
-    if (m.offset + m.length > all.length) throw new ShapeError(`${manifestPath}: ${m.name} needs values [${m.offset}, ${m.offset + m.length}) but weights.bin holds ${all.length}`);
-    weights[m.name] = { shape: m.shape, values: all.slice(m.offset, m.offset + m.length) };
-  }
+  const weights = readWeightsDir(dir, WEIGHTS_FORMAT);
   const model = createRraGpt(config);
   try {
     model.setWeights(weights);

@@ -14,11 +14,12 @@
  * Dropout is seeded per call (explicit seed, an Rng, or an internal step counter) and off unless training.
  */
 import * as tf from "@tensorflow/tfjs";
-import { mkdirSync, readFileSync, writeFileSync } from "fs";
+import { readFileSync } from "fs";
 import { join } from "path";
 import { ConfigError, ShapeError, show } from "../core/errors";
 import { deriveSeed, Rng } from "../core/rng";
 import { checkEncoderConfig, EncoderConfig } from "./presets";
+import { readWeightsDir, writeWeightsDir, type NamedWeights } from "./weights-file";
 import { EncoderBatch } from "./types";
 
 /** Options of a forward pass. */
@@ -44,7 +45,7 @@ export interface EncoderOutput {
 }
 
 /** Plain-data weights by variable name: for save files, copies between models and plots. */
-export type EncoderWeights = Record<string, { shape: number[]; values: Float32Array }>;
+export type EncoderWeights = NamedWeights;
 
 /** A transformer encoder with a [CLS] score head. */
 export interface Encoder {
@@ -246,19 +247,7 @@ export function createEncoder(config: Readonly<EncoderConfig>): Encoder {
     getWeights,
     setWeights,
     save(dir: string) {
-      mkdirSync(dir, { recursive: true });
-      const weights = getWeights();
-      const manifest: Array<{ name: string; shape: number[]; offset: number; length: number }> = [];
-      let offset = 0;
-      for (const [name] of shapes) {
-        manifest.push({ name, shape: weights[name].shape, offset, length: weights[name].values.length });
-        offset += weights[name].values.length;
-      }
-      const all = new Float32Array(offset);
-      for (const m of manifest) all.set(weights[m.name].values, m.offset);
-      writeFileSync(join(dir, "config.json"), JSON.stringify(c, null, 2) + "\n");
-      writeFileSync(join(dir, "weights.json"), JSON.stringify({ format: WEIGHTS_FORMAT, dtype: "float32", byteOrder: "little-endian", file: "weights.bin", weights: manifest }, null, 2) + "\n");
-      writeFileSync(join(dir, "weights.bin"), Buffer.from(all.buffer, all.byteOffset, all.byteLength));
+      writeWeightsDir(dir, WEIGHTS_FORMAT, c, getWeights(), shapes.map(([name]) => name));
     },
     countParams: () => shapes.reduce((n, [, s]) => n + s.reduce((a, b) => a * b, 1), 0),
     dispose() {
@@ -271,17 +260,7 @@ export function createEncoder(config: Readonly<EncoderConfig>): Encoder {
 
 /** Read the weights a saved encoder directory holds (weights.json manifest + weights.bin). */
 export function readEncoderWeights(dir: string): EncoderWeights {
-  const manifestPath = join(dir, "weights.json");
-  const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as { format?: string; weights: Array<{ name: string; shape: number[]; offset: number; length: number }> };
-  if (manifest.format !== WEIGHTS_FORMAT) throw new ConfigError(`${manifestPath}: expected format ${show(WEIGHTS_FORMAT)}, got ${show(manifest.format)}`);
-  const bytes = readFileSync(join(dir, "weights.bin"));
-  const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-  const out: EncoderWeights = {};
-  for (const m of manifest.weights) {
-    if (m.offset + m.length > all.length) throw new ShapeError(`${manifestPath}: ${m.name} needs values [${m.offset}, ${m.offset + m.length}) but weights.bin holds ${all.length}`);
-    out[m.name] = { shape: m.shape, values: all.slice(m.offset, m.offset + m.length) };
-  }
-  return out;
+  return readWeightsDir(dir, WEIGHTS_FORMAT);
 }
 
 /** Rebuild a saved encoder: config.json + weights. Scores equal the saved model's exactly. */
