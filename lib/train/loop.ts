@@ -34,7 +34,7 @@ import { trainShippedVocab } from "../tokenize/corpus";
 import type { WordPieceTokenizer } from "../tokenize/wordpiece";
 import { buildGroups, computeIdf, epochBatches, packGroups, readLabelsJsonl, type TrainBatch } from "./batches";
 import { rerankLists, saveStudent } from "./rerank";
-import { clipByGlobalNorm, createAdamW, learningRateAt, type AdamW } from "./schedule";
+import { accumulateAndApply, createAdamW, learningRateAt, type AdamW } from "./schedule";
 import { buildPretrainCorpus, pretrainEncoder } from "./warmup";
 
 /** Configuration of a student training run. Unknown keys are rejected. */
@@ -244,38 +244,17 @@ export function createTrainStep(model: RraBert, optimizer: AdamW, config: Pick<T
   return (batch, step) => {
     const [loss, norm] = tf.tidy(() => {
       const size = micro > 0 && micro < batch.groups ? micro : batch.groups;
-      let acc: Array<tf.Tensor | null> = vars.map(() => null);
-      let total: tf.Scalar | null = null;
-      for (let from = 0, k = 0; from < batch.groups; from += size, k++) {
+      const r = accumulateAndApply(vars, optimizer, Math.ceil(batch.groups / size), (k) => {
+        const from = k * size;
         const part = size === batch.groups ? batch : sliceBatch(batch, from, Math.min(batch.groups, from + size));
         const weight = part.groups / batch.groups;
         const seed = deriveSeed(config.seed, size === batch.groups ? `dropout/step-${step}` : `dropout/step-${step}/mb-${k}`);
-        const { value, grads } = tf.tidy(() => {
-          const labels = tf.tensor2d(part.labels, [part.groups, part.groupSize]);
-          const hardNegativeMask = tf.tensor2d(part.hardNegative, [part.groups, part.groupSize]);
-          const f = () => {
-            const l = model.trainingLoss(part.encoder, labels, (s, y) => rankLoss(s, y, { hardNegativeMask }), { training: true, seed });
-            return (weight === 1 ? l : tf.mul(l, weight)) as tf.Scalar;
-          };
-          return tf.variableGrads(f, vars);
-        });
-        acc = vars.map((v, i) => {
-          const g = grads[v.name] ?? null;
-          const a = acc[i];
-          if (!g) return a;
-          if (!a) return g;
-          const sum = tf.add(a, g);
-          tf.dispose([a, g]);
-          return sum;
-        });
-        if (total === null) total = value;
-        else { const t: tf.Scalar = tf.add(total, value); tf.dispose([total, value]); total = t; }
-      }
-      const present = acc;
-      const clipped = clipByGlobalNorm(present.filter((g): g is tf.Tensor => g !== null), config.clip);
-      let k = 0;
-      optimizer.apply(present.map((g) => (g ? clipped.grads[k++] : null)), lrAt(step));
-      return [total as tf.Scalar, clipped.norm];
+        const labels = tf.tensor2d(part.labels, [part.groups, part.groupSize]);
+        const hardNegativeMask = tf.tensor2d(part.hardNegative, [part.groups, part.groupSize]);
+        const l = model.trainingLoss(part.encoder, labels, (sc, y) => rankLoss(sc, y, { hardNegativeMask }), { training: true, seed });
+        return (weight === 1 ? l : tf.mul(l, weight)) as tf.Scalar;
+      }, config.clip, lrAt(step));
+      return [r.loss, r.norm];
     });
     const out = { loss: loss.dataSync()[0], gradNorm: norm.dataSync()[0] };
     tf.dispose([loss, norm]);

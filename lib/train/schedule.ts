@@ -123,3 +123,31 @@ export function createAdamW(variables: readonly tf.Variable[], overrides: Partia
     },
   };
 }
+
+/**
+ * One optimizer step over `parts` micro-batches: the gradients of `lossOf(k)` (each already weighted
+ * by its share of the batch) are summed over k, clipped by global norm and applied once. Call inside
+ * tf.tidy; returns the summed loss and the gradient norm before clipping.
+ */
+export function accumulateAndApply(vars: readonly tf.Variable[], optimizer: AdamW, parts: number, lossOf: (part: number) => tf.Scalar, clip: number, lr: number): { loss: tf.Scalar; norm: tf.Scalar } {
+  let acc: Array<tf.Tensor | null> = vars.map(() => null);
+  let total: tf.Scalar | null = null;
+  for (let k = 0; k < parts; k++) {
+    const { value, grads } = tf.tidy(() => tf.variableGrads(() => lossOf(k), vars as tf.Variable[]));
+    acc = vars.map((v, i) => {
+      const g = grads[v.name] ?? null;
+      const a = acc[i];
+      if (!g) return a;
+      if (!a) return g;
+      const sum = tf.add(a, g);
+      tf.dispose([a, g]);
+      return sum;
+    });
+    if (total === null) total = value;
+    else { const t: tf.Scalar = tf.add(total, value); tf.dispose([total, value]); total = t; }
+  }
+  const clipped = clipByGlobalNorm(acc.filter((g): g is tf.Tensor => g !== null), clip);
+  let j = 0;
+  optimizer.apply(acc.map((g) => (g ? clipped.grads[j++] : null)), lr);
+  return { loss: total as tf.Scalar, norm: clipped.norm };
+}

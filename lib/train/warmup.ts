@@ -22,7 +22,7 @@ import { getLoss } from "../losses/index";
 import type { Encoder } from "../models/encoder";
 import type { WordPieceTokenizer } from "../tokenize/wordpiece";
 import { packPairs, type TrainBatch } from "./batches";
-import { clipByGlobalNorm, createAdamW, learningRateAt } from "./schedule";
+import { accumulateAndApply, createAdamW, learningRateAt } from "./schedule";
 
 /** Pseudo-query corpus: passage texts grouped by the candidate list they come from. */
 export interface PretrainCorpus {
@@ -156,9 +156,8 @@ export function pretrainEncoder(encoder: Encoder, tokenizer: WordPieceTokenizer,
       const lr = learningRateAt(step, schedule);
       const size = config.microBatch > 0 && config.microBatch < batch.groups ? config.microBatch : batch.groups;
       const [loss, norm] = tf.tidy(() => {
-        let acc: Array<tf.Tensor | null> = vars.map(() => null);
-        let total: tf.Scalar | null = null;
-        for (let from = 0, k = 0; from < batch.groups; from += size, k++) {
+        const r = accumulateAndApply(vars, optimizer, Math.ceil(batch.groups / size), (k) => {
+          const from = k * size;
           const to = Math.min(batch.groups, from + size);
           const L = batch.groupSize, T = batch.encoder.seqLen, r0 = from * L, r1 = to * L;
           const part = {
@@ -167,29 +166,11 @@ export function pretrainEncoder(encoder: Encoder, tokenizer: WordPieceTokenizer,
           };
           const weight = (to - from) / batch.groups;
           const seed = deriveSeed(config.seed, `pretrain/dropout/step-${step}/mb-${k}`);
-          const { value, grads } = tf.tidy(() => {
-            const labels = tf.tensor2d(batch.labels.subarray(r0, r1), [to - from, L]);
-            return tf.variableGrads(() => {
-              const s = tf.reshape(encoder.score(part, { training: true, seed }), [to - from, L]) as tf.Tensor2D;
-              return tf.mul(listNet(s, labels), weight) as tf.Scalar;
-            }, vars);
-          });
-          acc = vars.map((v, i) => {
-            const g = grads[v.name] ?? null;
-            const a = acc[i];
-            if (!g) return a;
-            if (!a) return g;
-            const sum = tf.add(a, g);
-            tf.dispose([a, g]);
-            return sum;
-          });
-          if (total === null) total = value;
-          else { const t: tf.Scalar = tf.add(total, value); tf.dispose([total, value]); total = t; }
-        }
-        const clipped = clipByGlobalNorm(acc.filter((g): g is tf.Tensor => g !== null), config.clip);
-        let j = 0;
-        optimizer.apply(acc.map((g) => (g ? clipped.grads[j++] : null)), lr);
-        return [total as tf.Scalar, clipped.norm];
+          const labels = tf.tensor2d(batch.labels.subarray(r0, r1), [to - from, L]);
+          const s = tf.reshape(encoder.score(part, { training: true, seed }), [to - from, L]) as tf.Tensor2D;
+          return tf.mul(listNet(s, labels), weight) as tf.Scalar;
+        }, config.clip, lr);
+        return [r.loss, r.norm];
       });
       const p: PretrainPoint = { step: step + 1, loss: loss.dataSync()[0], lr, gradNorm: norm.dataSync()[0] };
       tf.dispose([loss, norm]);
