@@ -26,7 +26,7 @@ import { getLoss } from "../losses/index";
 import type { RankingLoss } from "../losses/types";
 import { EncoderSizes, MODEL_PRESETS } from "./presets";
 import { EncoderWeights, gatherRows, gelu, layerNorm, matMul2d } from "./encoder";
-import { readWeightsDir, writeWeightsDir } from "./weights-file";
+import { assignWeights, readWeightsDir, variablesToWeights, writeWeightsDir } from "./weights-file";
 
 /** Configuration of RRA-GPT (createRraGpt takes only resolved configs, see resolveDecoderConfig). */
 export interface DecoderConfig extends EncoderSizes {
@@ -316,22 +316,8 @@ export function createRraGpt(config: Readonly<DecoderConfig>): RraGpt {
     });
   }
 
-  function getWeights(): EncoderWeights {
-    const out: EncoderWeights = {};
-    for (const [name, variable] of vars) out[name] = { shape: variable.shape.slice(), values: Float32Array.from(variable.dataSync() as Float32Array) };
-    return out;
-  }
-
-  function setWeights(weights: EncoderWeights): void {
-    const names = Object.keys(weights);
-    const unknown = names.filter((n) => !vars.has(n)), missing = [...vars.keys()].filter((n) => !(n in weights));
-    if (unknown.length || missing.length) throw new ShapeError(`${uid}.setWeights: unknown ${unknown.slice(0, 5).map((n) => show(n)).join(", ") || "none"}; missing ${missing.slice(0, 5).map((n) => show(n)).join(", ") || "none"}`);
-    for (const name of names) {
-      const w = weights[name], variable = v(name);
-      if (w.shape.join(",") !== variable.shape.join(",") || w.values.length !== variable.size) throw new ShapeError(`${uid}.setWeights: ${name} has shape [${w.shape}] (${w.values.length} values), expected [${variable.shape}]`);
-    }
-    for (const name of names) tf.tidy(() => v(name).assign(tf.tensor(weights[name].values, weights[name].shape, "float32")));
-  }
+  const getWeights = (): EncoderWeights => variablesToWeights(vars);
+  const setWeights = (weights: EncoderWeights): void => assignWeights(vars, weights, uid);
 
   return {
     config: c,

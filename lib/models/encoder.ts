@@ -19,7 +19,7 @@ import { join } from "path";
 import { ConfigError, ShapeError, show } from "../core/errors";
 import { deriveSeed, Rng } from "../core/rng";
 import { checkEncoderConfig, EncoderConfig } from "./presets";
-import { readWeightsDir, writeWeightsDir, type NamedWeights } from "./weights-file";
+import { assignWeights, readWeightsDir, variablesToWeights, writeWeightsDir, type NamedWeights } from "./weights-file";
 import { EncoderBatch } from "./types";
 
 /** Options of a forward pass. */
@@ -214,29 +214,8 @@ export function createEncoder(config: Readonly<EncoderConfig>): Encoder {
     return tf.tidy(() => tf.reshape(dense(tf.tanh(dense(cls, "pooler")), "head"), [-1]) as tf.Tensor1D);
   }
 
-  function getWeights(): EncoderWeights {
-    const out: EncoderWeights = {};
-    for (const [name, variable] of vars) out[name] = { shape: variable.shape.slice(), values: Float32Array.from(variable.dataSync() as Float32Array) };
-    return out;
-  }
-
-  function setWeights(weights: EncoderWeights, options: { partial?: boolean } = {}): void {
-    const names = Object.keys(weights);
-    const unknown = names.filter((n) => !vars.has(n));
-    if (unknown.length) throw new ShapeError(`${uid}.setWeights: unknown weight name(s) ${unknown.slice(0, 5).map((n) => show(n)).join(", ")}`);
-    if (!options.partial) {
-      const missing = [...vars.keys()].filter((n) => !(n in weights));
-      if (missing.length) throw new ShapeError(`${uid}.setWeights: missing weight(s) ${missing.slice(0, 5).map((n) => show(n)).join(", ")}`);
-    }
-    for (const name of names) {
-      const w = weights[name], variable = v(name);
-      const size = w.shape.reduce((a, b) => a * b, 1);
-      if (w.shape.join(",") !== variable.shape.join(",") || w.values.length !== size) {
-        throw new ShapeError(`${uid}.setWeights: ${name} has shape [${w.shape}] (${w.values.length} values), expected [${variable.shape}]`);
-      }
-    }
-    for (const name of names) tf.tidy(() => v(name).assign(tf.tensor(weights[name].values, weights[name].shape, "float32")));
-  }
+  const getWeights = (): EncoderWeights => variablesToWeights(vars);
+  const setWeights = (weights: EncoderWeights, options: { partial?: boolean } = {}): void => assignWeights(vars, weights, uid, options);
 
   return {
     config: c,

@@ -3,6 +3,7 @@
  * manifest (name, shape, offset, length per variable) and `weights.bin` (little-endian float32).
  * `format` names the model kind, so an encoder directory is never read as a decoder.
  */
+import * as tf from "@tensorflow/tfjs";
 import { mkdirSync, readFileSync, writeFileSync } from "fs";
 import { join } from "path";
 import { ConfigError, ShapeError, show } from "../core/errors";
@@ -41,4 +42,33 @@ export function readWeightsDir(dir: string, format: string): NamedWeights {
     out[m.name] = { shape: m.shape, values: all.slice(m.offset, m.offset + m.length) };
   }
   return out;
+}
+
+/** Copy every variable of a model into plain arrays. */
+export function variablesToWeights(vars: ReadonlyMap<string, tf.Variable>): NamedWeights {
+  const out: NamedWeights = {};
+  for (const [name, variable] of vars) out[name] = { shape: variable.shape.slice(), values: Float32Array.from(variable.dataSync() as Float32Array) };
+  return out;
+}
+
+/**
+ * Assign plain-array weights to a model's variables after checking them all (names, shapes, sizes),
+ * so a bad set changes nothing. `partial` allows a subset (warm starts); `where` names the model in errors.
+ */
+export function assignWeights(vars: ReadonlyMap<string, tf.Variable>, weights: NamedWeights, where: string, options: { partial?: boolean } = {}): void {
+  const names = Object.keys(weights);
+  const unknown = names.filter((n) => !vars.has(n));
+  if (unknown.length) throw new ShapeError(`${where}.setWeights: unknown weight name(s) ${unknown.slice(0, 5).map((n) => show(n)).join(", ")}`);
+  if (!options.partial) {
+    const missing = [...vars.keys()].filter((n) => !(n in weights));
+    if (missing.length) throw new ShapeError(`${where}.setWeights: missing weight(s) ${missing.slice(0, 5).map((n) => show(n)).join(", ")}`);
+  }
+  for (const name of names) {
+    const w = weights[name], variable = vars.get(name) as tf.Variable;
+    const size = w.shape.reduce((a, b) => a * b, 1);
+    if (w.shape.join(",") !== variable.shape.join(",") || w.values.length !== size) {
+      throw new ShapeError(`${where}.setWeights: ${name} has shape [${w.shape}] (${w.values.length} values), expected [${variable.shape}]`);
+    }
+  }
+  for (const name of names) tf.tidy(() => (vars.get(name) as tf.Variable).assign(tf.tensor(weights[name].values, weights[name].shape, "float32")));
 }
