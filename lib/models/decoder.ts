@@ -25,7 +25,7 @@ import { deriveSeed, Rng } from "../core/rng";
 import { getLoss } from "../losses/index";
 import type { RankingLoss } from "../losses/types";
 import { EncoderSizes, MODEL_PRESETS } from "./presets";
-import { EncoderWeights, gatherRows, gelu, layerNorm, matMul2d } from "./encoder";
+import { EncoderWeights, gatherRows, gelu, initialValue, layerNorm, matMul2d } from "./encoder";
 import { assignWeights, readWeightsDir, variablesToWeights, writeWeightsDir } from "./weights-file";
 
 /** Configuration of RRA-GPT (createRraGpt takes only resolved configs, see resolveDecoderConfig). */
@@ -219,10 +219,7 @@ export function createRraGpt(config: Readonly<DecoderConfig>): RraGpt {
   const shapes = decoderVariableShapes(c);
   const vars = new Map<string, tf.Variable>();
   for (const [name, shape] of shapes) {
-    vars.set(name, tf.tidy(() => {
-      const init = name.endsWith("/gamma") ? tf.ones(shape) : name.endsWith("/beta") || name.endsWith("/bias") ? tf.zeros(shape) : tf.truncatedNormal(shape, 0, c.initStd, "float32", deriveSeed(c.seed, name));
-      return tf.variable(init, true, `${uid}/${name}`);
-    }));
+    vars.set(name, tf.tidy(() => tf.variable(initialValue(c, name, shape), true, `${uid}/${name}`)));
   }
   const v = (name: string): tf.Variable => vars.get(name) as tf.Variable;
   const H = c.hiddenSize, nh = c.numHeads, dh = H / nh, V = c.vocabSize;

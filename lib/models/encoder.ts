@@ -92,7 +92,8 @@ export function encoderVariableShapes(c: Readonly<EncoderConfig>): Array<[string
   return out;
 }
 
-function initialValue(c: Readonly<EncoderConfig>, name: string, shape: number[]): tf.Tensor {
+/** Seeded initial value of a variable by its name: LN gamma 1, beta and biases 0, else truncated normal(0, initStd). */
+export function initialValue(c: Readonly<Pick<EncoderConfig, "initStd" | "seed">>, name: string, shape: number[]): tf.Tensor {
   if (name.endsWith("/gamma")) return tf.ones(shape);
   if (name.endsWith("/beta") || name.endsWith("/bias")) return tf.zeros(shape);
   return tf.truncatedNormal(shape, 0, c.initStd, "float32", deriveSeed(c.seed, name));
