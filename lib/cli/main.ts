@@ -1,6 +1,7 @@
 /** The `rra` command line: one subcommand per workbench step, each with --help. */
 import { RraError } from "../core/errors";
 import type { Command } from "./args";
+import { ablateCommand } from "./ablate-command";
 import { backendCommand } from "./backend-command";
 import { compareCommand } from "./compare-command";
 import { dataCommand } from "./data-command";
@@ -11,7 +12,7 @@ import { reproduceCommand } from "./reproduce-command";
 import { rerankCommand } from "./rerank-command";
 import { trainCommand } from "./train-command";
 
-const COMMANDS: Command[] = [evalCommand, compareCommand, dataCommand, labelCommand, trainCommand, rerankCommand, backendCommand, notebooksCommand, reproduceCommand];
+const COMMANDS: Command[] = [evalCommand, compareCommand, dataCommand, labelCommand, trainCommand, ablateCommand, rerankCommand, backendCommand, notebooksCommand, reproduceCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

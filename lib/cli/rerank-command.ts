@@ -2,20 +2,22 @@
 import { readRetrieveResults } from "../data/rankllm";
 import { writeRun } from "../data/trec";
 import { initBackend } from "../backend/tf";
-import { loadStudent, rerankLists } from "../train/rerank";
+import { loadReranker } from "../train/reranker";
 import { numberFlag, parseFlags, required, type Command } from "./args";
 
 const HELP = `rra rerank --model DIR --input FILE --out RUN [options]
 
 Re-rank the candidates of a rank_llm retrieve_results JSON ([{query, hits: [{content, qid, docid,
-rank, score}]}]) with a student written by rra train (s_cls only; the TCL is train-only), and write a
-TREC run (the first --depth candidates per query) ready for rra eval.
+rank, score}]}]) with a student written by rra train, and write a TREC run (the first --depth
+candidates per query) ready for rra eval. The model kind is read from DIR/config.json: RRA-BERT scores
+by s_cls (the TCL is train-only), RRA-GPT (rra train --arch gpt) by its ranking layer in one forward
+pass over the prompt.
 
 Options:
   --model DIR      model directory (rra train --out)
   --input FILE     rank_llm retrieve_results JSON
   --out RUN        TREC run file to write
-  --batch N        pairs per forward pass (default 128)
+  --batch N        pairs (bert) or prompts (gpt) per forward pass (default 128)
   --depth N        candidates re-ranked per query (default 100)
   --tag TAG        run tag (default: the model directory name)
   -h, --help       this text
@@ -40,12 +42,12 @@ export const rerankCommand: Command = {
     const depth = numberFlag("rerank", values, "depth", 100);
     await initBackend({ quiet: true });
     const lists = readRetrieveResults(input);
-    const student = loadStudent(modelDir);
+    const student = loadReranker(modelDir);
     try {
       const tag = (values.tag as string | undefined) ?? (modelDir.replace(/\/+$/, "").split("/").pop() || "rra-student");
-      const run = rerankLists(student, lists, { batchSize, depth, tag });
+      const run = student.rerank(lists, { batchSize, depth, tag });
       writeRun(out, run);
-      console.error(`[rerank] ${run.queries.size} queries re-ranked with ${modelDir} -> ${out}`);
+      console.error(`[rerank] ${run.queries.size} queries re-ranked with ${modelDir} (${student.kind}) -> ${out}`);
       return 0;
     } finally {
       student.dispose();

@@ -4,16 +4,27 @@ import { closeStore, defaultDbPath, openStore } from "../store/db";
 import { trainStudent, TRAIN_DEFAULTS, type TrainConfig } from "../train/loop";
 import { numberFlag, parseFlags, required, type Command } from "./args";
 
-const HELP = `rra train --arch bert --preset tiny|small --train dl19 --dev dl20 --out DIR [options]
+const HELP = `rra train --arch bert|gpt --preset tiny|small --train dl19 --dev dl20 --out DIR [options]
 
-Train a student ranker (RRA-BERT) on listwise teacher labels with a seeded loop: query groups of
-the labelled windows (listed + missing + bottom candidates), AdamW with warm-up and linear decay,
-gradient clipping, dev nDCG@10 every epoch, early stopping, a checkpoint per epoch. A rerun with the same
-settings and --out resumes from the last checkpoint. Writes DIR/config.json, weights.json + weights.bin,
-vocab.txt, tokenizer.json, training.json (config, seed, backend, versions, curves, best epoch).
+Train a student ranker (RRA-BERT, or the RRA-GPT decoder with --arch gpt) on listwise teacher labels
+with a seeded loop: query groups of the labelled windows (listed + missing + bottom candidates), AdamW
+with warm-up and linear decay, gradient clipping, dev nDCG@10 every epoch, early stopping, a checkpoint
+per epoch. A rerun with the same settings and --out resumes from the last checkpoint. Writes
+DIR/config.json, weights.json + weights.bin, vocab.txt, tokenizer.json, training.json (config, seed,
+backend, versions, curves, best epoch).
+RRA-GPT trains L = L_rank + a * L_cls + b * L_lm (ranking layer, listed-vs-missing classification,
+rationale generation) and re-ranks from the ranking layer in one forward pass; its DIR/config.json
+says kind "rra-gpt", so rra rerank --model DIR serves both kinds. --tcl, --ts, --match and
+--pretrain-steps are RRA-BERT only.
 
 Options:
-  --arch A           bert (gpt: not yet)                            default ${TRAIN_DEFAULTS.arch}
+  --arch A           bert (RRA-BERT) or gpt (RRA-GPT decoder)       default ${TRAIN_DEFAULTS.arch}
+  --rationale R      gpt: auto (the label job's stored LLM rationales, else template),
+                     template (synthetic stand-in built from the label facts, e.g.
+                     "ranked 3 of 12; matches: ..."; not an LLM rationale) or none (no LM loss)
+                                                                    default ${TRAIN_DEFAULTS.rationale}
+  --cls-weight A     gpt: weight of the listed-vs-missing classification loss   default ${TRAIN_DEFAULTS.clsWeight}
+  --lm-weight B      gpt: weight of the rationale LM loss           default ${TRAIN_DEFAULTS.lmWeight}
   --preset P         tiny or small                                  default ${TRAIN_DEFAULTS.preset}
   --train NAME       training dataset (labels of its windows)       default ${TRAIN_DEFAULTS.train}
   --dev NAME         dev dataset, evaluated every epoch             default ${TRAIN_DEFAULTS.dev}
@@ -22,6 +33,13 @@ Options:
   --loss NAME        listNet, listMle, rankNet, lambdaNdcg2, pointwiseBce   default ${TRAIN_DEFAULTS.loss}
   --missing P        hardNegative, append or drop                    default ${TRAIN_DEFAULTS.missing}
   --tcl on|off       Term Control Layer during training              default on
+  --match on|off     exact-match channel: token types mark query/passage words that occur
+                     on the other side (train and inference)        default on
+  --prior B          first-stage prior: train and serve s_cls + B * z(first-stage score
+                     within its list), so the student learns the teacher's correction of
+                     BM25; 0 = the student alone                    default ${TRAIN_DEFAULTS.prior}
+  --teacher T        teacher of the stored label job (see rra label --help)   default ${TRAIN_DEFAULTS.teacher}
+  --select MODE      window selection of that job: top10+bottom10, top20, sliding20/10   default ${TRAIN_DEFAULTS.selection}
   --ts MODE          token selection: exact, topk:<k>, exact+query, topk:<k>+query   default ${TRAIN_DEFAULTS.ts}
   --seed S                                                          default ${TRAIN_DEFAULTS.seed}
   --epochs N                                                        default ${TRAIN_DEFAULTS.epochs}
@@ -42,8 +60,9 @@ Options:
   --json             print the final training record (no progress bar)
   -h, --help         this text
 
-Example:
-  rra train --arch bert --preset tiny --train dl19 --dev dl20 --out models/tiny-listnet`;
+Examples:
+  rra train --arch bert --preset tiny --train dl19 --dev dl20 --out models/tiny-listnet
+  rra train --arch gpt --preset tiny --train dl19 --dev dl20 --rationale template --out models/tiny-gpt`;
 
 function onOff(values: Record<string, unknown>, flag: string): boolean | undefined {
   const v = values[flag];
@@ -55,12 +74,12 @@ function onOff(values: Record<string, unknown>, flag: string): boolean | undefin
 /** The train command. */
 export const trainCommand: Command = {
   name: "train",
-  summary: "train a student re-ranker (RRA-BERT) on teacher labels; writes a model directory",
+  summary: "train a student re-ranker (RRA-BERT or RRA-GPT) on teacher labels; writes a model directory",
   help: HELP,
   async run(argv) {
     const { values } = parseFlags("train", argv, {
-      arch: { type: "string" }, preset: { type: "string" }, train: { type: "string" }, dev: { type: "string" }, labels: { type: "string" },
-      loss: { type: "string" }, missing: { type: "string" }, tcl: { type: "string" }, ts: { type: "string" }, seed: { type: "string" },
+      arch: { type: "string" }, rationale: { type: "string" }, "cls-weight": { type: "string" }, "lm-weight": { type: "string" }, preset: { type: "string" }, train: { type: "string" }, dev: { type: "string" }, labels: { type: "string" },
+      loss: { type: "string" }, missing: { type: "string" }, tcl: { type: "string" }, match: { type: "string" }, prior: { type: "string" }, teacher: { type: "string" }, select: { type: "string" }, ts: { type: "string" }, seed: { type: "string" },
       epochs: { type: "string" }, lr: { type: "string" }, batch: { type: "string" }, "max-length": { type: "string" }, "vocab-size": { type: "string" },
       "micro-batch": { type: "string" }, "pretrain-steps": { type: "string" }, patience: { type: "string" }, "max-steps": { type: "string" }, "dev-queries": { type: "string" }, "train-queries": { type: "string" },
       out: { type: "string" }, db: { type: "string" }, json: { type: "boolean" },
@@ -69,8 +88,8 @@ export const trainCommand: Command = {
     const str = (f: string): string | undefined => values[f] as string | undefined;
     const num = (f: string): number | undefined => (values[f] === undefined ? undefined : numberFlag("train", values, f, 0));
     const config: Partial<TrainConfig> = {
-      arch: str("arch"), preset: str("preset"), train: str("train"), dev: str("dev"), labels: str("labels"), loss: str("loss"),
-      missing: str("missing") as TrainConfig["missing"] | undefined, tcl: onOff(values, "tcl"), ts: str("ts"), seed: num("seed"), epochs: num("epochs"),
+      arch: str("arch"), rationale: str("rationale"), clsWeight: num("cls-weight"), lmWeight: num("lm-weight"), preset: str("preset"), train: str("train"), dev: str("dev"), labels: str("labels"), loss: str("loss"),
+      missing: str("missing") as TrainConfig["missing"] | undefined, tcl: onOff(values, "tcl"), match: onOff(values, "match"), prior: num("prior"), teacher: str("teacher"), selection: str("select"), ts: str("ts"), seed: num("seed"), epochs: num("epochs"),
       lr: num("lr"), groupsPerBatch: num("batch"), maxLength: num("max-length"), vocabSize: num("vocab-size"), patience: num("patience"),
       maxSteps: num("max-steps"), microBatch: num("micro-batch"), pretrainSteps: num("pretrain-steps"), devQueries: num("dev-queries"), trainQueries: num("train-queries"), out: required("train", values, "out"),
     };

@@ -40,6 +40,9 @@ export function systemComparisonFigure(rows: readonly ComparisonRow[], options: 
       hovertemplate: `${system}<br>%{x}: %{y:.4f}<br>Δ vs ${baseline}: %{customdata[0]:+.4f}<br>Holm p: %{customdata[1]:.4f}<extra></extra>`,
     };
   });
+  // more than four systems: the legend goes below the plot, where it cannot run into the title
+  const below = systems.length > 4;
+  const legendRows = Math.ceil(systems.length / 3);
   const alpha = rows[0]?.alpha ?? 0.05;
   const test = rows[0]?.test === "randomization" ? "randomization test" : "paired t-test";
   return {
@@ -50,9 +53,10 @@ export function systemComparisonFigure(rows: readonly ComparisonRow[], options: 
       xaxis: axis(""),
       annotations: [{
         text: `† p < ${alpha} vs ${baseline} (${test}, Holm-corrected); error bars: 95% bootstrap CI of the difference`,
-        xref: "paper", yref: "paper", x: 0, y: -0.16, showarrow: false, font: { size: 11, color: "#555" }, xanchor: "left",
+        xref: "paper", yref: "paper", x: 0, y: below ? -0.1 : -0.16, yanchor: "top", showarrow: false, font: { size: 11, color: "#555" }, xanchor: "left",
       }],
-      margin: { l: 60, r: 20, t: 70, b: 80 },
+      ...(below ? { legend: { orientation: "h", x: 0, xanchor: "left", y: -0.18, yanchor: "top" } } : {}),
+      margin: { l: 60, r: 20, t: 70, b: below ? 90 + 24 * legendRows : 80 },
     }),
   };
 }

@@ -10,6 +10,7 @@ import { readFileSync } from "fs";
 import { DataError, ShapeError } from "../core/errors";
 import { createRng, deriveSeed } from "../core/rng";
 import type { Dataset } from "../data/types";
+import { zScores } from "../eval/fusion";
 import { windowTargets } from "../labels/convert";
 import type { MissingPolicy } from "../labels/parse";
 import { computeTokenSelection, packSelections, type TokenSelection } from "../models/token-selection";
@@ -32,6 +33,8 @@ export interface QueryGroup {
   labels: number[];
   /** 1 for teacher-missing documents (hard negatives), else 0. [groupSize] */
   hardNegative: number[];
+  /** z-score of each slot's first-stage score within its query's candidate list (0 for padded slots). [groupSize] */
+  firstStage: number[];
 }
 
 /** A packed batch of groups. */
@@ -41,6 +44,8 @@ export interface TrainBatch {
   labels: Float32Array;
   /** [groups, groupSize] row-major. */
   hardNegative: Float32Array;
+  /** [groups, groupSize] row-major: first-stage z-scores (QueryGroup.firstStage). */
+  firstStage: Float32Array;
   groups: number;
   groupSize: number;
 }
@@ -55,7 +60,16 @@ export interface PackGroupsOptions {
   idf?: ReadonlyMap<string, number>;
   /** "max" (default): rows of maxLength tokens; "longest": padded to the batch's longest row (inference). */
   padTo?: "max" | "longest";
+  /**
+   * Exact-match channel: token types 2 (query token whose whole word occurs in the passage) and 3 (passage
+   * token whose whole word occurs in the query) instead of 0 / 1, so the encoder sees lexical matches as an
+   * input (needs typeVocabSize 4). Used at training and inference alike. Default false.
+   */
+  matchChannel?: boolean;
 }
+
+/** Token types of the exact-match channel: side + 2 * matched (0 query, 1 passage, 2 matched query, 3 matched passage). */
+export const MATCH_TYPE_VOCAB = 4;
 
 /**
  * One group per window. Documents whose text is unknown are skipped; windows with fewer than two
@@ -65,19 +79,27 @@ export interface PackGroupsOptions {
 export function buildGroups(windows: readonly WindowRecord[], dataset: Dataset, policy: MissingPolicy, groupSize: number): QueryGroup[] {
   if (!Number.isInteger(groupSize) || groupSize < 2) throw new ShapeError(`buildGroups: groupSize must be an integer >= 2, got ${groupSize}`);
   const queries = new Map(dataset.queries.map((q) => [q.qid, q.text]));
+  const firstStage = new Map<string, Map<string, number>>();
+  for (const l of dataset.lists) {
+    const z = zScores(l.candidates.map((c) => c.score));
+    firstStage.set(l.qid, new Map(l.candidates.map((c, i) => [c.docid, z[i]])));
+  }
   const groups: QueryGroup[] = [];
   for (const w of windows) {
     const query = queries.get(w.qid);
     if (query === undefined) continue;
     const targets = windowTargets(w, policy).filter((t) => dataset.passages.has(t.docid)).slice(0, groupSize);
     if (targets.length < 2) continue;
-    const g: QueryGroup = { qid: w.qid, windowId: w.windowId, query, passages: [], docids: [], labels: [], hardNegative: [] };
+    const g: QueryGroup = { qid: w.qid, windowId: w.windowId, query, passages: [], docids: [], labels: [], hardNegative: [], firstStage: [] };
+    const zs = firstStage.get(w.qid);
+    const floor = zs && zs.size ? Math.min(...zs.values()) : 0;
     for (let i = 0; i < groupSize; i++) {
       const t = targets[i];
       g.passages.push(t ? (dataset.passages.get(t.docid)?.text ?? "") : "");
       g.docids.push(t ? t.docid : "");
       g.labels.push(t ? t.gain : -1);
       g.hardNegative.push(t && t.hardNegative ? 1 : 0);
+      g.firstStage.push(t ? (zs?.get(t.docid) ?? floor) : 0);
     }
     groups.push(g);
   }
@@ -120,17 +142,24 @@ export function packPairs(tokenizer: WordPieceTokenizer, pairs: ReadonlyArray<{ 
   const packed = packBatch(tokenizer, pairs, { maxLength: options.maxLength, padTo: options.padTo ?? "max" });
   const [B, T] = packed.shape;
   const batch: EncoderBatch = { inputIds: packed.inputIds, tokenTypeIds: packed.tokenTypeIds, attentionMask: packed.attentionMask, batch: B, seqLen: T };
+  if (options.tokenSelection === null && !options.matchChannel) return batch;
+  const words = pairs.map((p) => ({ queryWords: normalizedWords(p.query).map(matchWord), passageWords: normalizedWords(p.passage).map(matchWord) }));
+  const input = (b: number, idf: ReadonlyMap<string, number>) => ({
+    wordIds: packed.wordIds.subarray(b * T, (b + 1) * T), sideIds: packed.tokenTypeIds.subarray(b * T, (b + 1) * T), ...words[b], idf, defaultIdf: 1,
+  });
   if (options.tokenSelection !== null) {
     const idf = options.idf ?? new Map<string, number>();
-    const sels: TokenSelection[] = pairs.map((p, b) => computeTokenSelection({
-      wordIds: packed.wordIds.subarray(b * T, (b + 1) * T),
-      sideIds: packed.tokenTypeIds.subarray(b * T, (b + 1) * T),
-      queryWords: normalizedWords(p.query).map(matchWord),
-      passageWords: normalizedWords(p.passage).map(matchWord),
-      idf,
-      defaultIdf: 1,
-    }, options.tokenSelection as string));
+    const sels: TokenSelection[] = pairs.map((_, b) => computeTokenSelection(input(b, idf), options.tokenSelection as string));
     batch.selection = packSelections(sels, T);
+  }
+  if (options.matchChannel) {
+    const types = Int32Array.from(packed.tokenTypeIds);
+    const none = new Map<string, number>();
+    for (let b = 0; b < B; b++) {
+      const m = computeTokenSelection(input(b, none), "exact+query").mask;
+      for (let i = 0; i < T; i++) if (m[i] === 1) types[b * T + i] += 2;
+    }
+    batch.tokenTypeIds = types;
   }
   return batch;
 }
@@ -144,6 +173,7 @@ export function packGroups(tokenizer: WordPieceTokenizer, groups: readonly Query
     encoder: packPairs(tokenizer, pairs, options),
     labels: Float32Array.from(chosen.flatMap((g) => g.labels)),
     hardNegative: Float32Array.from(chosen.flatMap((g) => g.hardNegative)),
+    firstStage: Float32Array.from(chosen.flatMap((g) => g.firstStage)),
     groups: chosen.length,
     groupSize: L,
   };

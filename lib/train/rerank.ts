@@ -5,6 +5,7 @@
  *
  * Model directory: config.json + weights.json + weights.bin (encoder save format), vocab.txt,
  * tokenizer.json (packing settings), training.json (the training record, written by the loop).
+ * RRA-GPT directories (gpt-student.ts) say `kind: "rra-gpt"` in config.json; loadReranker (reranker.ts) dispatches on it.
  */
 import * as tf from "@tensorflow/tfjs";
 import { existsSync, mkdirSync, readFileSync } from "fs";
@@ -16,13 +17,21 @@ import { readEncoderWeights } from "../models/encoder";
 import { checkEncoderConfig } from "../models/presets";
 import { createRraBert, type RraBert } from "../models/tcl";
 import { loadVocab, type WordPieceTokenizer } from "../tokenize/wordpiece";
-import { packPairs } from "./batches";
+import { zScores } from "../eval/fusion";
+import { MATCH_TYPE_VOCAB, packPairs } from "./batches";
+
+/** What scoring needs of a student. */
+export type StudentCore = Pick<Student, "model" | "tokenizer" | "maxLength" | "matchChannel" | "prior">;
 
 /** Packing settings stored as tokenizer.json next to vocab.txt. */
 export interface StudentTokenizerSettings {
   format: "rra-student-tokenizer/1";
   /** Sequence length of packed pairs (tokens). */
   maxLength: number;
+  /** Token types carry the exact-match channel (batches.ts MATCH_TYPE_VOCAB). Absent in older directories = false. */
+  matchChannel?: boolean;
+  /** Weight of the first-stage prior added to s_cls (TrainConfig.prior). Absent = 0. */
+  firstStagePrior?: number;
 }
 
 /** A loaded student re-ranker. */
@@ -31,15 +40,19 @@ export interface Student {
   tokenizer: WordPieceTokenizer;
   /** Sequence length of packed pairs (tokens). */
   maxLength: number;
+  /** Pack pairs with the exact-match channel. */
+  matchChannel: boolean;
+  /** Weight of the first-stage prior (0 = the student alone): score = s_cls + prior * z(first-stage score) within each list. */
+  prior?: number;
   dispose(): void;
 }
 
 /** Write a model directory: encoder config + weights, vocab.txt, tokenizer.json. */
-export function saveStudent(dir: string, student: Pick<Student, "model" | "tokenizer" | "maxLength">): void {
+export function saveStudent(dir: string, student: StudentCore): void {
   mkdirSync(dir, { recursive: true });
   student.model.encoder.save(dir);
   student.tokenizer.saveVocab(dir);
-  const settings: StudentTokenizerSettings = { format: "rra-student-tokenizer/1", maxLength: student.maxLength };
+  const settings: StudentTokenizerSettings = { format: "rra-student-tokenizer/1", maxLength: student.maxLength, matchChannel: student.matchChannel, firstStagePrior: student.prior ?? 0 };
   writeFileAtomic(join(dir, "tokenizer.json"), JSON.stringify(settings, null, 1) + "\n");
 }
 
@@ -60,7 +73,11 @@ export function loadStudent(dir: string): Student {
     model.dispose();
     throw e;
   }
-  return { model, tokenizer, maxLength: settings.maxLength, dispose: () => model.dispose() };
+  const matchChannel = settings.matchChannel === true;
+  if (matchChannel && config.typeVocabSize < MATCH_TYPE_VOCAB) throw new DataError({ file: join(dir, "config.json"), field: "typeVocabSize" }, `>= ${MATCH_TYPE_VOCAB} (tokenizer.json has matchChannel: true)`, `${config.typeVocabSize}`);
+  const prior = settings.firstStagePrior ?? 0;
+  if (typeof prior !== "number" || !Number.isFinite(prior) || prior < 0) throw new DataError({ file: join(dir, "tokenizer.json"), field: "firstStagePrior" }, "a non-negative number", show(prior));
+  return { model, tokenizer, maxLength: settings.maxLength, matchChannel, prior, dispose: () => model.dispose() };
 }
 
 /** Options of rerankLists. */
@@ -71,14 +88,16 @@ export interface RerankOptions {
   depth?: number;
   /** Run tag. Default "rra-student". */
   tag?: string;
+  /** Add prior * z(first-stage score) of each candidate within its list to the student's score (0 = off). Default: the student's own prior. */
+  prior?: number;
 }
 
 /** Scores of query-passage pairs (s_cls, dropout off), in batches. */
-export function scorePairs(student: Pick<Student, "model" | "tokenizer" | "maxLength">, pairs: ReadonlyArray<{ query: string; passage: string }>, batchSize = 128): Float32Array {
+export function scorePairs(student: StudentCore, pairs: ReadonlyArray<{ query: string; passage: string }>, batchSize = 128): Float32Array {
   const out = new Float32Array(pairs.length);
   for (let i = 0; i < pairs.length; i += batchSize) {
     const chunk = pairs.slice(i, i + batchSize);
-    const batch = packPairs(student.tokenizer, chunk, { maxLength: student.maxLength, tokenSelection: null, padTo: "longest" });
+    const batch = packPairs(student.tokenizer, chunk, { maxLength: student.maxLength, tokenSelection: null, padTo: "longest", matchChannel: student.matchChannel });
     const scores = tf.tidy(() => student.model.inferenceScores(batch));
     out.set(scores.dataSync() as Float32Array, i);
     scores.dispose();
@@ -87,8 +106,16 @@ export function scorePairs(student: Pick<Student, "model" | "tokenizer" | "maxLe
 }
 
 /** Re-rank the first `depth` candidates of each list by the student's score (ties keep first-stage order). */
-export function rerankLists(student: Pick<Student, "model" | "tokenizer" | "maxLength">, lists: readonly RankedList[], options: RerankOptions = {}): Run {
-  const { batchSize = 128, depth = 100, tag = "rra-student" } = options;
+export function rerankLists(student: StudentCore, lists: readonly RankedList[], options: RerankOptions = {}): Run {
+  return rerankWith((pairs) => scorePairs(student, pairs, options.batchSize ?? 128), lists, { ...options, prior: options.prior ?? student.prior ?? 0 });
+}
+
+/** Scores of query-passage pairs, in input order (any student kind). */
+export type PairScorer = (pairs: ReadonlyArray<{ query: string; passage: string }>) => Float32Array;
+
+/** Re-rank the first `depth` candidates of each list by `score` (ties keep first-stage order); shared by both student kinds. */
+export function rerankWith(score: PairScorer, lists: readonly RankedList[], options: RerankOptions = {}): Run {
+  const { depth = 100, tag = "rra-student", prior = 0 } = options;
   const pairs: Array<{ query: string; passage: string }> = [];
   const heads = lists.map((l) => l.candidates.slice(0, depth));
   lists.forEach((l, i) => {
@@ -97,11 +124,12 @@ export function rerankLists(student: Pick<Student, "model" | "tokenizer" | "maxL
       pairs.push({ query: l.query, passage: c.text });
     }
   });
-  const scores = scorePairs(student, pairs, batchSize);
+  const scores = score(pairs);
   const run: Run = { tag, queries: new Map() };
   let k = 0;
   lists.forEach((l, i) => {
-    const scored = heads[i].map((c, j) => ({ docid: c.docid, score: scores[k + j], order: j }));
+    const z = prior > 0 ? zScores(heads[i].map((c) => c.score)) : null;
+    const scored = heads[i].map((c, j) => ({ docid: c.docid, score: scores[k + j] + (z ? prior * z[j] : 0), order: j }));
     k += heads[i].length;
     scored.sort((a, b) => b.score - a.score || a.order - b.order);
     run.queries.set(l.qid, scored.map((s, r) => ({ docid: s.docid, score: s.score, rank: r + 1 })));

@@ -75,6 +75,8 @@ export interface PretrainConfig {
   spanWithin?: number;
   /** Negatives from the source passage's candidate list ("list", default) or from random lists ("random"). */
   negatives?: "list" | "random";
+  /** Pack with the exact-match channel (batches.ts); must match the encoder's typeVocabSize. Default false. */
+  matchChannel?: boolean;
 }
 
 /** One pseudo-query group. */
@@ -111,12 +113,13 @@ export function pseudoQueryGroups(corpus: PretrainCorpus, config: Pick<PretrainC
 }
 
 /** Pack pseudo-query groups into a training batch (no Token Selection). */
-export function packPseudoQueries(tokenizer: WordPieceTokenizer, groups: readonly PseudoQueryGroup[], maxLength: number): TrainBatch {
+export function packPseudoQueries(tokenizer: WordPieceTokenizer, groups: readonly PseudoQueryGroup[], maxLength: number, matchChannel = false): TrainBatch {
   const L = groups[0].passages.length;
   return {
-    encoder: packPairs(tokenizer, groups.flatMap((g) => g.passages.map((passage) => ({ query: g.query, passage }))), { maxLength, tokenSelection: null }),
+    encoder: packPairs(tokenizer, groups.flatMap((g) => g.passages.map((passage) => ({ query: g.query, passage }))), { maxLength, tokenSelection: null, matchChannel }),
     labels: Float32Array.from(groups.flatMap((g) => g.labels)),
     hardNegative: new Float32Array(groups.length * L),
+    firstStage: new Float32Array(groups.length * L),
     groups: groups.length,
     groupSize: L,
   };
@@ -152,7 +155,7 @@ export function pretrainEncoder(encoder: Encoder, tokenizer: WordPieceTokenizer,
   try {
     for (let step = 0; step < config.steps; step++) {
       const groups = pseudoQueryGroups(corpus, { ...config, spanWithin: config.spanWithin ?? Math.max(config.maxWords ?? 8, Math.floor((config.maxLength - 16) / 2)) }, step);
-      const batch = packPseudoQueries(tokenizer, groups, config.maxLength);
+      const batch = packPseudoQueries(tokenizer, groups, config.maxLength, config.matchChannel ?? false);
       const lr = learningRateAt(step, schedule);
       const size = config.microBatch > 0 && config.microBatch < batch.groups ? config.microBatch : batch.groups;
       const [loss, norm] = tf.tidy(() => {

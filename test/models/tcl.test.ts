@@ -143,6 +143,23 @@ describe("Term Control Layer and RRA-BERT (createRraBert)", () => {
     assert.throws(() => resolveTclConfig({ alpha: 1 } as never), /unknown key "alpha"/);
   });
 
+  it("has a listwise (kl) align term that stops pushing once s_cls ranks like s_cls + t", () => {
+    const labels = tf.tensor2d([[1, 0, -1]]);
+    const g = tf.grads((sCls: tf.Tensor, sTcl: tf.Tensor) =>
+      computeRraLoss({ sCls: sCls as tf.Tensor1D, sTcl: sTcl as tf.Tensor1D }, labels, (sc) => tf.mul(tf.sum(sc), 0) as tf.Scalar, { rankWeight: 0, alignWeight: 1, align: "kl" }));
+    // s_cls + t = s_cls + 3 on every slot: same softmax, zero gradient (the mse form would give -2 * 3 per slot)
+    const [same, gT] = g([tf.tensor1d([0.5, 0.2, 9]), tf.tensor1d([3.5, 3.2, 12])]);
+    Array.from(same.dataSync()).forEach((v) => assert.ok(Math.abs(v) < 1e-6, `${same.dataSync()}`));
+    assert.deepEqual(Array.from(gT.dataSync()), [0, 0, 0]);
+    // s_cls + t prefers slot 0 more: the gradient raises s_cls[0] and lowers s_cls[1] by softmax(s) - softmax(s + t), padded slot untouched
+    const [d] = g([tf.tensor1d([0, 0, 9]), tf.tensor1d([1, 0, 0])]);
+    const p0 = Math.exp(1) / (Math.exp(1) + 1);
+    const v = d.dataSync();
+    assert.ok(Math.abs(v[0] - (0.5 - p0)) < 1e-5 && Math.abs(v[1] - (0.5 - (1 - p0))) < 1e-5 && v[2] === 0, `${v}`);
+    assert.equal(resolveTclConfig().align, "kl");
+    assert.throws(() => resolveTclConfig({ align: "l1" } as never), /align must be "kl" or "mse"/);
+  });
+
   it("is a registered tf.layers.Layer whose getConfig round-trips", () => {
     const layer = new TermControlLayer({ initStd: 0.05, biasInit: 0.3, seed: 4 });
     const h = tf.randomNormal([1, 3, 8], 0, 1, "float32", 1) as tf.Tensor3D;

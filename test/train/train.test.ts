@@ -89,10 +89,10 @@ describe("student training (lib/train)", () => {
   });
 
   describe("config", () => {
-    it("rejects unknown keys, wrong types and gpt (not yet), and keeps out of the run id", () => {
+    it("rejects unknown keys, wrong types and unknown archs, and keeps out of the run id", () => {
       assert.throws(() => resolveTrainConfig({ lerningRate: 1 } as unknown as Partial<TrainConfig>), (e: Error) => e instanceof ConfigError && /unknown key "lerningRate"/.test(e.message));
       assert.throws(() => resolveTrainConfig({ epochs: "3" } as unknown as Partial<TrainConfig>), ConfigError);
-      assert.throws(() => resolveTrainConfig({ arch: "gpt" }), /not yet/);
+      assert.throws(() => resolveTrainConfig({ arch: "gpt2" }), /arch must be "bert" or "gpt", got "gpt2"/);
       assert.throws(() => resolveTrainConfig({ loss: "listnet" }), /did you mean "listNet"/);
       assert.throws(() => resolveTrainConfig({ maxLength: 256 }), /maxLen 128/);
       assert.equal(trainRunId(resolveTrainConfig({ out: "a" })), trainRunId(resolveTrainConfig({ out: "b" })));
@@ -166,7 +166,7 @@ describe("student training (lib/train)", () => {
       };
       const last = (): string => (silence as unknown as { last: string }).last;
       assert.equal(await silence(() => main(["train", "--help"])), 0);
-      assert.equal(await silence(() => main(["train", "--arch", "gpt", "--out", out, "--db", dbFile])), 2);
+      assert.equal(await silence(() => main(["train", "--arch", "gpt2", "--out", out, "--db", dbFile])), 2);
       const code = await silence(() => main(["train", "--arch", "bert", "--preset", "tiny", "--train", "dl19", "--dev", "dl20", "--vocab-size", "2000", "--max-length", "64",
         "--batch", "1", "--train-queries", "2", "--dev-queries", "1", "--epochs", "1", "--max-steps", "2", "--loss", "rankNet", "--tcl", "off", "--out", out, "--db", dbFile, "--json"]));
       assert.equal(code, 0);

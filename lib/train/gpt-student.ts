@@ -1,0 +1,92 @@
+/**
+ * A trained RRA-GPT student (lib/models/decoder.ts) as a re-ranker: its model directory and the scoring
+ * of query-passage pairs by the ranking layer (one forward pass over the prompt, no rationale, no LM head).
+ *
+ * Model directory: config.json = the decoder config plus `kind: "rra-gpt"` (so loaders can tell it from
+ * an RRA-BERT directory, whose config.json has no kind), weights.json + weights.bin (decoder save
+ * format), vocab.txt, tokenizer.json (packing settings), training.json (written by gpt-loop.ts).
+ */
+import { existsSync, mkdirSync, readFileSync } from "fs";
+import { join } from "path";
+import { ConfigError, DataError, show } from "../core/errors";
+import { writeFileAtomic } from "../core/files";
+import type { RankedList, Run } from "../data/types";
+import { checkDecoderConfig, createRraGpt, type RraGpt } from "../models/decoder";
+import { packDecoderBatch, packDecoderExample } from "../models/decoder-input";
+import { readWeightsDir } from "../models/weights-file";
+import { loadVocab, type WordPieceTokenizer } from "../tokenize/wordpiece";
+import { rerankWith, type RerankOptions, type StudentTokenizerSettings } from "./rerank";
+
+/** The `kind` field of an RRA-GPT directory's config.json. */
+export const GPT_STUDENT_KIND = "rra-gpt";
+/** The decoder's weights.json format (lib/models/decoder.ts). */
+const DECODER_WEIGHTS_FORMAT = "rra-decoder-weights/1";
+
+/** A loaded RRA-GPT re-ranker. */
+export interface GptStudent {
+  model: RraGpt;
+  tokenizer: WordPieceTokenizer;
+  /** Longest packed prompt (+ rationale in training), tokens. */
+  maxLength: number;
+  dispose(): void;
+}
+
+/** What scoring needs of an RRA-GPT student. */
+export type GptStudentCore = Pick<GptStudent, "model" | "tokenizer" | "maxLength">;
+
+/** Write an RRA-GPT model directory (see the module comment). */
+export function saveGptStudent(dir: string, student: GptStudentCore): void {
+  mkdirSync(dir, { recursive: true });
+  student.model.save(dir);
+  writeFileAtomic(join(dir, "config.json"), JSON.stringify({ kind: GPT_STUDENT_KIND, ...student.model.config }, null, 2) + "\n");
+  student.tokenizer.saveVocab(dir);
+  const settings: StudentTokenizerSettings = { format: "rra-student-tokenizer/1", maxLength: student.maxLength, matchChannel: false };
+  writeFileAtomic(join(dir, "tokenizer.json"), JSON.stringify(settings, null, 1) + "\n");
+}
+
+/** Load an RRA-GPT model directory written by `rra train --arch gpt`. */
+export function loadGptStudent(dir: string): GptStudent {
+  for (const f of ["config.json", "weights.json", "weights.bin", "vocab.txt", "tokenizer.json"]) {
+    if (!existsSync(join(dir, f))) throw new ConfigError(`loadGptStudent: ${show(dir)} is not a model directory: ${f} is missing (write one with rra train --arch gpt)`);
+  }
+  const configFile = join(dir, "config.json");
+  const { kind, ...config } = JSON.parse(readFileSync(configFile, "utf8")) as Record<string, unknown>;
+  if (kind !== GPT_STUDENT_KIND) throw new DataError({ file: configFile, field: "kind" }, show(GPT_STUDENT_KIND), show(kind));
+  const settings = JSON.parse(readFileSync(join(dir, "tokenizer.json"), "utf8")) as StudentTokenizerSettings;
+  if (settings.format !== "rra-student-tokenizer/1") throw new DataError({ file: join(dir, "tokenizer.json") }, `format "rra-student-tokenizer/1"`, show(settings.format));
+  const decoderConfig = checkDecoderConfig(config, configFile);
+  const tokenizer = loadVocab(join(dir, "vocab.txt"));
+  if (tokenizer.idToToken.length !== decoderConfig.vocabSize) throw new DataError({ file: join(dir, "vocab.txt") }, `${decoderConfig.vocabSize} tokens (config.json vocabSize)`, `${tokenizer.idToToken.length}`);
+  const model = createRraGpt(decoderConfig);
+  try {
+    model.setWeights(readWeightsDir(dir, DECODER_WEIGHTS_FORMAT));
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return { model, tokenizer, maxLength: settings.maxLength, dispose: () => model.dispose() };
+}
+
+/**
+ * Ranking-layer scores of query-passage pairs (dropout off), in input order. Prompts are batched in
+ * order of length, so each forward pass pads little; the result does not depend on the batching
+ * beyond float rounding (padding is masked).
+ */
+export function scoreGptPairs(student: GptStudentCore, pairs: ReadonlyArray<{ query: string; passage: string }>, batchSize = 128): Float32Array {
+  const examples = pairs.map((p) => packDecoderExample(student.tokenizer, p.query, p.passage, undefined, { maxLength: student.maxLength }));
+  const order = examples.map((_, i) => i).sort((a, b) => examples[a].ids.length - examples[b].ids.length || a - b);
+  const out = new Float32Array(pairs.length);
+  for (let i = 0; i < order.length; i += batchSize) {
+    const idx = order.slice(i, i + batchSize);
+    const scores = student.model.inferenceScores(packDecoderBatch(idx.map((j) => examples[j]), student.tokenizer.padId));
+    const values = scores.dataSync();
+    scores.dispose();
+    idx.forEach((j, k) => { out[j] = values[k]; });
+  }
+  return out;
+}
+
+/** Re-rank the first `depth` candidates of each list by the ranking-layer score (same Run format as rerankLists). */
+export function rerankGptLists(student: GptStudentCore, lists: readonly RankedList[], options: RerankOptions = {}): Run {
+  return rerankWith((pairs) => scoreGptPairs(student, pairs, options.batchSize ?? 128), lists, options);
+}

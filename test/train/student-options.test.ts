@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import type { Dataset } from "../../lib/data/types";
+import type { WindowRecord } from "../../lib/store/labels";
+import { buildGroups, MATCH_TYPE_VOCAB, packPairs } from "../../lib/train/batches";
+import { finishedRecord } from "../../lib/train/run-state";
+import { rerankWith } from "../../lib/train/rerank";
+import { WordPieceTokenizer } from "../../lib/tokenize/wordpiece";
+
+const tokenizer = new WordPieceTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "cat", "dog", "sat", "the", "mat", "##s", "on"]);
+
+describe("student options (match channel, first-stage prior, finished runs)", () => {
+  it("match channel: token types 2 / 3 mark query / passage tokens whose whole word occurs on the other side", () => {
+    const b = packPairs(tokenizer, [{ query: "cats sat", passage: "the cat sat on the mat" }], { maxLength: 16, tokenSelection: null, padTo: "longest", matchChannel: true });
+    const toks = Array.from(b.inputIds.subarray(0, b.seqLen)).map((id) => tokenizer.idToToken[id]);
+    const types = Array.from(b.tokenTypeIds.subarray(0, b.seqLen));
+    // hand-derived: "cats" (cat ##s) has no whole-word match ("cat" is another word); "sat" matches on both sides
+    assert.deepEqual(toks, ["[CLS]", "cat", "##s", "sat", "[SEP]", "the", "cat", "sat", "on", "the", "mat", "[SEP]"]);
+    assert.deepEqual(types, [0, 0, 0, 2, 0, 1, 1, 3, 1, 1, 1, 1]);
+    assert.ok(Math.max(...types) < MATCH_TYPE_VOCAB);
+    const off = packPairs(tokenizer, [{ query: "cats sat", passage: "the cat sat on the mat" }], { maxLength: 16, tokenSelection: null, padTo: "longest" });
+    assert.deepEqual(Array.from(off.tokenTypeIds.subarray(0, off.seqLen)), [0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1]);
+  });
+
+  it("first-stage prior: groups carry each document's z-score within its query's list", () => {
+    const ds: Dataset = {
+      name: "t", queries: [{ qid: "q", text: "cat" }], qrels: new Map(), passages: new Map(["a", "b", "c"].map((d) => [d, { docid: d, text: `${d} cat` }])),
+      lists: [{ qid: "q", query: "cat", candidates: [{ docid: "a", score: 3, rank: 1 }, { docid: "b", score: 2, rank: 2 }, { docid: "c", score: 1, rank: 3 }] }],
+    } as unknown as Dataset;
+    const w: WindowRecord = {
+      jobId: "j", windowId: "w", qid: "q", ord: 0, docids: ["c", "a"], shuffleSeed: null, callId: null, anomalies: {},
+      facts: [{ qid: "q", docid: "c", positionShown: 1, teacherRank: 1, missing: false, flags: {} }, { qid: "q", docid: "a", positionShown: 2, teacherRank: 2, missing: false, flags: {} }],
+    } as unknown as WindowRecord;
+    const [g] = buildGroups([w], ds, "hardNegative", 3);
+    // scores (3, 2, 1): mean 2, population sd sqrt(2/3); z(c) = -1.2247, z(a) = +1.2247; padded slot 0
+    assert.deepEqual(g.docids, ["c", "a", ""]);
+    assert.deepEqual(g.firstStage.map((v) => +v.toFixed(4)), [-1.2247, 1.2247, 0]);
+  });
+
+  it("first-stage prior at serving: score = s + prior * z within each list", () => {
+    const lists = [{ qid: "q", query: "x", candidates: [{ docid: "a", score: 3, rank: 1, text: "a" }, { docid: "b", score: 2, rank: 2, text: "b" }, { docid: "c", score: 1, rank: 3, text: "c" }] }];
+    const student = () => Float32Array.from([0, 1, 2]); // prefers c > b > a
+    const order = (prior: number): string[] => (rerankWith(student, lists, { prior }).queries.get("q") ?? []).map((c) => c.docid);
+    assert.deepEqual(order(0), ["c", "b", "a"]);
+    // z = (1.2247, 0, -1.2247): prior 1 gives (1.2247, 1, 0.7753) -> a, b, c; prior 0.5 gives (0.6124, 1, 1.3876) -> c, b, a
+    assert.deepEqual(order(1), ["a", "b", "c"]);
+    assert.deepEqual(order(0.5), ["c", "b", "a"]);
+    const top = (rerankWith(student, lists, { prior: 1 }).queries.get("q") ?? [])[0];
+    assert.ok(Math.abs(top.score - 1.224745) < 1e-5);
+  });
+
+  it("a finished run's record is returned as is; an interrupted or different run is not", () => {
+    const dir = mkdtempSync(join(tmpdir(), "rra-finished-"));
+    const record = (status: string, runId = "student-x") => writeFileSync(join(dir, "training.json"), JSON.stringify({ runId, status, steps: 7, best: { epoch: 2, step: 7, "ndcg@10": 0.5 }, curves: [], throughput: { stepsPerSec: 1, examplesPerSec: 9 } }));
+    record("done");
+    assert.equal(finishedRecord(dir, "student-x"), null, "model files missing");
+    for (const f of ["config.json", "weights.json", "weights.bin"]) writeFileSync(join(dir, f), "{}");
+    const r = finishedRecord(dir, "student-x");
+    assert.equal(r?.steps, 7);
+    assert.equal(r?.throughput.examplesPerSec, 9);
+    assert.equal(finishedRecord(dir, "student-y"), null);
+    record("interrupted");
+    assert.equal(finishedRecord(dir, "student-x"), null);
+    record("stopped");
+    assert.equal(finishedRecord(dir, "student-x")?.status, "stopped");
+  });
+});
