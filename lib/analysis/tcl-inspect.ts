@@ -24,7 +24,7 @@ export interface InspectOptions {
   maxLength?: number;
   /** Pack with the exact-match token types (the student's matchChannel). Default false. */
   matchChannel?: boolean;
-  /** IDF per normalized word (as in training: computeIdf over the training passages). Unknown words get 1. */
+  /** IDF per normalized word (as in training: computeIdf over the training passages). Unknown words get the largest IDF of the map (unseenIdf in train/batches.ts). */
   idf?: ReadonlyMap<string, number>;
   /** Token Selection mode. Default: the model's. */
   tokenSelection?: string;

@@ -50,6 +50,7 @@ Training (shared by every cell; see rra train --help):
   --arch A            bert or gpt (RRA-GPT ignores the TCL: use --tcl off)    default bert
   --prior B           first-stage prior weight (rra train --prior)           default 0
   --match on|off      exact-match channel in the token types                 default on
+  --match-idf on|off  bucket the match channel by IDF (rra train --match-idf)  default off
   --patience N        epochs without gain on the training year before stopping   default 2
 
 Evaluation:
@@ -97,8 +98,11 @@ function cellLine(c: AblationCellResult, total: number): string {
   return `[ablate] cell ${c.index + 1}/${total} done: ${train}${best}; ${tests} (eval ${c.evalCached ? "cached" : seconds(c.evalSeconds)})`;
 }
 
-function badOnOff(v: unknown): never {
-  throw new ConfigError(`rra ablate: --match expects on or off, got ${JSON.stringify(v)}`);
+function onOffFlag(values: Record<string, unknown>, flag: string): boolean | undefined {
+  const v = values[flag];
+  if (v === undefined) return undefined;
+  if (v !== "on" && v !== "off") throw new ConfigError(`rra ablate: --${flag} expects on or off, got ${JSON.stringify(v)}`);
+  return v === "on";
 }
 
 /** The ablate command. */
@@ -111,7 +115,7 @@ export const ablateCommand: Command = {
       losses: { type: "string" }, missing: { type: "string" }, tcl: { type: "string" }, ts: { type: "string" }, seeds: { type: "string" }, directions: { type: "string" },
       preset: { type: "string" }, epochs: { type: "string" }, "max-steps": { type: "string" }, "train-queries": { type: "string" }, "dev-queries": { type: "string" },
       batch: { type: "string" }, "group-size": { type: "string" }, "max-length": { type: "string" }, "vocab-size": { type: "string" }, lr: { type: "string" },
-      arch: { type: "string" }, prior: { type: "string" }, match: { type: "string" }, patience: { type: "string" },
+      arch: { type: "string" }, prior: { type: "string" }, match: { type: "string" }, "match-idf": { type: "string" }, patience: { type: "string" },
       "eval-queries": { type: "string" }, "no-noveleval": { type: "boolean" }, test: { type: "string" }, alpha: { type: "string" },
       out: { type: "string" }, db: { type: "string" }, json: { type: "boolean" },
     });
@@ -124,7 +128,7 @@ export const ablateCommand: Command = {
       preset: values.preset as string | undefined, epochs: num("epochs"), maxSteps: num("max-steps"), trainQueries: num("train-queries"), devQueries: num("dev-queries"),
       groupsPerBatch: num("batch"), groupSize: num("group-size"), maxLength: num("max-length"), vocabSize: num("vocab-size"), lr: num("lr"),
       arch: values.arch as string | undefined, prior: num("prior"), patience: num("patience"),
-      match: values.match === undefined ? undefined : values.match === "on" ? true : values.match === "off" ? false : badOnOff(values.match),
+      match: onOffFlag(values, "match"), matchIdf: onOffFlag(values, "match-idf"),
     };
     const base = Object.fromEntries(Object.entries(baseAll).filter(([, v]) => v !== undefined)) as Partial<TrainConfig>;
     const grid: Partial<AblationGrid> = {

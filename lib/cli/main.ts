@@ -2,6 +2,7 @@
 import { RraError } from "../core/errors";
 import type { Command } from "./args";
 import { ablateCommand } from "./ablate-command";
+import { studentsCommand } from "./students-command";
 import { backendCommand } from "./backend-command";
 import { compareCommand } from "./compare-command";
 import { dataCommand } from "./data-command";
@@ -12,7 +13,7 @@ import { reproduceCommand } from "./reproduce-command";
 import { rerankCommand } from "./rerank-command";
 import { trainCommand } from "./train-command";
 
-const COMMANDS: Command[] = [evalCommand, compareCommand, dataCommand, labelCommand, trainCommand, ablateCommand, rerankCommand, backendCommand, notebooksCommand, reproduceCommand];
+const COMMANDS: Command[] = [evalCommand, compareCommand, dataCommand, labelCommand, trainCommand, ablateCommand, studentsCommand, rerankCommand, backendCommand, notebooksCommand, reproduceCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -44,7 +45,8 @@ export async function main(argv: string[]): Promise<number> {
     return await cmd.run(rest);
   } catch (e) {
     if (e instanceof RraError) {
-      console.error(`rra ${name}: ${e.message}`);
+      // messages thrown by the commands themselves already start with "rra <name>:"
+      console.error(e.message.startsWith(`rra ${name}:`) ? e.message : `rra ${name}: ${e.message}`);
       return e.name === "ConfigError" ? 2 : 1;
     }
     throw e;

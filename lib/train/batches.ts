@@ -66,10 +66,31 @@ export interface PackGroupsOptions {
    * input (needs typeVocabSize 4). Used at training and inference alike. Default false.
    */
   matchChannel?: boolean;
+  /**
+   * With the match channel: also bucket each matched word by its IDF (this map; unseen words get unseenIdf),
+   * token type = side + 2 * (1 + bucket) with the buckets of MATCH_IDF_EDGES, so the encoder sees how rare
+   * each match is (needs typeVocabSize matchTypeVocab(true)). Default null (one matched type per side).
+   */
+  matchIdf?: ReadonlyMap<string, number> | null;
 }
 
 /** Token types of the exact-match channel: side + 2 * matched (0 query, 1 passage, 2 matched query, 3 matched passage). */
 export const MATCH_TYPE_VOCAB = 4;
+
+/** IDF bucket edges of the IDF-bucketed match channel (idf = ln(1 + N / df)): < 2, [2, 4), [4, 6), >= 6. */
+export const MATCH_IDF_EDGES: readonly number[] = [2, 4, 6];
+
+/** Token type vocabulary of the match channel: 4 without IDF buckets, 2 + 2 * buckets with them. */
+export function matchTypeVocab(idfBuckets: boolean): number {
+  return idfBuckets ? 2 + 2 * (MATCH_IDF_EDGES.length + 1) : MATCH_TYPE_VOCAB;
+}
+
+/** The IDF bucket of a word's idf (0 .. MATCH_IDF_EDGES.length). */
+export function idfBucket(idf: number): number {
+  let b = 0;
+  while (b < MATCH_IDF_EDGES.length && idf >= MATCH_IDF_EDGES[b]) b++;
+  return b;
+}
 
 /**
  * One group per window. Documents whose text is unknown are skipped; windows with fewer than two
@@ -137,6 +158,35 @@ export function computeIdf(texts: Iterable<string>): Map<string, number> {
   return idf;
 }
 
+const unseenIdfCache = new WeakMap<ReadonlyMap<string, number>, number>();
+
+/** IDF of a word the IDF corpus never saw: the largest IDF of the map (a word as rare as the rarest seen); 1 for an empty map. */
+export function unseenIdf(idf: ReadonlyMap<string, number>): number {
+  let v = unseenIdfCache.get(idf);
+  if (v === undefined) {
+    v = 1;
+    if (idf.size) {
+      v = -Infinity;
+      for (const x of idf.values()) if (x > v) v = x;
+    }
+    unseenIdfCache.set(idf, v);
+  }
+  return v;
+}
+
+const punctuationCache = new WeakMap<WordPieceTokenizer, Set<number>>();
+
+/** Ids of the vocabulary's punctuation-only tokens ("," "##." ...), memoised per tokenizer. */
+export function punctuationIds(tokenizer: WordPieceTokenizer): Set<number> {
+  let ids = punctuationCache.get(tokenizer);
+  if (!ids) {
+    ids = new Set<number>();
+    tokenizer.idToToken.forEach((t, id) => { if (/^[\p{P}\p{S}]+$/u.test(t.replace(/^##/, ""))) ids?.add(id); });
+    punctuationCache.set(tokenizer, ids);
+  }
+  return ids;
+}
+
 /** Pack query-passage pairs (and, with a mode, their Token Selection) into an EncoderBatch. */
 export function packPairs(tokenizer: WordPieceTokenizer, pairs: ReadonlyArray<{ query: string; passage: string }>, options: PackGroupsOptions): EncoderBatch {
   const packed = packBatch(tokenizer, pairs, { maxLength: options.maxLength, padTo: options.padTo ?? "max" });
@@ -145,19 +195,31 @@ export function packPairs(tokenizer: WordPieceTokenizer, pairs: ReadonlyArray<{ 
   if (options.tokenSelection === null && !options.matchChannel) return batch;
   const words = pairs.map((p) => ({ queryWords: normalizedWords(p.query).map(matchWord), passageWords: normalizedWords(p.passage).map(matchWord) }));
   const input = (b: number, idf: ReadonlyMap<string, number>) => ({
-    wordIds: packed.wordIds.subarray(b * T, (b + 1) * T), sideIds: packed.tokenTypeIds.subarray(b * T, (b + 1) * T), ...words[b], idf, defaultIdf: 1,
+    wordIds: packed.wordIds.subarray(b * T, (b + 1) * T), sideIds: packed.tokenTypeIds.subarray(b * T, (b + 1) * T), ...words[b], idf, defaultIdf: unseenIdf(idf),
   });
+  // a matched word's punctuation pieces ("nicholas," -> nicholas + ",") are not term tokens: never selected, never marked
+  const punct = punctuationIds(tokenizer);
+  const dropPunctuation = (mask: Float32Array, b: number): Float32Array => {
+    for (let i = 0; i < T; i++) if (mask[i] !== 0 && punct.has(packed.inputIds[b * T + i])) mask[i] = 0;
+    return mask;
+  };
   if (options.tokenSelection !== null) {
     const idf = options.idf ?? new Map<string, number>();
-    const sels: TokenSelection[] = pairs.map((_, b) => computeTokenSelection(input(b, idf), options.tokenSelection as string));
+    const sels: TokenSelection[] = pairs.map((_, b) => {
+      const sel = computeTokenSelection(input(b, idf), options.tokenSelection as string);
+      dropPunctuation(sel.mask, b);
+      sel.mask.forEach((m, i) => { if (m === 0) sel.idf[i] = 0; });
+      return sel;
+    });
     batch.selection = packSelections(sels, T);
   }
   if (options.matchChannel) {
     const types = Int32Array.from(packed.tokenTypeIds);
-    const none = new Map<string, number>();
+    const matchIdf = options.matchIdf ?? null;
     for (let b = 0; b < B; b++) {
-      const m = computeTokenSelection(input(b, none), "exact+query").mask;
-      for (let i = 0; i < T; i++) if (m[i] === 1) types[b * T + i] += 2;
+      const sel = computeTokenSelection(input(b, matchIdf ?? new Map<string, number>()), "exact+query");
+      const m = dropPunctuation(sel.mask, b);
+      for (let i = 0; i < T; i++) if (m[i] === 1) types[b * T + i] += matchIdf ? 2 * (1 + idfBucket(sel.idf[i])) : 2;
     }
     batch.tokenTypeIds = types;
   }

@@ -44,6 +44,8 @@ export interface TrainConfig {
   ts: string;
   /** Exact-match channel in the token types (train and inference; batches.ts). Default true. */
   match: boolean;
+  /** Bucket the match channel by the matched word's IDF over the training passages (saved as idf.json with the model). Default false. */
+  matchIdf: boolean;
   /**
    * First-stage prior weight beta: training losses and serving score s_cls + beta * z, z = the candidate's first-stage
    * score standardised within its list (the student learns the teacher's correction of BM25). 0 = the student alone. Default 0.
@@ -90,7 +92,7 @@ export interface TrainConfig {
 /** Defaults of every TrainConfig field. */
 export const TRAIN_DEFAULTS: Readonly<TrainConfig> = Object.freeze({
   arch: "bert", rationale: "auto", clsWeight: 0.5, lmWeight: 0.5, preset: "tiny", train: "dl19", dev: "dl20", labels: null, teacher: "projected:rankvicuna-7b", selection: "top10+bottom10",
-  loss: "listNet", missing: "hardNegative" as MissingPolicy, tcl: true, ts: "exact", match: true, prior: 0, seed: 42, epochs: 3, lr: 5e-4, warmupSteps: -1,
+  loss: "listNet", missing: "hardNegative" as MissingPolicy, tcl: true, ts: "exact", match: true, matchIdf: false, prior: 0, seed: 42, epochs: 3, lr: 5e-4, warmupSteps: -1,
   weightDecay: 0.01, clip: 1, groupsPerBatch: 8, microBatch: 0, pretrainSteps: 0, groupSize: 20, maxLength: 128, vocabSize: 8000, dropout: 0.1, patience: 2,
   maxSteps: 0, devQueries: 0, trainQueries: 0, out: "",
 });
@@ -137,7 +139,7 @@ export function resolveTrainConfig(overrides: Partial<TrainConfig> = {}): Readon
 }
 
 /** Fields added after run ids were first issued: left out of the hash while 0 / false, so older run ids stay valid. */
-const OPTIONAL_ZERO_KEYS = ["microBatch", "pretrainSteps", "match", "prior"] as const;
+const OPTIONAL_ZERO_KEYS = ["microBatch", "pretrainSteps", "match", "prior", "matchIdf"] as const;
 /** RRA-GPT fields: left out of the hash while at their TRAIN_DEFAULTS value, so bert run ids stay unchanged. */
 const OPTIONAL_DEFAULT_KEYS = ["rationale", "clsWeight", "lmWeight"] as const;
 

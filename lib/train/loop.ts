@@ -25,7 +25,7 @@ import { resolveEncoderConfig } from "../models/presets";
 import { createRraBert, type RraBert } from "../models/tcl";
 import { saveTcl } from "../models/tcl-file";
 import type { Database } from "../store/schema";
-import { buildGroups, computeIdf, epochBatches, MATCH_TYPE_VOCAB, packGroups, type TrainBatch } from "./batches";
+import { buildGroups, computeIdf, epochBatches, matchTypeVocab, packGroups, type TrainBatch } from "./batches";
 import { rerankLists, saveStudent } from "./rerank";
 import { trainGpt } from "./gpt-loop";
 import { accumulateAndApply, createAdamW, learningRateAt, type AdamW } from "./schedule";
@@ -115,8 +115,8 @@ export async function trainStudent(db: Kysely<Database>, overrides: Partial<Trai
   const devLists = cfg.devQueries > 0 ? dev.lists.slice(0, cfg.devQueries) : dev.lists;
 
   const tokenizer = studentTokenizer(cfg.vocabSize);
-  const idf = cfg.tcl ? computeIdf([...train.passages.values()].map((p) => p.text)) : undefined;
-  const encCfg = resolveEncoderConfig({ vocabSize: tokenizer.idToToken.length, typeVocabSize: cfg.match ? MATCH_TYPE_VOCAB : 2, dropout: cfg.dropout, seed: deriveSeed(cfg.seed, "model") }, { preset: cfg.preset });
+  const idf = cfg.tcl || (cfg.match && cfg.matchIdf) ? computeIdf([...train.passages.values()].map((p) => p.text)) : undefined;
+  const encCfg = resolveEncoderConfig({ vocabSize: tokenizer.idToToken.length, typeVocabSize: cfg.match ? matchTypeVocab(cfg.matchIdf) : 2, dropout: cfg.dropout, seed: deriveSeed(cfg.seed, "model") }, { preset: cfg.preset });
   const model = createRraBert(encCfg, { tcl: cfg.tcl, tokenSelection: cfg.ts, tclConfig: { seed: deriveSeed(cfg.seed, "tcl") } });
   const vars = model.trainableVariables();
   const optimizer = createAdamW(vars, { weightDecay: cfg.weightDecay });
@@ -142,6 +142,7 @@ export async function trainStudent(db: Kysely<Database>, overrides: Partial<Trai
       const r = pretrainEncoder(model.encoder, tokenizer, corpus, {
         steps: cfg.pretrainSteps, seed: deriveSeed(cfg.seed, "pretrain"), lr: cfg.lr, weightDecay: cfg.weightDecay, clip: cfg.clip,
         groupsPerBatch: cfg.groupsPerBatch, groupSize: cfg.groupSize, microBatch: cfg.microBatch, maxLength: cfg.maxLength, matchChannel: cfg.match,
+        matchIdf: cfg.match && cfg.matchIdf ? idf ?? null : null,
       }, (p) => bar.tick(1, `loss ${p.loss.toFixed(4)}`));
       bar.done(`pretrain loss ${r.points[0].loss.toFixed(4)} -> ${r.points[r.points.length - 1].loss.toFixed(4)} in ${r.seconds.toFixed(0)} s`);
       const pts: CurvePoint[] = r.points.flatMap((p) => [
@@ -155,8 +156,9 @@ export async function trainStudent(db: Kysely<Database>, overrides: Partial<Trai
       saveCheckpoint(ckptDir, { format: "rra-train-checkpoint/1", runId, epoch: 0, step: 0, curves, best, badEpochs, shapes: vars.map((v) => v.shape) }, vars, optimizer);
     }
 
-    const packOpts = { maxLength: cfg.maxLength, tokenSelection: cfg.tcl ? cfg.ts : null, idf, matchChannel: cfg.match };
-    const student = { model, tokenizer, maxLength: cfg.maxLength, matchChannel: cfg.match, prior: cfg.prior };
+    const matchIdf = cfg.match && cfg.matchIdf ? idf ?? null : null;
+    const packOpts = { maxLength: cfg.maxLength, tokenSelection: cfg.tcl ? cfg.ts : null, idf, matchChannel: cfg.match, matchIdf };
+    const student = { model, tokenizer, maxLength: cfg.maxLength, matchChannel: cfg.match, prior: cfg.prior, matchIdf };
     const progress = createProgress({ label: `train ${runId}`, total: totalSteps, unit: "steps", quiet: options.quiet });
     progress.tick(steps);
     let status: TrainResult["status"] = "done";

@@ -18,10 +18,10 @@ import { checkEncoderConfig } from "../models/presets";
 import { createRraBert, type RraBert } from "../models/tcl";
 import { loadVocab, type WordPieceTokenizer } from "../tokenize/wordpiece";
 import { zScores } from "../eval/fusion";
-import { MATCH_TYPE_VOCAB, packPairs } from "./batches";
+import { MATCH_TYPE_VOCAB, matchTypeVocab, packPairs } from "./batches";
 
 /** What scoring needs of a student. */
-export type StudentCore = Pick<Student, "model" | "tokenizer" | "maxLength" | "matchChannel" | "prior">;
+export type StudentCore = Pick<Student, "model" | "tokenizer" | "maxLength" | "matchChannel" | "prior" | "matchIdf">;
 
 /** Packing settings stored as tokenizer.json next to vocab.txt. */
 export interface StudentTokenizerSettings {
@@ -32,6 +32,8 @@ export interface StudentTokenizerSettings {
   matchChannel?: boolean;
   /** Weight of the first-stage prior added to s_cls (TrainConfig.prior). Absent = 0. */
   firstStagePrior?: number;
+  /** The match channel is IDF-bucketed with the table in idf.json (batches.ts matchIdf). Absent = false. */
+  matchIdf?: boolean;
 }
 
 /** A loaded student re-ranker. */
@@ -44,6 +46,8 @@ export interface Student {
   matchChannel: boolean;
   /** Weight of the first-stage prior (0 = the student alone): score = s_cls + prior * z(first-stage score) within each list. */
   prior?: number;
+  /** IDF table of an IDF-bucketed match channel (idf.json), or null. */
+  matchIdf?: ReadonlyMap<string, number> | null;
   dispose(): void;
 }
 
@@ -52,7 +56,8 @@ export function saveStudent(dir: string, student: StudentCore): void {
   mkdirSync(dir, { recursive: true });
   student.model.encoder.save(dir);
   student.tokenizer.saveVocab(dir);
-  const settings: StudentTokenizerSettings = { format: "rra-student-tokenizer/1", maxLength: student.maxLength, matchChannel: student.matchChannel, firstStagePrior: student.prior ?? 0 };
+  const settings: StudentTokenizerSettings = { format: "rra-student-tokenizer/1", maxLength: student.maxLength, matchChannel: student.matchChannel, firstStagePrior: student.prior ?? 0, matchIdf: Boolean(student.matchIdf) };
+  if (student.matchIdf) writeFileAtomic(join(dir, "idf.json"), JSON.stringify(Object.fromEntries([...student.matchIdf].map(([w, v]) => [w, +v.toFixed(5)]))) + "\n");
   writeFileAtomic(join(dir, "tokenizer.json"), JSON.stringify(settings, null, 1) + "\n");
 }
 
@@ -77,7 +82,14 @@ export function loadStudent(dir: string): Student {
   if (matchChannel && config.typeVocabSize < MATCH_TYPE_VOCAB) throw new DataError({ file: join(dir, "config.json"), field: "typeVocabSize" }, `>= ${MATCH_TYPE_VOCAB} (tokenizer.json has matchChannel: true)`, `${config.typeVocabSize}`);
   const prior = settings.firstStagePrior ?? 0;
   if (typeof prior !== "number" || !Number.isFinite(prior) || prior < 0) throw new DataError({ file: join(dir, "tokenizer.json"), field: "firstStagePrior" }, "a non-negative number", show(prior));
-  return { model, tokenizer, maxLength: settings.maxLength, matchChannel, prior, dispose: () => model.dispose() };
+  let matchIdf: Map<string, number> | null = null;
+  if (settings.matchIdf === true) {
+    const file = join(dir, "idf.json");
+    if (!existsSync(file)) throw new ConfigError(`loadStudent: ${show(dir)}: tokenizer.json says matchIdf but idf.json is missing`);
+    matchIdf = new Map(Object.entries(JSON.parse(readFileSync(file, "utf8")) as Record<string, number>));
+    if (config.typeVocabSize < matchTypeVocab(true)) throw new DataError({ file: join(dir, "config.json"), field: "typeVocabSize" }, `>= ${matchTypeVocab(true)} (IDF-bucketed match channel)`, `${config.typeVocabSize}`);
+  }
+  return { model, tokenizer, maxLength: settings.maxLength, matchChannel, prior, matchIdf, dispose: () => model.dispose() };
 }
 
 /** Options of rerankLists. */
@@ -97,7 +109,7 @@ export function scorePairs(student: StudentCore, pairs: ReadonlyArray<{ query: s
   const out = new Float32Array(pairs.length);
   for (let i = 0; i < pairs.length; i += batchSize) {
     const chunk = pairs.slice(i, i + batchSize);
-    const batch = packPairs(student.tokenizer, chunk, { maxLength: student.maxLength, tokenSelection: null, padTo: "longest", matchChannel: student.matchChannel });
+    const batch = packPairs(student.tokenizer, chunk, { maxLength: student.maxLength, tokenSelection: null, padTo: "longest", matchChannel: student.matchChannel, matchIdf: student.matchIdf ?? null });
     const scores = tf.tidy(() => student.model.inferenceScores(batch));
     out.set(scores.dataSync() as Float32Array, i);
     scores.dispose();

@@ -77,6 +77,8 @@ export interface PretrainConfig {
   negatives?: "list" | "random";
   /** Pack with the exact-match channel (batches.ts); must match the encoder's typeVocabSize. Default false. */
   matchChannel?: boolean;
+  /** IDF buckets of the match channel (batches.ts PackGroupsOptions.matchIdf). Default null. */
+  matchIdf?: ReadonlyMap<string, number> | null;
 }
 
 /** One pseudo-query group. */
@@ -113,10 +115,10 @@ export function pseudoQueryGroups(corpus: PretrainCorpus, config: Pick<PretrainC
 }
 
 /** Pack pseudo-query groups into a training batch (no Token Selection). */
-export function packPseudoQueries(tokenizer: WordPieceTokenizer, groups: readonly PseudoQueryGroup[], maxLength: number, matchChannel = false): TrainBatch {
+export function packPseudoQueries(tokenizer: WordPieceTokenizer, groups: readonly PseudoQueryGroup[], maxLength: number, matchChannel = false, matchIdf: ReadonlyMap<string, number> | null = null): TrainBatch {
   const L = groups[0].passages.length;
   return {
-    encoder: packPairs(tokenizer, groups.flatMap((g) => g.passages.map((passage) => ({ query: g.query, passage }))), { maxLength, tokenSelection: null, matchChannel }),
+    encoder: packPairs(tokenizer, groups.flatMap((g) => g.passages.map((passage) => ({ query: g.query, passage }))), { maxLength, tokenSelection: null, matchChannel, matchIdf }),
     labels: Float32Array.from(groups.flatMap((g) => g.labels)),
     hardNegative: new Float32Array(groups.length * L),
     firstStage: new Float32Array(groups.length * L),
@@ -155,7 +157,7 @@ export function pretrainEncoder(encoder: Encoder, tokenizer: WordPieceTokenizer,
   try {
     for (let step = 0; step < config.steps; step++) {
       const groups = pseudoQueryGroups(corpus, { ...config, spanWithin: config.spanWithin ?? Math.max(config.maxWords ?? 8, Math.floor((config.maxLength - 16) / 2)) }, step);
-      const batch = packPseudoQueries(tokenizer, groups, config.maxLength, config.matchChannel ?? false);
+      const batch = packPseudoQueries(tokenizer, groups, config.maxLength, config.matchChannel ?? false, config.matchIdf ?? null);
       const lr = learningRateAt(step, schedule);
       const size = config.microBatch > 0 && config.microBatch < batch.groups ? config.microBatch : batch.groups;
       const [loss, norm] = tf.tidy(() => {

@@ -4,12 +4,12 @@ import { tmpdir } from "os";
 import { join } from "path";
 import type { Dataset } from "../../lib/data/types";
 import type { WindowRecord } from "../../lib/store/labels";
-import { buildGroups, MATCH_TYPE_VOCAB, packPairs } from "../../lib/train/batches";
+import { buildGroups, idfBucket, MATCH_TYPE_VOCAB, matchTypeVocab, packPairs } from "../../lib/train/batches";
 import { finishedRecord } from "../../lib/train/run-state";
 import { rerankWith } from "../../lib/train/rerank";
 import { WordPieceTokenizer } from "../../lib/tokenize/wordpiece";
 
-const tokenizer = new WordPieceTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "cat", "dog", "sat", "the", "mat", "##s", "on"]);
+const tokenizer = new WordPieceTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "cat", "dog", "sat", "the", "mat", "##s", "on", ","]);
 
 describe("student options (match channel, first-stage prior, finished runs)", () => {
   it("match channel: token types 2 / 3 mark query / passage tokens whose whole word occurs on the other side", () => {
@@ -22,6 +22,23 @@ describe("student options (match channel, first-stage prior, finished runs)", ()
     assert.ok(Math.max(...types) < MATCH_TYPE_VOCAB);
     const off = packPairs(tokenizer, [{ query: "cats sat", passage: "the cat sat on the mat" }], { maxLength: 16, tokenSelection: null, padTo: "longest" });
     assert.deepEqual(Array.from(off.tokenTypeIds.subarray(0, off.seqLen)), [0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1]);
+  });
+
+  it("IDF-bucketed match channel: type = side + 2 * (1 + bucket of the word's idf); unseen words count as the rarest", () => {
+    assert.deepEqual([0.5, 2, 3.9, 4, 5.99, 6, 12].map(idfBucket), [0, 1, 1, 2, 2, 3, 3]);
+    assert.equal(matchTypeVocab(true), 10);
+    const idf = new Map([["sat", 1.5], ["cat", 4.2], ["the", 0.1]]);
+    const b = packPairs(tokenizer, [{ query: "sat cat dog", passage: "the cat sat dog" }], { maxLength: 16, tokenSelection: null, padTo: "longest", matchChannel: true, matchIdf: idf });
+    // sat: bucket 0 -> 2 / 3; cat: bucket 2 -> 6 / 7; dog: unseen -> the largest idf of the map (4.2) -> bucket 2
+    assert.deepEqual(Array.from(b.tokenTypeIds.subarray(0, b.seqLen)), [0, 2, 6, 6, 0, 1, 7, 3, 7, 1]);
+  });
+
+  it("never marks or selects the punctuation pieces of a matched word", () => {
+    const b = packPairs(tokenizer, [{ query: "sat, cat", passage: "the cat, sat" }], { maxLength: 16, tokenSelection: "exact", padTo: "longest", matchChannel: true });
+    const toks = Array.from(b.inputIds.subarray(0, b.seqLen)).map((id) => tokenizer.idToToken[id]);
+    assert.deepEqual(toks, ["[CLS]", "sat", ",", "cat", "[SEP]", "the", "cat", ",", "sat", "[SEP]"]);
+    assert.deepEqual(Array.from(b.tokenTypeIds.subarray(0, b.seqLen)), [0, 2, 0, 2, 0, 1, 3, 1, 3, 1]);
+    assert.deepEqual(Array.from(b.selection?.mask ?? []), [0, 0, 0, 0, 0, 0, 1, 0, 1, 0]);
   });
 
   it("first-stage prior: groups carry each document's z-score within its query's list", () => {
