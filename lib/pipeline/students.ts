@@ -126,7 +126,9 @@ export async function compareStudents(db: Kysely<Database>, spec: StudentCompari
           selectionNdcg: result.best ? result.best["ndcg@10"] : null, test: meanOf(pq, metrics),
         };
         if (s.fuse) {
-          const tuned = tuneFusionWeight(train.qrels, reranker.rerank(train.lists), bm25Train);
+          // tuned on the lists the epoch was picked on (the first devQueries of the training year, or all)
+          const tuneLists = cfg.devQueries > 0 ? train.lists.slice(0, cfg.devQueries) : train.lists;
+          const tuned = tuneFusionWeight(train.qrels, reranker.rerank(tuneLists), bm25Train);
           fusedPerSeed.push(evalOn(fuseRuns(testRun, bm25Test, tuned.weight)));
           row.fusionWeight = tuned.weight;
         }
