@@ -27,6 +27,9 @@ Options:
   --epochs N         maximum epochs per run                           default 4
   --lr X             peak learning rate                               default 1e-3
   --match-idf on|off IDF-bucketed match channel for the BERT students   default on
+  --batch G          query groups per optimizer step                  default 2
+  --score-scale K    logit scale of the BERT students (rra train)     default 1
+  --dev-queries N    pick the best epoch on the first N training-year queries (0 = all)   default 0
   --test-queries N   test on the first N queries only (smoke runs)
   --max-steps N      stop every run after N optimizer steps (smoke runs)
   --train-queries N  train on the first N queries only (smoke runs)
@@ -50,7 +53,7 @@ export const studentsCommand: Command = {
     const { values } = parseFlags("students", argv, {
       train: { type: "string" }, test: { type: "string" }, seeds: { type: "string" }, students: { type: "string" }, epochs: { type: "string" },
       lr: { type: "string" }, "match-idf": { type: "string" }, "test-queries": { type: "string" }, "max-steps": { type: "string" },
-      "train-queries": { type: "string" }, out: { type: "string" }, db: { type: "string" }, json: { type: "boolean" },
+      "train-queries": { type: "string" }, batch: { type: "string" }, "score-scale": { type: "string" }, "dev-queries": { type: "string" }, out: { type: "string" }, db: { type: "string" }, json: { type: "boolean" },
     });
     if (values.help) { console.log(HELP); return 0; }
     const train = (values.train as string | undefined) ?? "dl19", test = (values.test as string | undefined) ?? "dl20";
@@ -65,8 +68,9 @@ export const studentsCommand: Command = {
     const mi = values["match-idf"];
     if (mi !== undefined && mi !== "on" && mi !== "off") throw new ConfigError(`rra students: --match-idf expects on or off, got ${JSON.stringify(mi)}`);
     const num = (f: string, d: number): number => numberFlag("students", values, f, d);
-    const shared: Partial<TrainConfig> = { epochs: num("epochs", 4), lr: num("lr", 1e-3), maxSteps: num("max-steps", 0), trainQueries: num("train-queries", 0) };
-    const bert: Partial<TrainConfig> = { ...shared, arch: "bert", matchIdf: mi !== "off" };
+    const shared: Partial<TrainConfig> = { epochs: num("epochs", 4), lr: num("lr", 1e-3), maxSteps: num("max-steps", 0), trainQueries: num("train-queries", 0),
+      groupsPerBatch: num("batch", 2), devQueries: num("dev-queries", 0) };
+    const bert: Partial<TrainConfig> = { ...shared, arch: "bert", matchIdf: mi !== "off", scoreScale: num("score-scale", 1) };
     const specs: Record<string, StudentSpec> = {
       "bert-tcl": { name: "RRA-BERT + TCL", config: { ...bert, tcl: true } },
       bert: { name: "RRA-BERT no TCL", config: { ...bert, tcl: false }, fuse: true },

@@ -37,6 +37,8 @@ Options:
                      on the other side (train and inference)        default on
   --match-idf on|off bucket the match channel by the matched word's IDF (4 buckets; the
                      IDF table is saved with the model as idf.json)  default off
+  --score-scale K    logit scale: losses and serving see K * s_cls (a softmax temperature
+                     of 1/K; a fresh score head is too flat for K = 1)   default ${TRAIN_DEFAULTS.scoreScale}
   --prior B          first-stage prior: train and serve s_cls + B * z(first-stage score
                      within its list), so the student learns the teacher's correction of
                      BM25; 0 = the student alone                    default ${TRAIN_DEFAULTS.prior}
@@ -81,7 +83,7 @@ export const trainCommand: Command = {
   async run(argv) {
     const { values } = parseFlags("train", argv, {
       arch: { type: "string" }, rationale: { type: "string" }, "cls-weight": { type: "string" }, "lm-weight": { type: "string" }, preset: { type: "string" }, train: { type: "string" }, dev: { type: "string" }, labels: { type: "string" },
-      loss: { type: "string" }, missing: { type: "string" }, tcl: { type: "string" }, match: { type: "string" }, prior: { type: "string" }, "match-idf": { type: "string" }, teacher: { type: "string" }, select: { type: "string" }, ts: { type: "string" }, seed: { type: "string" },
+      loss: { type: "string" }, missing: { type: "string" }, tcl: { type: "string" }, match: { type: "string" }, prior: { type: "string" }, "score-scale": { type: "string" }, "match-idf": { type: "string" }, teacher: { type: "string" }, select: { type: "string" }, ts: { type: "string" }, seed: { type: "string" },
       epochs: { type: "string" }, lr: { type: "string" }, batch: { type: "string" }, "max-length": { type: "string" }, "vocab-size": { type: "string" },
       "micro-batch": { type: "string" }, "pretrain-steps": { type: "string" }, patience: { type: "string" }, "max-steps": { type: "string" }, "dev-queries": { type: "string" }, "train-queries": { type: "string" },
       out: { type: "string" }, db: { type: "string" }, json: { type: "boolean" },
@@ -91,7 +93,7 @@ export const trainCommand: Command = {
     const num = (f: string): number | undefined => (values[f] === undefined ? undefined : numberFlag("train", values, f, 0));
     const config: Partial<TrainConfig> = {
       arch: str("arch"), rationale: str("rationale"), clsWeight: num("cls-weight"), lmWeight: num("lm-weight"), preset: str("preset"), train: str("train"), dev: str("dev"), labels: str("labels"), loss: str("loss"),
-      missing: str("missing") as TrainConfig["missing"] | undefined, tcl: onOff(values, "tcl"), match: onOff(values, "match"), prior: num("prior"), matchIdf: onOff(values, "match-idf"), teacher: str("teacher"), selection: str("select"), ts: str("ts"), seed: num("seed"), epochs: num("epochs"),
+      missing: str("missing") as TrainConfig["missing"] | undefined, tcl: onOff(values, "tcl"), match: onOff(values, "match"), prior: num("prior"), scoreScale: num("score-scale"), matchIdf: onOff(values, "match-idf"), teacher: str("teacher"), selection: str("select"), ts: str("ts"), seed: num("seed"), epochs: num("epochs"),
       lr: num("lr"), groupsPerBatch: num("batch"), maxLength: num("max-length"), vocabSize: num("vocab-size"), patience: num("patience"),
       maxSteps: num("max-steps"), microBatch: num("micro-batch"), pretrainSteps: num("pretrain-steps"), devQueries: num("dev-queries"), trainQueries: num("train-queries"), out: required("train", values, "out"),
     };

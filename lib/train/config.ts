@@ -51,6 +51,12 @@ export interface TrainConfig {
    * score standardised within its list (the student learns the teacher's correction of BM25). 0 = the student alone. Default 0.
    */
   prior: number;
+  /**
+   * Logit scale k: the ranking losses see k * s_cls (+ the prior), and serving scores are k * s_cls (+ prior). A
+   * freshly initialised score head outputs |s| ~ 0.05, where a softmax loss is flat (measured: listNet stayed at
+   * ln 20 for 24 steps at k = 1); k = 10 is a softmax temperature of 0.1. Default 1.
+   */
+  scoreScale: number;
   /** Seed of initialisation, shuffling and dropout. Default 42. */
   seed: number;
   /** Maximum epochs. Default 3. */
@@ -92,7 +98,7 @@ export interface TrainConfig {
 /** Defaults of every TrainConfig field. */
 export const TRAIN_DEFAULTS: Readonly<TrainConfig> = Object.freeze({
   arch: "bert", rationale: "auto", clsWeight: 0.5, lmWeight: 0.5, preset: "tiny", train: "dl19", dev: "dl20", labels: null, teacher: "projected:rankvicuna-7b", selection: "top10+bottom10",
-  loss: "listNet", missing: "hardNegative" as MissingPolicy, tcl: true, ts: "exact", match: true, matchIdf: false, prior: 0, seed: 42, epochs: 3, lr: 5e-4, warmupSteps: -1,
+  loss: "listNet", missing: "hardNegative" as MissingPolicy, tcl: true, ts: "exact", match: true, matchIdf: false, prior: 0, scoreScale: 1, seed: 42, epochs: 3, lr: 5e-4, warmupSteps: -1,
   weightDecay: 0.01, clip: 1, groupsPerBatch: 8, microBatch: 0, pretrainSteps: 0, groupSize: 20, maxLength: 128, vocabSize: 8000, dropout: 0.1, patience: 2,
   maxSteps: 0, devQueries: 0, trainQueries: 0, out: "",
 });
@@ -130,10 +136,11 @@ export function resolveTrainConfig(overrides: Partial<TrainConfig> = {}): Readon
   if (c.groupSize < 2) throw new ConfigError(`train config: groupSize must be >= 2, got ${c.groupSize}`);
   const maxLen = (MODEL_PRESETS as Record<string, { maxLen: number }>)[c.preset].maxLen;
   if (c.maxLength > maxLen) throw new ConfigError(`train config: maxLength ${c.maxLength} exceeds the ${c.preset} preset's maxLen ${maxLen}`);
-  for (const k of ["lr", "weightDecay", "clip", "dropout", "prior"] as const) {
+  for (const k of ["lr", "weightDecay", "clip", "dropout", "prior", "scoreScale"] as const) {
     if (!Number.isFinite(c[k]) || c[k] < 0) throw new ConfigError(`train config: ${k} must be a non-negative number, got ${show(c[k])}`);
   }
   if (!(c.lr > 0)) throw new ConfigError(`train config: lr must be positive, got ${c.lr}`);
+  if (!(c.scoreScale > 0)) throw new ConfigError(`train config: scoreScale must be positive, got ${c.scoreScale}`);
   if (c.dropout >= 1) throw new ConfigError(`train config: dropout must be in [0, 1), got ${c.dropout}`);
   return Object.freeze(out as unknown as TrainConfig);
 }
@@ -141,7 +148,7 @@ export function resolveTrainConfig(overrides: Partial<TrainConfig> = {}): Readon
 /** Fields added after run ids were first issued: left out of the hash while 0 / false, so older run ids stay valid. */
 const OPTIONAL_ZERO_KEYS = ["microBatch", "pretrainSteps", "match", "prior", "matchIdf"] as const;
 /** RRA-GPT fields: left out of the hash while at their TRAIN_DEFAULTS value, so bert run ids stay unchanged. */
-const OPTIONAL_DEFAULT_KEYS = ["rationale", "clsWeight", "lmWeight"] as const;
+const OPTIONAL_DEFAULT_KEYS = ["rationale", "clsWeight", "lmWeight", "scoreScale"] as const;
 
 /** The run id of a config: `student-<hash8>` of every field but `out` (and microBatch/pretrainSteps when 0). */
 export function trainRunId(config: Readonly<TrainConfig>): string {

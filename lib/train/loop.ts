@@ -63,7 +63,7 @@ export function sliceBatch(batch: TrainBatch, from: number, to: number): TrainBa
  * contributes to the loss (listwise losses average over contributing groups) and dropout is off; micro-batch k of
  * step N draws dropout from deriveSeed(seed, `dropout/step-N/mb-k`).
  */
-export function createTrainStep(model: RraBert, optimizer: AdamW, config: Pick<TrainConfig, "loss" | "clip" | "seed"> & { microBatch?: number; prior?: number }, lrAt: (step: number) => number): TrainStep {
+export function createTrainStep(model: RraBert, optimizer: AdamW, config: Pick<TrainConfig, "loss" | "clip" | "seed"> & { microBatch?: number; prior?: number; scoreScale?: number }, lrAt: (step: number) => number): TrainStep {
   const rankLoss = getLoss(config.loss);
   const vars = optimizer.variables as tf.Variable[];
   const micro = config.microBatch ?? 0;
@@ -79,7 +79,12 @@ export function createTrainStep(model: RraBert, optimizer: AdamW, config: Pick<T
         const hardNegativeMask = tf.tensor2d(part.hardNegative, [part.groups, part.groupSize]);
         // with a first-stage prior the ranking losses see s + prior * z(first stage): the student learns the teacher's residual over it
         const prior = (config.prior ?? 0) > 0 ? tf.mul(tf.tensor2d(part.firstStage, [part.groups, part.groupSize]), config.prior as number) : null;
-        const l = model.trainingLoss(part.encoder, labels, (sc, y) => rankLoss(prior ? (tf.add(sc, prior) as tf.Tensor2D) : sc, y, { hardNegativeMask }), { training: true, seed });
+        const scale = config.scoreScale ?? 1;
+        const scored = (sc: tf.Tensor2D): tf.Tensor2D => {
+          const s = scale === 1 ? sc : (tf.mul(sc, scale) as tf.Tensor2D);
+          return prior ? (tf.add(s, prior) as tf.Tensor2D) : s;
+        };
+        const l = model.trainingLoss(part.encoder, labels, (sc, y) => rankLoss(scored(sc), y, { hardNegativeMask }), { training: true, seed });
         return (weight === 1 ? l : tf.mul(l, weight)) as tf.Scalar;
       }, config.clip, lrAt(step));
       return [r.loss, r.norm];
@@ -158,7 +163,7 @@ export async function trainStudent(db: Kysely<Database>, overrides: Partial<Trai
 
     const matchIdf = cfg.match && cfg.matchIdf ? idf ?? null : null;
     const packOpts = { maxLength: cfg.maxLength, tokenSelection: cfg.tcl ? cfg.ts : null, idf, matchChannel: cfg.match, matchIdf };
-    const student = { model, tokenizer, maxLength: cfg.maxLength, matchChannel: cfg.match, prior: cfg.prior, matchIdf };
+    const student = { model, tokenizer, maxLength: cfg.maxLength, matchChannel: cfg.match, prior: cfg.prior, matchIdf, scoreScale: cfg.scoreScale };
     const progress = createProgress({ label: `train ${runId}`, total: totalSteps, unit: "steps", quiet: options.quiet });
     progress.tick(steps);
     let status: TrainResult["status"] = "done";

@@ -21,7 +21,7 @@ import { zScores } from "../eval/fusion";
 import { MATCH_TYPE_VOCAB, matchTypeVocab, packPairs } from "./batches";
 
 /** What scoring needs of a student. */
-export type StudentCore = Pick<Student, "model" | "tokenizer" | "maxLength" | "matchChannel" | "prior" | "matchIdf">;
+export type StudentCore = Pick<Student, "model" | "tokenizer" | "maxLength" | "matchChannel" | "prior" | "matchIdf" | "scoreScale">;
 
 /** Packing settings stored as tokenizer.json next to vocab.txt. */
 export interface StudentTokenizerSettings {
@@ -34,6 +34,8 @@ export interface StudentTokenizerSettings {
   firstStagePrior?: number;
   /** The match channel is IDF-bucketed with the table in idf.json (batches.ts matchIdf). Absent = false. */
   matchIdf?: boolean;
+  /** Serving score = scoreScale * s_cls (+ prior); TrainConfig.scoreScale. Absent = 1. */
+  scoreScale?: number;
 }
 
 /** A loaded student re-ranker. */
@@ -48,6 +50,8 @@ export interface Student {
   prior?: number;
   /** IDF table of an IDF-bucketed match channel (idf.json), or null. */
   matchIdf?: ReadonlyMap<string, number> | null;
+  /** Serving score = scoreScale * s_cls (+ prior * z). Default 1. */
+  scoreScale?: number;
   dispose(): void;
 }
 
@@ -56,7 +60,7 @@ export function saveStudent(dir: string, student: StudentCore): void {
   mkdirSync(dir, { recursive: true });
   student.model.encoder.save(dir);
   student.tokenizer.saveVocab(dir);
-  const settings: StudentTokenizerSettings = { format: "rra-student-tokenizer/1", maxLength: student.maxLength, matchChannel: student.matchChannel, firstStagePrior: student.prior ?? 0, matchIdf: Boolean(student.matchIdf) };
+  const settings: StudentTokenizerSettings = { format: "rra-student-tokenizer/1", maxLength: student.maxLength, matchChannel: student.matchChannel, firstStagePrior: student.prior ?? 0, matchIdf: Boolean(student.matchIdf), scoreScale: student.scoreScale ?? 1 };
   if (student.matchIdf) writeFileAtomic(join(dir, "idf.json"), JSON.stringify(Object.fromEntries([...student.matchIdf].map(([w, v]) => [w, +v.toFixed(5)]))) + "\n");
   writeFileAtomic(join(dir, "tokenizer.json"), JSON.stringify(settings, null, 1) + "\n");
 }
@@ -89,7 +93,9 @@ export function loadStudent(dir: string): Student {
     matchIdf = new Map(Object.entries(JSON.parse(readFileSync(file, "utf8")) as Record<string, number>));
     if (config.typeVocabSize < matchTypeVocab(true)) throw new DataError({ file: join(dir, "config.json"), field: "typeVocabSize" }, `>= ${matchTypeVocab(true)} (IDF-bucketed match channel)`, `${config.typeVocabSize}`);
   }
-  return { model, tokenizer, maxLength: settings.maxLength, matchChannel, prior, matchIdf, dispose: () => model.dispose() };
+  const scoreScale = settings.scoreScale ?? 1;
+  if (typeof scoreScale !== "number" || !(scoreScale > 0)) throw new DataError({ file: join(dir, "tokenizer.json"), field: "scoreScale" }, "a positive number", show(scoreScale));
+  return { model, tokenizer, maxLength: settings.maxLength, matchChannel, prior, matchIdf, scoreScale, dispose: () => model.dispose() };
 }
 
 /** Options of rerankLists. */
@@ -104,7 +110,7 @@ export interface RerankOptions {
   prior?: number;
 }
 
-/** Scores of query-passage pairs (s_cls, dropout off), in batches. */
+/** Serving scores of query-passage pairs (scoreScale * s_cls, dropout off), in batches. */
 export function scorePairs(student: StudentCore, pairs: ReadonlyArray<{ query: string; passage: string }>, batchSize = 128): Float32Array {
   const out = new Float32Array(pairs.length);
   for (let i = 0; i < pairs.length; i += batchSize) {
@@ -114,6 +120,8 @@ export function scorePairs(student: StudentCore, pairs: ReadonlyArray<{ query: s
     out.set(scores.dataSync() as Float32Array, i);
     scores.dispose();
   }
+  const k = student.scoreScale ?? 1;
+  if (k !== 1) for (let i = 0; i < out.length; i++) out[i] *= k;
   return out;
 }
 

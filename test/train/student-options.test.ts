@@ -6,6 +6,7 @@ import type { Dataset } from "../../lib/data/types";
 import type { WindowRecord } from "../../lib/store/labels";
 import { buildGroups, idfBucket, MATCH_TYPE_VOCAB, matchTypeVocab, packPairs } from "../../lib/train/batches";
 import { finishedRecord } from "../../lib/train/run-state";
+import { resolveTrainConfig, trainRunId, TRAIN_DEFAULTS } from "../../lib/train/config";
 import { rerankWith } from "../../lib/train/rerank";
 import { WordPieceTokenizer } from "../../lib/tokenize/wordpiece";
 
@@ -66,6 +67,15 @@ describe("student options (match channel, first-stage prior, finished runs)", ()
     assert.deepEqual(order(0.5), ["c", "b", "a"]);
     const top = (rerankWith(student, lists, { prior: 1 }).queries.get("q") ?? [])[0];
     assert.ok(Math.abs(top.score - 1.224745) < 1e-5);
+  });
+
+  it("new switches keep older run ids at their defaults and are validated", () => {
+    const base = resolveTrainConfig({});
+    assert.equal(TRAIN_DEFAULTS.scoreScale, 1);
+    assert.notEqual(trainRunId(resolveTrainConfig({ scoreScale: 10 })), trainRunId(base));
+    assert.notEqual(trainRunId(resolveTrainConfig({ matchIdf: true })), trainRunId(base));
+    assert.throws(() => resolveTrainConfig({ scoreScale: 0 }), /scoreScale must be positive/);
+    assert.throws(() => resolveTrainConfig({ prior: -1 }), /prior must be a non-negative number/);
   });
 
   it("a finished run's record is returned as is; an interrupted or different run is not", () => {
