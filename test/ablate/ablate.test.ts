@@ -132,7 +132,7 @@ describe("ablation table (lib/ablate/table)", () => {
     const fig = ablationFigure(rows);
     const traces = fig.data as Array<{ type: string; x: string[]; y: number[]; text?: string[]; error_y?: { array: number[] } }>;
     assert.deepEqual(traces.map((t) => t.type), ["bar", "scatter"]);
-    assert.deepEqual(traces[0].x, ["listNet · hardNegative · TCL exact", "listNet · hardNegative · TCL topk:3", "listNet · hardNegative · no TCL"]);
+    assert.deepEqual(traces[0].x, ["listNet<br>hardNegative<br>TCL exact", "listNet<br>hardNegative<br>TCL topk:3", "listNet<br>hardNegative<br>no TCL"]);
     assert.equal(traces[0].text?.[1], "0.600†");
     assert.deepEqual(traces[1].y.map((v) => +v.toFixed(9)), [0.4, 0.4]); // BM25 line across the plot
   });

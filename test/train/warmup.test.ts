@@ -66,7 +66,9 @@ describe("micro-batching and pseudo-query warm-up (lib/train)", () => {
       }
       let maxDiff = 0;
       full.w.forEach((a, i) => a.forEach((x, j) => { maxDiff = Math.max(maxDiff, Math.abs(x - other.w[i][j])); }));
-      assert.ok(maxDiff < 1e-5, `max weight difference ${maxDiff}`);
+      // Adam divides each gradient by its own running RMS, so a coordinate whose gradient is at float-noise level
+      // (~1e-9) can move by a visible fraction of lr whichever order the micro-batch sums take: allow 5% of one step
+      assert.ok(maxDiff < 5e-5, `max weight difference ${maxDiff}`);
     }
   });
 
