@@ -26,6 +26,8 @@ export interface InspectOptions {
   matchChannel?: boolean;
   /** IDF per normalized word (as in training: computeIdf over the training passages). Unknown words get the largest IDF of the map (unseenIdf in train/batches.ts). */
   idf?: ReadonlyMap<string, number>;
+  /** IDF table of an IDF-bucketed match channel (the student's matchIdf). Default null. */
+  matchIdf?: ReadonlyMap<string, number> | null;
   /** Token Selection mode. Default: the model's. */
   tokenSelection?: string;
   /** Pairs per forward pass. Default 16. */
@@ -59,12 +61,12 @@ function forwardArrays(model: RraBert, batch: EncoderBatch): { sCls: Float32Arra
 
 /** Inspect query-passage pairs with a model (with or without TCL); see PairInspection. */
 export function inspectPairs(model: RraBert, tokenizer: WordPieceTokenizer, pairs: readonly InspectPair[], options: InspectOptions = {}): PairInspection[] {
-  const { maxLength = 128, matchChannel = false, idf, tokenSelection = model.tokenSelection, batchSize = 16 } = options;
+  const { maxLength = 128, matchChannel = false, matchIdf = null, idf, tokenSelection = model.tokenSelection, batchSize = 16 } = options;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConfigError(`inspectPairs: batchSize must be a positive integer, got ${show(batchSize)}`);
   const out: PairInspection[] = [];
   for (let start = 0; start < pairs.length; start += batchSize) {
     const chunk = pairs.slice(start, start + batchSize);
-    const batch = packPairs(tokenizer, chunk, { maxLength, tokenSelection, idf, matchChannel, padTo: "longest" });
+    const batch = packPairs(tokenizer, chunk, { maxLength, tokenSelection, idf, matchChannel, matchIdf, padTo: "longest" });
     const exact = packPairs(tokenizer, chunk, { maxLength, tokenSelection: "exact", padTo: "longest" });
     if (exact.seqLen !== batch.seqLen) throw new ShapeError(`inspectPairs: packings differ in length (${exact.seqLen} vs ${batch.seqLen})`);
     const sel = batch.selection as SelectionArrays, matchMask = (exact.selection as SelectionArrays).mask;
@@ -91,7 +93,7 @@ export function inspectPairs(model: RraBert, tokenizer: WordPieceTokenizer, pair
 
 /** [CLS] attention share on matched passage tokens for two students (e.g. trained with and without TCL), per pair. */
 export function compareAttention(a: StudentCore, b: StudentCore, pairs: readonly InspectPair[], options: Pick<InspectOptions, "idf" | "batchSize"> = {}): AttentionComparison[] {
-  const inspect = (s: StudentCore): PairInspection[] => inspectPairs(s.model, s.tokenizer, pairs, { ...options, maxLength: s.maxLength, matchChannel: s.matchChannel });
+  const inspect = (s: StudentCore): PairInspection[] => inspectPairs(s.model, s.tokenizer, pairs, { ...options, maxLength: s.maxLength, matchChannel: s.matchChannel, matchIdf: s.matchIdf ?? null });
   const ra = inspect(a), rb = inspect(b);
   return ra.map((r, i) => ({ label: r.label, shareA: r.matchedShare, shareB: rb[i].matchedShare, matchedFraction: r.matchedFraction }));
 }
