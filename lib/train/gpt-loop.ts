@@ -43,9 +43,9 @@ import { normalizedWords } from "../tokenize/normalize";
 import type { WordPieceTokenizer } from "../tokenize/wordpiece";
 import { buildGroups, epochBatches, type QueryGroup } from "./batches";
 import { rerankGptLists, saveGptStudent } from "./gpt-student";
-import { resolveTrainConfig, studentTokenizer, trainRunId, type BestEpoch, type CurvePoint, type TrainConfig, type TrainOptions, type TrainResult } from "./config";
-import { labelWindows, loadCheckpoint, saveCheckpoint, storeCurves, storeRunStart } from "./run-state";
-import { accumulateAndApply, createAdamW, learningRateAt, type AdamW } from "./schedule";
+import { resolveTrainConfig, studentTokenizer, trainRunId, type CurvePoint, type TrainConfig, type TrainOptions, type TrainResult } from "./config";
+import { labelWindows, runSchedule, saveCheckpoint, startRun, storeCurves } from "./run-state";
+import { accumulateAndApply, createAdamW, type AdamW } from "./schedule";
 
 /** A query group with what the decoder also needs: listed flags and one rationale (or null) per slot. */
 export interface GptGroup extends QueryGroup {
@@ -191,20 +191,11 @@ export async function trainGpt(db: Kysely<Database>, overrides: Partial<TrainCon
   const vars = model.trainableVariables();
   const optimizer = createAdamW(vars, { weightDecay: cfg.weightDecay });
   try {
-    const stepsPerEpoch = Math.ceil(groups.length / cfg.groupsPerBatch);
-    const totalSteps = Math.min(cfg.maxSteps > 0 ? cfg.maxSteps : Infinity, cfg.epochs * stepsPerEpoch);
-    const warmupSteps = cfg.warmupSteps >= 0 ? cfg.warmupSteps : Math.round(0.1 * totalSteps);
-    const lrAt = (s: number): number => learningRateAt(s, { lr: cfg.lr, warmupSteps, totalSteps });
+    const { stepsPerEpoch, totalSteps, warmupSteps, lrAt } = runSchedule(cfg, groups.length);
     const step = createGptTrainStep(model, optimizer, cfg, tokenizer.padId, lrAt);
-
-    const resumed = loadCheckpoint(ckptDir, runId, vars, optimizer);
-    let curves: CurvePoint[] = resumed?.curves ?? [];
-    let best: BestEpoch | null = resumed?.best ?? null;
-    let badEpochs = resumed?.badEpochs ?? 0;
-    let steps = resumed?.step ?? 0;
-    const startEpoch = resumed?.epoch ?? 0;
-    await storeRunStart(db, runId, cfg, outDir, steps);
-    if (resumed !== null) await storeCurves(db, runId, curves);
+    const start = await startRun(db, ckptDir, runId, cfg, outDir, vars, optimizer);
+    let { curves, best, badEpochs, steps } = start;
+    const startEpoch = start.startEpoch;
 
     const student = { model, tokenizer, maxLength: cfg.maxLength };
     const progress = createProgress({ label: `train ${runId} (gpt)`, total: totalSteps, unit: "steps", quiet: options.quiet });

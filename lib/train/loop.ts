@@ -28,10 +28,10 @@ import type { Database } from "../store/schema";
 import { buildGroups, computeIdf, epochBatches, matchTypeVocab, packGroups, type TrainBatch } from "./batches";
 import { rerankLists, saveStudent } from "./rerank";
 import { trainGpt } from "./gpt-loop";
-import { accumulateAndApply, createAdamW, learningRateAt, type AdamW } from "./schedule";
+import { accumulateAndApply, createAdamW, type AdamW } from "./schedule";
 import { buildPretrainCorpus, pretrainEncoder } from "./warmup";
-import { resolveTrainConfig, studentTokenizer, trainRunId, type BestEpoch, type CurvePoint, type TrainConfig, type TrainOptions, type TrainResult } from "./config";
-import { finishedRecord, labelWindows, loadCheckpoint, saveCheckpoint, storeCurves, storeRunStart } from "./run-state";
+import { resolveTrainConfig, studentTokenizer, trainRunId, type CurvePoint, type TrainConfig, type TrainOptions, type TrainResult } from "./config";
+import { finishedRecord, labelWindows, runSchedule, saveCheckpoint, startRun, storeCurves } from "./run-state";
 
 export * from "./config";
 export * from "./run-state";
@@ -126,21 +126,13 @@ export async function trainStudent(db: Kysely<Database>, overrides: Partial<Trai
   const vars = model.trainableVariables();
   const optimizer = createAdamW(vars, { weightDecay: cfg.weightDecay });
   try {
-    const stepsPerEpoch = Math.ceil(groups.length / cfg.groupsPerBatch);
-    const totalSteps = cfg.maxSteps > 0 ? Math.min(cfg.maxSteps, cfg.epochs * stepsPerEpoch) : cfg.epochs * stepsPerEpoch;
-    const warmupSteps = cfg.warmupSteps >= 0 ? cfg.warmupSteps : Math.round(0.1 * totalSteps);
-    const step = createTrainStep(model, optimizer, cfg, (s) => learningRateAt(s, { lr: cfg.lr, warmupSteps, totalSteps }));
-
-    const resumed = loadCheckpoint(ckptDir, runId, vars, optimizer);
-    let curves: CurvePoint[] = resumed?.curves ?? [];
-    let best: BestEpoch | null = resumed?.best ?? null;
-    let badEpochs = resumed?.badEpochs ?? 0;
-    let steps = resumed?.step ?? 0;
-    const startEpoch = resumed?.epoch ?? 0;
-    await storeRunStart(db, runId, cfg, outDir, steps);
-    if (resumed !== null) await storeCurves(db, runId, curves); // e.g. the warm-up's points of a run resumed at step 0
+    const { stepsPerEpoch, totalSteps, warmupSteps, lrAt } = runSchedule(cfg, groups.length);
+    const step = createTrainStep(model, optimizer, cfg, lrAt);
+    const start = await startRun(db, ckptDir, runId, cfg, outDir, vars, optimizer);
+    let { curves, best, badEpochs, steps } = start;
+    const startEpoch = start.startEpoch;
     let pretrain: TrainResult["pretrain"] = null;
-    if (cfg.pretrainSteps > 0 && resumed === null) {
+    if (cfg.pretrainSteps > 0 && !start.resumed) {
       // the warm-up is part of the run: done once, then checkpointed as epoch 0 (a rerun resumes after it)
       const corpus = buildPretrainCorpus(options.pretrainDatasets ?? DATASET_NAMES.map((n) => data(n)));
       const bar = createProgress({ label: `pretrain ${runId}`, total: cfg.pretrainSteps, unit: "steps", quiet: options.quiet });
@@ -178,7 +170,7 @@ export async function trainStudent(db: Kysely<Database>, overrides: Partial<Trai
         const t0 = Date.now();
         const batch = packGroups(tokenizer, groups, indices, packOpts);
         const { loss, gradNorm } = step(batch, steps);
-        const lr = learningRateAt(steps, { lr: cfg.lr, warmupSteps, totalSteps });
+        const lr = lrAt(steps);
         steps++;
         trainSec += (Date.now() - t0) / 1000;
         trainSteps++;

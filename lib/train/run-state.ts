@@ -17,7 +17,7 @@ import { loadWindows, type WindowRecord } from "../store/labels";
 import type { Database } from "../store/schema";
 import { readLabelsJsonl } from "./batches";
 import type { CurvePoint, TrainConfig, TrainResult, BestEpoch } from "./config";
-import type { AdamW } from "./schedule";
+import { learningRateAt, type AdamW } from "./schedule";
 
 /** A training checkpoint's state.json (besides the tensors). */
 export interface CheckpointState {
@@ -115,4 +115,34 @@ export function finishedRecord(outDir: string, runId: string): TrainResult | nul
     runId, outDir, status: rec.status, curves: rec.curves ?? [], best: rec.best ?? null, steps: rec.steps ?? 0,
     resumedFromEpoch: rec.resumedFromEpoch ?? 0, throughput: rec.throughput ?? { stepsPerSec: 0, examplesPerSec: 0 }, pretrain: rec.pretrain ?? null,
   };
+}
+
+/** The step schedule of a run: steps per epoch, total steps (maxSteps caps it), warm-up steps and the learning rate of a step. */
+export function runSchedule(cfg: Pick<TrainConfig, "epochs" | "groupsPerBatch" | "maxSteps" | "warmupSteps" | "lr">, groups: number): { stepsPerEpoch: number; totalSteps: number; warmupSteps: number; lrAt: (step: number) => number } {
+  const stepsPerEpoch = Math.ceil(groups / cfg.groupsPerBatch);
+  const totalSteps = cfg.maxSteps > 0 ? Math.min(cfg.maxSteps, cfg.epochs * stepsPerEpoch) : cfg.epochs * stepsPerEpoch;
+  const warmupSteps = cfg.warmupSteps >= 0 ? cfg.warmupSteps : Math.round(0.1 * totalSteps);
+  return { stepsPerEpoch, totalSteps, warmupSteps, lrAt: (step) => learningRateAt(step, { lr: cfg.lr, warmupSteps, totalSteps }) };
+}
+
+/** Where a run starts: restored from its checkpoint (weights and AdamW state assigned) or fresh; the run row is (re)written. */
+export interface RunStart {
+  resumed: boolean;
+  curves: CurvePoint[];
+  best: BestEpoch | null;
+  badEpochs: number;
+  steps: number;
+  startEpoch: number;
+}
+
+/** Restore `<ckptDir>` into vars and optimizer when it holds this run, record the run start in the store, and say where to go on. */
+export async function startRun(db: Kysely<Database>, ckptDir: string, runId: string, cfg: Readonly<TrainConfig>, outDir: string, vars: readonly tf.Variable[], optimizer: AdamW): Promise<RunStart> {
+  const resumed = loadCheckpoint(ckptDir, runId, vars, optimizer);
+  const start: RunStart = {
+    resumed: resumed !== null, curves: resumed?.curves ?? [], best: resumed?.best ?? null, badEpochs: resumed?.badEpochs ?? 0,
+    steps: resumed?.step ?? 0, startEpoch: resumed?.epoch ?? 0,
+  };
+  await storeRunStart(db, runId, cfg, outDir, start.steps);
+  if (resumed !== null) await storeCurves(db, runId, start.curves); // e.g. the warm-up's points of a run resumed at step 0
+  return start;
 }
