@@ -25,6 +25,7 @@ Options:
   --seeds LIST       comma-separated seeds                            default 1,2,3
   --students LIST    which of bert-tcl, bert, gpt                     default bert-tcl,bert,gpt
   --epochs N         maximum epochs per run                           default 4
+  --gpt-epochs N     maximum epochs of the RRA-GPT runs               default: --epochs
   --lr X             peak learning rate                               default 1e-3
   --match-idf on|off IDF-bucketed match channel for the BERT students   default on
   --batch G          query groups per optimizer step                  default 2
@@ -51,7 +52,7 @@ export const studentsCommand: Command = {
   help: HELP,
   async run(argv) {
     const { values } = parseFlags("students", argv, {
-      train: { type: "string" }, test: { type: "string" }, seeds: { type: "string" }, students: { type: "string" }, epochs: { type: "string" },
+      train: { type: "string" }, test: { type: "string" }, seeds: { type: "string" }, students: { type: "string" }, epochs: { type: "string" }, "gpt-epochs": { type: "string" },
       lr: { type: "string" }, "match-idf": { type: "string" }, "test-queries": { type: "string" }, "max-steps": { type: "string" },
       "train-queries": { type: "string" }, batch: { type: "string" }, "score-scale": { type: "string" }, "dev-queries": { type: "string" }, out: { type: "string" }, db: { type: "string" }, json: { type: "boolean" },
     });
@@ -74,7 +75,7 @@ export const studentsCommand: Command = {
     const specs: Record<string, StudentSpec> = {
       "bert-tcl": { name: "RRA-BERT + TCL", config: { ...bert, tcl: true } },
       bert: { name: "RRA-BERT no TCL", config: { ...bert, tcl: false }, fuse: true },
-      gpt: { name: "RRA-GPT", config: { ...shared, arch: "gpt", tcl: false } },
+      gpt: { name: "RRA-GPT", config: { ...shared, arch: "gpt", tcl: false, epochs: num("gpt-epochs", shared.epochs as number) } },
     };
     const out = required("students", values, "out");
     mkdirSync(out, { recursive: true });
