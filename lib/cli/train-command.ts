@@ -28,6 +28,8 @@ Options:
   --preset P         tiny or small                                  default ${TRAIN_DEFAULTS.preset}
   --train NAME       training dataset (labels of its windows)       default ${TRAIN_DEFAULTS.train}
   --dev NAME         dev dataset, evaluated every epoch             default ${TRAIN_DEFAULTS.dev}
+                     (the best epoch is picked on it: to keep the other year for testing
+                     only, give --dev the training year, as rra students and rra ablate do)
   --labels FILE      a labels.jsonl (rra label --out) instead of the stored label job
                      (default: projected:rankvicuna-7b top10+bottom10 on --train, run if not stored)
   --loss NAME        listNet, listMle, rankNet, lambdaNdcg2, pointwiseBce   default ${TRAIN_DEFAULTS.loss}
