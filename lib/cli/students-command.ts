@@ -4,6 +4,7 @@ import { join } from "path";
 import { ConfigError } from "../core/errors";
 import { writeFileAtomic } from "../core/files";
 import { provenance } from "../core/provenance";
+import { compareSystems } from "../eval/compare";
 import { comparisonMarkdown } from "../eval/tables";
 import { compareStudents, type StudentSpec } from "../pipeline/students";
 import { closeStore, defaultDbPath, openStore } from "../store/db";
@@ -92,9 +93,15 @@ export const studentsCommand: Command = {
       const prov = provenance();
       const base = join(out, `students-${train}-${test}`);
       const spread = r.seedStats.map((s) => `| ${s.name} | ${s.metric} | ${s.mean.toFixed(4)} | ${s.std === null ? "-" : s.std.toFixed(4)} | ${s.seeds.join(",")} |`).join("\n");
-      const md = `# Students: ${train} labels -> ${test}\n\n${comparisonMarkdown(r.rows)}\n\nSpread over seeds (each seed's mean):\n\n| student | metric | mean | std | seeds |\n|---|---|---|---|---|\n${spread}\n`;
+      // the TCL ablation: the TCL student against the same student without it, paired over the test queries
+      const tcl = specs["bert-tcl"].name, noTcl = specs.bert.name;
+      const tclRows = r.perQuery[tcl] && r.perQuery[noTcl]
+        ? compareSystems({ systems: [{ name: noTcl, perQuery: r.perQuery[noTcl] }, { name: tcl, perQuery: r.perQuery[tcl] }], baseline: noTcl, metrics: ["ndcg@10", "mrr@10"], seed: 42 })
+        : [];
+      const tclMd = tclRows.length ? `\nTCL against no TCL (same settings and seeds):\n\n${comparisonMarkdown(tclRows)}\n` : "";
+      const md = `# Students: ${train} labels -> ${test}\n\n${comparisonMarkdown(r.rows)}\n${tclMd}\nSpread over seeds (each seed's mean):\n\n| student | metric | mean | std | seeds |\n|---|---|---|---|---|\n${spread}\n`;
       writeFileAtomic(`${base}.md`, md);
-      writeFileAtomic(`${base}.json`, JSON.stringify({ format: "rra-students/1", train, test, seeds, rows: r.rows, runs: r.runs, seedStats: r.seedStats, versions: { node: prov.node, ...prov.packages }, gitSha: prov.gitSha, wallSeconds: (Date.now() - t0) / 1000 }, null, 1) + "\n");
+      writeFileAtomic(`${base}.json`, JSON.stringify({ format: "rra-students/1", train, test, seeds, rows: r.rows, tclRows, runs: r.runs, seedStats: r.seedStats, versions: { node: prov.node, ...prov.packages }, gitSha: prov.gitSha, wallSeconds: (Date.now() - t0) / 1000 }, null, 1) + "\n");
       if (values.json) console.log(JSON.stringify(r.rows, null, 1));
       else console.log(`\n${md}\nwritten: ${base}.md, ${base}.json`);
       return 0;

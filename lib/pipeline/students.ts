@@ -69,6 +69,8 @@ export interface StudentRun {
 export interface StudentComparison {
   rows: ComparisonRow[];
   runs: StudentRun[];
+  /** Per-query test scores of every system (students averaged over seeds), by name. */
+  perQuery: Record<string, PerQuery>;
   /** Mean and sample std over seeds of each student's test metrics. */
   seedStats: Array<{ name: string; metric: string; mean: number; std: number | null; seeds: number[] }>;
 }
@@ -146,7 +148,7 @@ export async function compareStudents(db: Kysely<Database>, spec: StudentCompari
     }
   }
   const rows = compareSystems({ systems, baseline: "BM25", metrics, seed: spec.seed ?? 42 });
-  return { rows, runs, seedStats };
+  return { rows, runs, seedStats, perQuery: Object.fromEntries(systems.map((s) => [s.name, s.perQuery])) };
 }
 
 function meanOf(pq: PerQuery, metrics: readonly string[]): Record<string, number> {
