@@ -6,7 +6,7 @@ import { ConfigError } from "../core/errors";
 import type { MissingPolicy } from "../labels/parse";
 import { closeStore, defaultDbPath, openStore } from "../store/db";
 import type { TrainConfig } from "../train/loop";
-import { listFlag, numberFlag, parseFlags, required, type Command } from "./args";
+import { listFlag, numberFlag, onOffFlag, parseFlags, required, type Command } from "./args";
 
 const D = ABLATION_GRID_DEFAULTS;
 
@@ -98,12 +98,6 @@ function cellLine(c: AblationCellResult, total: number): string {
   return `[ablate] cell ${c.index + 1}/${total} done: ${train}${best}; ${tests} (eval ${c.evalCached ? "cached" : seconds(c.evalSeconds)})`;
 }
 
-function onOffFlag(values: Record<string, unknown>, flag: string): boolean | undefined {
-  const v = values[flag];
-  if (v === undefined) return undefined;
-  if (v !== "on" && v !== "off") throw new ConfigError(`rra ablate: --${flag} expects on or off, got ${JSON.stringify(v)}`);
-  return v === "on";
-}
 
 /** The ablate command. */
 export const ablateCommand: Command = {
@@ -128,7 +122,7 @@ export const ablateCommand: Command = {
       preset: values.preset as string | undefined, epochs: num("epochs"), maxSteps: num("max-steps"), trainQueries: num("train-queries"), devQueries: num("dev-queries"),
       groupsPerBatch: num("batch"), groupSize: num("group-size"), maxLength: num("max-length"), vocabSize: num("vocab-size"), lr: num("lr"),
       arch: values.arch as string | undefined, prior: num("prior"), patience: num("patience"),
-      match: onOffFlag(values, "match"), matchIdf: onOffFlag(values, "match-idf"),
+      match: onOffFlag("ablate", values, "match"), matchIdf: onOffFlag("ablate", values, "match-idf"),
     };
     const base = Object.fromEntries(Object.entries(baseAll).filter(([, v]) => v !== undefined)) as Partial<TrainConfig>;
     const grid: Partial<AblationGrid> = {

@@ -46,6 +46,14 @@ export function numberFlag(command: string, values: Record<string, unknown>, fla
   return n;
 }
 
+/** An on|off flag: true, false, or undefined when absent; ConfigError naming the flag otherwise. */
+export function onOffFlag(command: string, values: Record<string, unknown>, flag: string): boolean | undefined {
+  const v = values[flag];
+  if (v === undefined) return undefined;
+  if (v !== "on" && v !== "off") throw new ConfigError(`rra ${command}: --${flag} expects on or off, got ${JSON.stringify(v)}`);
+  return v === "on";
+}
+
 /** A comma-separated list flag. */
 export function listFlag(values: Record<string, unknown>, flag: string): string[] | undefined {
   const v = values[flag];

@@ -9,7 +9,7 @@ import { comparisonMarkdown } from "../eval/tables";
 import { compareStudents, type StudentSpec } from "../pipeline/students";
 import { closeStore, defaultDbPath, openStore } from "../store/db";
 import type { TrainConfig } from "../train/config";
-import { listFlag, numberFlag, parseFlags, required, type Command } from "./args";
+import { listFlag, numberFlag, onOffFlag, parseFlags, required, type Command } from "./args";
 
 const HELP = `rra students --train dl19 --test dl20 --out DIR [options]
 
@@ -67,12 +67,11 @@ export const studentsCommand: Command = {
     });
     const kinds = listFlag(values, "students") ?? KINDS;
     for (const k of kinds) if (!KINDS.includes(k)) throw new ConfigError(`rra students: --students expects some of ${KINDS.join(", ")}, got ${JSON.stringify(k)}`);
-    const mi = values["match-idf"];
-    if (mi !== undefined && mi !== "on" && mi !== "off") throw new ConfigError(`rra students: --match-idf expects on or off, got ${JSON.stringify(mi)}`);
+    const matchIdf = onOffFlag("students", values, "match-idf") ?? true;
     const num = (f: string, d: number): number => numberFlag("students", values, f, d);
     const shared: Partial<TrainConfig> = { epochs: num("epochs", 4), lr: num("lr", 1e-3), maxSteps: num("max-steps", 0), trainQueries: num("train-queries", 0),
       groupsPerBatch: num("batch", 2), devQueries: num("dev-queries", 0) };
-    const bert: Partial<TrainConfig> = { ...shared, arch: "bert", matchIdf: mi !== "off", scoreScale: num("score-scale", 1) };
+    const bert: Partial<TrainConfig> = { ...shared, arch: "bert", matchIdf, scoreScale: num("score-scale", 1) };
     const specs: Record<string, StudentSpec> = {
       "bert-tcl": { name: "RRA-BERT + TCL", config: { ...bert, tcl: true } },
       bert: { name: "RRA-BERT no TCL", config: { ...bert, tcl: false }, fuse: true },

@@ -1,8 +1,7 @@
 /** `rra train`: train a student re-ranker on teacher labels and write a model directory. */
-import { ConfigError } from "../core/errors";
 import { closeStore, defaultDbPath, openStore } from "../store/db";
 import { trainStudent, TRAIN_DEFAULTS, type TrainConfig } from "../train/loop";
-import { numberFlag, parseFlags, required, type Command } from "./args";
+import { numberFlag, onOffFlag, parseFlags, required, type Command } from "./args";
 
 const HELP = `rra train --arch bert|gpt --preset tiny|small --train dl19 --dev dl20 --out DIR [options]
 
@@ -70,12 +69,7 @@ Examples:
   rra train --arch bert --preset tiny --train dl19 --dev dl20 --out models/tiny-listnet
   rra train --arch gpt --preset tiny --train dl19 --dev dl20 --rationale template --out models/tiny-gpt`;
 
-function onOff(values: Record<string, unknown>, flag: string): boolean | undefined {
-  const v = values[flag];
-  if (v === undefined) return undefined;
-  if (v !== "on" && v !== "off") throw new ConfigError(`rra train: --${flag} expects on or off, got ${JSON.stringify(v)}`);
-  return v === "on";
-}
+const onOff = (values: Record<string, unknown>, flag: string): boolean | undefined => onOffFlag("train", values, flag);
 
 /** The train command. */
 export const trainCommand: Command = {
