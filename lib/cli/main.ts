@@ -9,11 +9,12 @@ import { dataCommand } from "./data-command";
 import { evalCommand } from "./eval-command";
 import { labelCommand } from "./label-command";
 import { notebooksCommand } from "./notebooks-command";
+import { exportCommand } from "./export-command";
 import { reproduceCommand } from "./reproduce-command";
 import { rerankCommand } from "./rerank-command";
 import { trainCommand } from "./train-command";
 
-const COMMANDS: Command[] = [evalCommand, compareCommand, dataCommand, labelCommand, trainCommand, ablateCommand, studentsCommand, rerankCommand, backendCommand, notebooksCommand, reproduceCommand];
+const COMMANDS: Command[] = [evalCommand, compareCommand, dataCommand, labelCommand, trainCommand, ablateCommand, studentsCommand, rerankCommand, exportCommand, backendCommand, notebooksCommand, reproduceCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -14,7 +14,7 @@ export interface Provenance {
   memoryGiB: number;
 }
 
-const PACKAGES = ["@tensorflow/tfjs", "@tensorflow/tfjs-backend-wasm", "@tensorflow/tfjs-node", "@tensorflow/tfjs-node-gpu", "danfojs-node", "kysely", "better-sqlite3", "tslab", "plotly.js-dist-min", "playwright-core"];
+const PACKAGES = ["@tensorflow/tfjs", "@tensorflow/tfjs-backend-wasm", "onnxruntime-node", "protobufjs", "@tensorflow/tfjs-node", "@tensorflow/tfjs-node-gpu", "danfojs-node", "kysely", "better-sqlite3", "tslab", "plotly.js-dist-min", "playwright-core"];
 
 function version(pkg: string): string | undefined {
   try {

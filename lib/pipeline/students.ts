@@ -118,9 +118,9 @@ export async function compareStudents(db: Kysely<Database>, spec: StudentCompari
       const out = join(spec.out, trainRunId(cfg));
       const result = await trainStudent(db, { ...cfg, out }, { quiet: spec.quiet });
       spec.onRun?.(s.name, seed, result);
-      const reranker = loadReranker(result.outDir);
+      const reranker = await loadReranker(result.outDir);
       try {
-        const testRun = reranker.rerank(testLists);
+        const testRun = await reranker.rerank(testLists);
         const pq = evalOn(testRun);
         perSeed.push(pq);
         const row: StudentRun = {
@@ -130,7 +130,7 @@ export async function compareStudents(db: Kysely<Database>, spec: StudentCompari
         if (s.fuse) {
           // tuned on the lists the epoch was picked on (the first devQueries of the training year, or all)
           const tuneLists = cfg.devQueries > 0 ? train.lists.slice(0, cfg.devQueries) : train.lists;
-          const tuned = tuneFusionWeight(train.qrels, reranker.rerank(tuneLists), bm25Train);
+          const tuned = tuneFusionWeight(train.qrels, await reranker.rerank(tuneLists), bm25Train);
           fusedPerSeed.push(evalOn(fuseRuns(testRun, bm25Test, tuned.weight)));
           row.fusionWeight = tuned.weight;
         }

@@ -110,15 +110,30 @@ export interface RerankOptions {
   prior?: number;
 }
 
-/** Serving scores of query-passage pairs (scoreScale * s_cls, dropout off), in batches. */
+/**
+ * Indices of `pairs` in order of length (query + passage characters, a proxy for packed tokens), so a
+ * batch of neighbours pads little; ties keep input order.
+ */
+export function lengthOrder(pairs: ReadonlyArray<{ query: string; passage: string }>): number[] {
+  const len = pairs.map((p) => p.query.length + p.passage.length);
+  return pairs.map((_, i) => i).sort((a, b) => len[a] - len[b] || a - b);
+}
+
+/**
+ * Serving scores of query-passage pairs (scoreScale * s_cls, dropout off), in input order. Pairs are
+ * batched in order of length (lengthOrder) to limit padding; padding is masked, so the scores do not
+ * depend on the batching beyond float rounding.
+ */
 export function scorePairs(student: StudentCore, pairs: ReadonlyArray<{ query: string; passage: string }>, batchSize = 128): Float32Array {
   const out = new Float32Array(pairs.length);
-  for (let i = 0; i < pairs.length; i += batchSize) {
-    const chunk = pairs.slice(i, i + batchSize);
-    const batch = packPairs(student.tokenizer, chunk, { maxLength: student.maxLength, tokenSelection: null, padTo: "longest", matchChannel: student.matchChannel, matchIdf: student.matchIdf ?? null });
+  const order = lengthOrder(pairs);
+  for (let i = 0; i < order.length; i += batchSize) {
+    const idx = order.slice(i, i + batchSize);
+    const batch = packPairs(student.tokenizer, idx.map((j) => pairs[j]), { maxLength: student.maxLength, tokenSelection: null, padTo: "longest", matchChannel: student.matchChannel, matchIdf: student.matchIdf ?? null });
     const scores = tf.tidy(() => student.model.inferenceScores(batch));
-    out.set(scores.dataSync() as Float32Array, i);
+    const values = scores.dataSync();
     scores.dispose();
+    idx.forEach((j, k) => { out[j] = values[k]; });
   }
   const k = student.scoreScale ?? 1;
   if (k !== 1) for (let i = 0; i < out.length; i++) out[i] *= k;
@@ -135,7 +150,12 @@ export type PairScorer = (pairs: ReadonlyArray<{ query: string; passage: string 
 
 /** Re-rank the first `depth` candidates of each list by `score` (ties keep first-stage order); shared by both student kinds. */
 export function rerankWith(score: PairScorer, lists: readonly RankedList[], options: RerankOptions = {}): Run {
-  const { depth = 100, tag = "rra-student", prior = 0 } = options;
+  const { pairs, heads } = rerankPairs(lists, options.depth ?? 100);
+  return rankByScores(lists, heads, score(pairs), options);
+}
+
+/** The query-passage pairs of the first `depth` candidates of each list, in list order (rankByScores' input). */
+export function rerankPairs(lists: readonly RankedList[], depth = 100): { pairs: Array<{ query: string; passage: string }>; heads: RankedList["candidates"][] } {
   const pairs: Array<{ query: string; passage: string }> = [];
   const heads = lists.map((l) => l.candidates.slice(0, depth));
   lists.forEach((l, i) => {
@@ -144,7 +164,12 @@ export function rerankWith(score: PairScorer, lists: readonly RankedList[], opti
       pairs.push({ query: l.query, passage: c.text });
     }
   });
-  const scores = score(pairs);
+  return { pairs, heads };
+}
+
+/** A run from the scores of rerankPairs' pairs (plus prior * z(first-stage score) when options.prior > 0). */
+export function rankByScores(lists: readonly RankedList[], heads: RankedList["candidates"][], scores: ArrayLike<number>, options: RerankOptions = {}): Run {
+  const { tag = "rra-student", prior = 0 } = options;
   const run: Run = { tag, queries: new Map() };
   let k = 0;
   lists.forEach((l, i) => {

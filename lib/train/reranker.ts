@@ -1,38 +1,94 @@
 /**
- * Load a student model directory of either kind as a re-ranker: RRA-BERT (rerank.ts, no `kind` in
- * config.json) or RRA-GPT (gpt-student.ts, `kind: "rra-gpt"`). Its own file so that rerank.ts and
- * gpt-student.ts do not import each other (tslab cannot load circular imports).
+ * Load a model directory as a re-ranker, whatever wrote it:
+ *   - a student written by `rra train`: RRA-BERT (rerank.ts, no `kind` in config.json) or RRA-GPT
+ *     (gpt-student.ts, `kind: "rra-gpt"`), scored by TensorFlow.js on the current backend;
+ *   - an exported directory (`rra export`, config.json `format: "rra-export/1"`): ONNX (scored by ONNX
+ *     Runtime when it is installed, else by a TensorFlow.js port of the weights) or a TensorFlow.js graph model.
+ * Its own file so that rerank.ts and gpt-student.ts do not import each other (tslab cannot load circular imports).
  */
+import * as tf from "@tensorflow/tfjs";
 import { existsSync, readFileSync } from "fs";
 import { join } from "path";
 import { ConfigError, DataError, show } from "../core/errors";
 import type { RankedList, Run } from "../data/types";
-import { GPT_STUDENT_KIND, loadGptStudent, rerankGptLists } from "./gpt-student";
-import { loadStudent, rerankLists, type RerankOptions } from "./rerank";
+import { EXPORT_FORMAT } from "../export/model-card";
+import { loadExportedScorer, type ScorerEngine } from "../export/runtime";
+import { GPT_STUDENT_KIND, loadGptStudent, scoreGptPairs } from "./gpt-student";
+import { loadStudent, rankByScores, rerankPairs, scorePairs, type RerankOptions } from "./rerank";
 
 /** The kind of a model directory: "gpt" when config.json has `kind: "rra-gpt"` (gpt-student.ts), "bert" when it has no kind. */
 export function studentKind(dir: string): "bert" | "gpt" {
   const file = join(dir, "config.json");
   if (!existsSync(file)) throw new ConfigError(`studentKind: ${show(dir)} is not a model directory: config.json is missing (write one with rra train)`);
-  const kind = (JSON.parse(readFileSync(file, "utf8")) as { kind?: unknown }).kind;
-  if (kind === undefined) return "bert";
+  const config = JSON.parse(readFileSync(file, "utf8")) as { kind?: unknown; format?: unknown; student?: { kind?: unknown } };
+  const kind = config.format === EXPORT_FORMAT ? config.student?.kind : config.kind;
+  if (kind === undefined || kind === "rra-bert") return "bert";
   if (kind === GPT_STUDENT_KIND) return "gpt";
-  throw new DataError({ file, field: "kind" }, `absent (RRA-BERT) or ${show(GPT_STUDENT_KIND)}`, show(kind));
+  throw new DataError({ file, field: "kind" }, `absent or "rra-bert" (RRA-BERT) or ${show(GPT_STUDENT_KIND)}`, show(kind));
 }
 
-/** A loaded student of either kind, as a re-ranker. */
+/** A query-passage pair. */
+export interface Pair { query: string; passage: string }
+
+/** A loaded model of any kind and format, as a re-ranker. Scores are the serving scores (higher = more relevant). */
 export interface Reranker {
+  /** Student architecture. */
   kind: "bert" | "gpt";
-  rerank(lists: readonly RankedList[], options?: RerankOptions): Run;
+  /** "native" = a directory written by rra train; "onnx" / "tfjs" = written by rra export. */
+  format: "native" | "onnx" | "tfjs";
+  /** What computes the scores: "tfjs-<backend>" or "onnxruntime-cpu". */
+  engine: string;
+  /** The model directory. */
+  dir: string;
+  /** Scores of `passages` for one query, in input order. */
+  score(query: string, passages: readonly string[]): Promise<Float32Array>;
+  /** Scores of query-passage pairs, in input order (batched by length to limit padding). */
+  scorePairs(pairs: readonly Pair[]): Promise<Float32Array>;
+  /** Re-rank the first `depth` candidates of each list into a TREC run (the student's first-stage prior applied unless options.prior says otherwise). */
+  rerank(lists: readonly RankedList[], options?: RerankOptions): Promise<Run>;
   dispose(): void;
 }
 
-/** Load a model directory of either kind (studentKind decides): RRA-BERT scores by s_cls, RRA-GPT by its ranking layer. */
-export function loadReranker(dir: string): Reranker {
-  if (studentKind(dir) === "gpt") {
+/** Options of loadReranker. */
+export interface LoadRerankerOptions {
+  /** For ONNX exports: "auto" (ONNX Runtime when installed, else tfjs), or one of them explicitly. Default "auto". */
+  engine?: "auto" | ScorerEngine;
+  /** Pairs (bert) or prompts (gpt) per forward pass. Default 128. */
+  batchSize?: number;
+  /** ONNX Runtime intra-op threads. Default: the machine's cores (at most 4). */
+  threads?: number;
+}
+
+/** Load any model directory (see the module comment) as a Reranker. */
+export async function loadReranker(dir: string, options: LoadRerankerOptions = {}): Promise<Reranker> {
+  const configFile = join(dir, "config.json");
+  if (!existsSync(configFile)) throw new ConfigError(`loadReranker: ${show(dir)} is not a model directory: config.json is missing (write one with rra train or rra export)`);
+  const config = JSON.parse(readFileSync(configFile, "utf8")) as { format?: unknown };
+  const batchSize = options.batchSize ?? 128;
+  let base: Omit<Reranker, "score" | "rerank">;
+  let prior = 0;
+  if (config.format === EXPORT_FORMAT) {
+    const exported = await loadExportedScorer(dir, { engine: options.engine ?? "auto", batchSize, threads: options.threads });
+    prior = exported.prior;
+    base = { kind: exported.kind, format: exported.format, engine: exported.engine, dir, scorePairs: exported.scorePairs, dispose: exported.dispose };
+  } else if (studentKind(dir) === "gpt") {
     const gpt = loadGptStudent(dir);
-    return { kind: "gpt", rerank: (lists, options) => rerankGptLists(gpt, lists, options), dispose: () => gpt.dispose() };
+    base = { kind: "gpt", format: "native", engine: `tfjs-${tfBackendName()}`, dir, scorePairs: async (pairs) => scoreGptPairs(gpt, pairs, batchSize), dispose: () => gpt.dispose() };
+  } else {
+    const bert = loadStudent(dir);
+    prior = bert.prior ?? 0;
+    base = { kind: "bert", format: "native", engine: `tfjs-${tfBackendName()}`, dir, scorePairs: async (pairs) => scorePairs(bert, pairs, batchSize), dispose: () => bert.dispose() };
   }
-  const bert = loadStudent(dir);
-  return { kind: "bert", rerank: (lists, options) => rerankLists(bert, lists, options), dispose: () => bert.dispose() };
+  return {
+    ...base,
+    score: (query, passages) => base.scorePairs(passages.map((passage) => ({ query, passage }))),
+    async rerank(lists, rerankOptions = {}) {
+      const { pairs, heads } = rerankPairs(lists, rerankOptions.depth ?? 100);
+      return rankByScores(lists, heads, await base.scorePairs(pairs), { ...rerankOptions, prior: rerankOptions.prior ?? prior });
+    },
+  };
+}
+
+function tfBackendName(): string {
+  return tf.getBackend() ?? "none";
 }

@@ -124,12 +124,12 @@ describe("RRA-GPT training and re-ranking (lib/train/gpt-loop.ts)", function () 
       assert.ok(Date.now() - t0 < 15000, `rerun took ${Date.now() - t0} ms`);
     });
 
-    it("the saved directory is a gpt model that reproduces the best dev nDCG@10", () => {
+    it("the saved directory is a gpt model that reproduces the best dev nDCG@10", async () => {
       assert.equal(studentKind(out1), "gpt");
-      const reranker = loadReranker(out1);
+      const reranker = await loadReranker(out1);
       try {
         assert.equal(reranker.kind, "gpt");
-        const run = reranker.rerank(datasets.dl20.lists.slice(0, 1));
+        const run = await reranker.rerank(datasets.dl20.lists.slice(0, 1));
         const ndcg = evaluateRun(datasets.dl20.qrels, run, { metrics: ["ndcg@10"], querySet: "intersection" }).all["ndcg@10"];
         assert.equal(ndcg, first.best?.["ndcg@10"]);
       } finally {

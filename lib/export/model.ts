@@ -1,0 +1,177 @@
+/**
+ * `rra export`: write a trained student's inference path (no TCL, no LM head) as ONNX or as a
+ * TensorFlow.js graph model, with its vocabulary, packing settings, config.json and a model card,
+ * then re-load what was written and compare its scores with the in-memory model on real pairs.
+ *
+ * The directory is written under a temporary name next to `out` and renamed into place only after
+ * the parity check passed, so a failed export leaves no half-written output and keeps an older one.
+ */
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "fs";
+import { basename, dirname, join, resolve } from "path";
+import { ConfigError, show } from "../core/errors";
+import { writeFileAtomic } from "../core/files";
+import { provenance } from "../core/provenance";
+import { loadDataset, type DatasetName } from "../data/datasets";
+import { readEncoderWeights } from "../models/encoder";
+import { readWeightsDir } from "../models/weights-file";
+import { loadGptStudent, scoreGptPairs } from "../train/gpt-student";
+import { loadStudent, scorePairs } from "../train/rerank";
+import { EXPORT_FORMAT, modelCard, readTrainingRecord, type ExportConfig, type ExportTarget, type ParityResult } from "./model-card";
+import { toOnnx } from "./onnx";
+import { loadExportedScorer } from "./runtime";
+import { bertGraph, gptGraph } from "./student-graph";
+import { TFJS_WEIGHTS_FILE, toTfjsGraph } from "./tfjs-graph";
+import type { InferenceGraph } from "./graph";
+
+/** Parity limit: the largest absolute score difference allowed between the export and the in-memory model. */
+export const PARITY_TOLERANCE = 1e-4;
+
+/** Options of exportModel. */
+export interface ExportOptions {
+  /** Model directory written by rra train (either student). */
+  model: string;
+  format: ExportTarget;
+  /** Directory to write (replaced when it holds an earlier export). */
+  out: string;
+  /** Real pairs in the parity check (at least 200). Default 300. */
+  parityPairs?: number;
+  /** Shipped dataset the parity pairs come from. Default "dl20". */
+  parityDataset?: DatasetName;
+  /** Pairs per forward pass when scoring. Default 64. */
+  batchSize?: number;
+  /** Parity limit; may tighten PARITY_TOLERANCE, never loosen it. Default PARITY_TOLERANCE. */
+  tolerance?: number;
+}
+
+/** What exportModel returns. */
+export interface ExportResult {
+  out: string;
+  format: ExportTarget;
+  kind: "bert" | "gpt";
+  files: string[];
+  bytes: number;
+  parity: ParityResult;
+}
+
+/** The parity pairs: the first candidates of the first lists of a shipped dataset, `perQuery` per list. */
+export function parityPairs(dataset: DatasetName, count: number, perQuery = 20): { pairs: Array<{ query: string; passage: string }>; source: string } {
+  const ds = loadDataset(dataset);
+  const pairs: Array<{ query: string; passage: string }> = [];
+  let queries = 0;
+  for (const list of ds.lists) {
+    if (pairs.length >= count) break;
+    queries++;
+    for (const c of list.candidates.slice(0, perQuery)) if (c.text !== undefined && pairs.length < count) pairs.push({ query: list.query, passage: c.text });
+  }
+  if (pairs.length < count) throw new ConfigError(`export: ${dataset} has only ${pairs.length} candidate pairs with text, fewer than the ${count} asked for the parity check`);
+  return { pairs, source: `${dataset}: first ${perQuery} BM25 candidates of the first ${queries} queries` };
+}
+
+/** Export a trained student (see the module comment). Throws, leaving `out` untouched, when parity fails. */
+export async function exportModel(options: ExportOptions): Promise<ExportResult> {
+  const { model: src, format } = options;
+  if (format !== "onnx" && format !== "tfjs") throw new ConfigError(`export: --format must be onnx or tfjs, got ${show(format)}`);
+  const count = options.parityPairs ?? 300;
+  const tolerance = options.tolerance ?? PARITY_TOLERANCE;
+  if (!(tolerance >= 0 && tolerance <= PARITY_TOLERANCE)) throw new ConfigError(`export: the parity tolerance may tighten ${PARITY_TOLERANCE}, not loosen it; got ${show(tolerance)}`);
+  if (!Number.isInteger(count) || count < 200) throw new ConfigError(`export: the parity check needs at least 200 pairs, got ${show(count)}`);
+  for (const f of ["config.json", "weights.json", "weights.bin", "vocab.txt", "tokenizer.json"]) {
+    if (!existsSync(join(src, f))) throw new ConfigError(`export: ${show(src)} is not a model directory written by rra train: ${f} is missing`);
+  }
+  const out = resolve(options.out);
+  if (existsSync(out) && readdirSync(out).length > 0) {
+    const cfg = join(out, "config.json");
+    const isExport = existsSync(cfg) && (JSON.parse(readFileSync(cfg, "utf8")) as { format?: string }).format === EXPORT_FORMAT;
+    if (!isExport) throw new ConfigError(`export: ${show(options.out)} exists and is not an earlier export; choose an empty or new --out`);
+  }
+  const srcConfig = JSON.parse(readFileSync(join(src, "config.json"), "utf8")) as Record<string, unknown>;
+  const kind: "bert" | "gpt" = srcConfig.kind === "rra-gpt" ? "gpt" : "bert";
+  const settings = JSON.parse(readFileSync(join(src, "tokenizer.json"), "utf8")) as Record<string, unknown>;
+  const { pairs, source } = parityPairs(options.parityDataset ?? "dl20", count);
+  const batchSize = options.batchSize ?? 64;
+
+  // the in-memory model: its graph and its scores of the parity pairs
+  let graph: InferenceGraph, reference: Float32Array, params: number, modelConfig: Record<string, unknown>;
+  if (kind === "gpt") {
+    const gpt = loadGptStudent(src);
+    try {
+      graph = gptGraph(gpt.model.config, readWeightsDir(src, "rra-decoder-weights/1"));
+      reference = scoreGptPairs(gpt, pairs, batchSize);
+      params = gpt.model.countParams();
+      modelConfig = { ...gpt.model.config };
+    } finally {
+      gpt.dispose();
+    }
+  } else {
+    const bert = loadStudent(src);
+    try {
+      graph = bertGraph(bert.model.encoder.config, readEncoderWeights(src), bert.scoreScale ?? 1);
+      reference = scorePairs(bert, pairs, batchSize);
+      params = bert.model.encoder.countParams();
+      modelConfig = { ...bert.model.encoder.config };
+    } finally {
+      bert.dispose();
+    }
+  }
+
+  const tmp = join(dirname(out), `.${basename(out)}.partial-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  try {
+    const training = readTrainingRecord(src);
+    const prov = provenance();
+    const versions: Record<string, string> = { node: prov.node, ...prov.packages };
+    const config: ExportConfig = {
+      format: EXPORT_FORMAT, target: format, file: format === "onnx" ? "model.onnx" : "model.json",
+      student: { kind: kind === "gpt" ? "rra-gpt" : "rra-bert", config: modelConfig, params },
+      inputs: graph.inputs.map((i) => i.name), output: "logits", tokenizer: settings,
+      firstStagePrior: Number(settings.firstStagePrior ?? 0),
+      source: { dir: src, runId: training?.runId ?? null },
+      parity: { pairs: 0, source, maxAbsDiff: NaN, meanAbsDiff: NaN, tolerance, engine: "" },
+      exportedAt: new Date().toISOString(), versions,
+    };
+    if (format === "onnx") {
+      writeFileSync(join(tmp, "model.onnx"), toOnnx(graph, { producerVersion: versions["@tensorflow/tfjs"] ?? "", docString: `${config.student.kind} exported by rra export`, metadata: { source: src, kind: config.student.kind, inputs: config.inputs.join(",") } }));
+    } else {
+      const art = toTfjsGraph(graph, { userDefinedMetadata: { kind: config.student.kind, source: src } });
+      writeFileSync(join(tmp, "model.json"), JSON.stringify(art.modelJson));
+      writeFileSync(join(tmp, TFJS_WEIGHTS_FILE), art.weightData);
+    }
+    for (const f of ["vocab.txt", "tokenizer.json", "idf.json", "training.json"]) if (existsSync(join(src, f))) copyFileSync(join(src, f), join(tmp, f));
+    writeFileSync(join(tmp, "config.json"), JSON.stringify(config, null, 2) + "\n");
+
+    // parity: re-load what was written and score the same pairs
+    const exported = await loadExportedScorer(tmp, { batchSize });
+    let scores: Float32Array;
+    try {
+      scores = await exported.scorePairs(pairs);
+    } finally {
+      exported.dispose();
+    }
+    let maxAbs = 0, sum = 0;
+    for (let i = 0; i < pairs.length; i++) {
+      const d = Math.abs(scores[i] - reference[i]);
+      if (!(d <= maxAbs)) maxAbs = Number.isNaN(d) ? Infinity : d;
+      sum += Number.isNaN(d) ? Infinity : d;
+    }
+    const parity: ParityResult = { pairs: pairs.length, source, maxAbsDiff: maxAbs, meanAbsDiff: sum / pairs.length, tolerance, engine: exported.engine };
+    if (!(maxAbs <= tolerance)) {
+      throw new ConfigError(`export: parity check failed: the ${format} export's scores differ from the in-memory model's by up to ${maxAbs.toExponential(3)} (limit ${tolerance}) on ${pairs.length} pairs of ${source}; nothing was written to ${show(options.out)}`);
+    }
+    config.parity = parity;
+    writeFileAtomic(join(tmp, "config.json"), JSON.stringify(config, null, 2) + "\n");
+    writeFileAtomic(join(tmp, "README.md"), modelCard(config, training));
+    // swap into place: an earlier export goes only after the new one is complete
+    const old = existsSync(out) ? `${tmp}.old` : null;
+    if (old) renameSync(out, old);
+    mkdirSync(dirname(out), { recursive: true });
+    renameSync(tmp, out);
+    if (old) rmSync(old, { recursive: true, force: true });
+    const files = readdirSync(out).sort();
+    const bytes = files.reduce((n, f) => n + readFileSync(join(out, f)).byteLength, 0);
+    return { out, format, kind, files, bytes, parity };
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * Scoring with an exported directory (model.ts): ONNX exports run on ONNX Runtime (onnxruntime-node,
+ * CPU execution provider), TensorFlow.js exports on tf.loadGraphModel over the current tfjs backend.
+ * Pairs are packed exactly as the source model packs them (tokenizer.json, vocab.txt, idf.json) and
+ * batched in order of length to limit padding.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { existsSync, readFileSync } from "fs";
+import { cpus } from "os";
+import { join } from "path";
+import { ConfigError, show } from "../core/errors";
+import { packDecoderBatch, packDecoderExample } from "../models/decoder-input";
+import { matchTypeVocab, packPairs } from "../train/batches";
+import { lengthOrder } from "../train/rerank";
+import { loadVocab, type WordPieceTokenizer } from "../tokenize/wordpiece";
+import { readExportConfig, type ExportConfig } from "./model-card";
+import { loadTfjsGraph, TFJS_WEIGHTS_FILE } from "./tfjs-graph";
+
+/** What computes an export's scores. */
+export type ScorerEngine = "tfjs" | "onnxruntime";
+
+/** A loaded export, scoring query-passage pairs. */
+export interface ExportedScorer {
+  kind: "bert" | "gpt";
+  format: "onnx" | "tfjs";
+  engine: string;
+  prior: number;
+  config: ExportConfig;
+  scorePairs(pairs: ReadonlyArray<{ query: string; passage: string }>): Promise<Float32Array>;
+  dispose(): void;
+}
+
+/** Packed rows for one forward pass: [B, T] int arrays (types only for RRA-BERT). */
+interface Rows { inputIds: Int32Array; attentionMask: Int32Array; tokenTypeIds?: Int32Array; batch: number; seqLen: number }
+
+/** Options of loadExportedScorer. */
+export interface ExportedScorerOptions {
+  engine?: "auto" | ScorerEngine;
+  batchSize?: number;
+  /** ONNX Runtime intra-op threads; default min(cores, 4). */
+  threads?: number;
+}
+
+/** onnxruntime-node, or null when it is not installed. */
+export function onnxRuntime(): typeof import("onnxruntime-node") | null {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require("onnxruntime-node") as typeof import("onnxruntime-node");
+  } catch {
+    return null;
+  }
+}
+
+/** The packer of an export: the source model's tokenizer and settings. */
+function packerOf(dir: string, config: ExportConfig): { tokenizer: WordPieceTokenizer; pack: (pairs: ReadonlyArray<{ query: string; passage: string }>) => Rows } {
+  const tokenizer = loadVocab(join(dir, "vocab.txt"));
+  const s = config.tokenizer as { maxLength: number; matchChannel?: boolean; matchIdf?: boolean };
+  if (config.student.kind === "rra-gpt") {
+    return { tokenizer, pack: (pairs) => packDecoderBatch(pairs.map((p) => packDecoderExample(tokenizer, p.query, p.passage, undefined, { maxLength: s.maxLength })), tokenizer.padId) };
+  }
+  let matchIdf: Map<string, number> | null = null;
+  if (s.matchIdf === true) {
+    const file = join(dir, "idf.json");
+    if (!existsSync(file)) throw new ConfigError(`export ${show(dir)}: tokenizer settings say matchIdf but idf.json is missing`);
+    matchIdf = new Map(Object.entries(JSON.parse(readFileSync(file, "utf8")) as Record<string, number>));
+    if (Number(config.student.config.typeVocabSize) < matchTypeVocab(true)) throw new ConfigError(`export ${show(dir)}: typeVocabSize ${String(config.student.config.typeVocabSize)} is too small for the IDF-bucketed match channel`);
+  }
+  return { tokenizer, pack: (pairs) => packPairs(tokenizer, pairs, { maxLength: s.maxLength, tokenSelection: null, padTo: "longest", matchChannel: s.matchChannel === true, matchIdf }) };
+}
+
+/** Score pairs in batches of neighbours by length; `run` scores one packed batch. */
+async function scoreBatched(pairs: ReadonlyArray<{ query: string; passage: string }>, batchSize: number, pack: (p: ReadonlyArray<{ query: string; passage: string }>) => Rows, run: (rows: Rows) => Promise<ArrayLike<number>>): Promise<Float32Array> {
+  const out = new Float32Array(pairs.length);
+  const order = lengthOrder(pairs);
+  for (let i = 0; i < order.length; i += batchSize) {
+    const idx = order.slice(i, i + batchSize);
+    const values = await run(pack(idx.map((j) => pairs[j])));
+    idx.forEach((j, k) => { out[j] = values[k]; });
+  }
+  return out;
+}
+
+/** Load an exported directory (config.json format "rra-export/1") for scoring. */
+export async function loadExportedScorer(dir: string, options: ExportedScorerOptions = {}): Promise<ExportedScorer> {
+  const config = readExportConfig(dir);
+  const engine = options.engine ?? "auto";
+  const batchSize = options.batchSize ?? 128;
+  const { pack } = packerOf(dir, config);
+  const kind = config.student.kind === "rra-gpt" ? "gpt" : "bert";
+  const prior = config.firstStagePrior ?? 0;
+  if (config.target === "onnx") {
+    if (engine === "tfjs") throw new ConfigError(`loadReranker: ${show(dir)} is an ONNX export, which runs on ONNX Runtime; export with --format tfjs for TensorFlow.js`);
+    const ort = onnxRuntime();
+    if (!ort) throw new ConfigError(`loadReranker: ${show(dir)} is an ONNX export but onnxruntime-node is not installed (npm ci installs it; .npmrc needs onnxruntime-node-install=skip offline)`);
+    const threads = options.threads ?? Math.max(1, Math.min(4, cpus().length));
+    const session = await ort.InferenceSession.create(join(dir, config.file), { executionProviders: ["cpu"], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all" });
+    const long = (a: Int32Array, rows: Rows) => new ort.Tensor("int64", BigInt64Array.from(a, (x) => BigInt(x)), [rows.batch, rows.seqLen]);
+    return {
+      kind, format: "onnx", engine: `onnxruntime-cpu (${threads} thread${threads === 1 ? "" : "s"})`, prior, config,
+      scorePairs: (pairs) => scoreBatched(pairs, batchSize, pack, async (rows) => {
+        const feeds: Record<string, import("onnxruntime-node").Tensor> = { input_ids: long(rows.inputIds, rows), attention_mask: long(rows.attentionMask, rows) };
+        if (config.inputs.includes("token_type_ids")) feeds.token_type_ids = long(rows.tokenTypeIds as Int32Array, rows);
+        const out = await session.run(feeds);
+        return out.logits.data as Float32Array;
+      }),
+      dispose: () => { void session.release(); },
+    };
+  }
+  if (engine === "onnxruntime") throw new ConfigError(`loadReranker: ${show(dir)} is a TensorFlow.js export; ONNX Runtime needs an ONNX export (--format onnx)`);
+  const modelJson = JSON.parse(readFileSync(join(dir, config.file), "utf8")) as Record<string, unknown>;
+  const model = await loadTfjsGraph(modelJson, readFileSync(join(dir, TFJS_WEIGHTS_FILE)));
+  return {
+    kind, format: "tfjs", engine: `tfjs-${tf.getBackend()}`, prior, config,
+    scorePairs: (pairs) => scoreBatched(pairs, batchSize, pack, async (rows) => {
+      const t = (a: Int32Array) => tf.tensor2d(a, [rows.batch, rows.seqLen], "int32");
+      const feeds: tf.NamedTensorMap = { input_ids: t(rows.inputIds), attention_mask: t(rows.attentionMask) };
+      if (config.inputs.includes("token_type_ids")) feeds.token_type_ids = t(rows.tokenTypeIds as Int32Array);
+      const out = model.execute(feeds, "logits") as tf.Tensor;
+      const values = out.dataSync() as Float32Array;
+      tf.dispose([out, ...Object.values(feeds)]);
+      return values;
+    }),
+    dispose: () => model.dispose(),
+  };
+}
