@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # System packages for the notebooks and figures (Debian 12 / Ubuntu): classic Jupyter Notebook and
-# nbconvert (to open and execute notebooks), and Chromium (headless, for PNG/SVG figure export).
+# nbconvert (to open and execute notebooks), Chromium (headless, for PNG/SVG figure export), and
+# OpenBLAS headers (libopenblas-dev: the optional native matMul kernel, native/rra-blas).
 # Idempotent: installs only what is missing. Needs root or sudo.
 set -euo pipefail
-PKGS=(jupyter-notebook jupyter-nbconvert python3-nbclient jupyter-client jupyter-nbformat chromium)
+PKGS=(jupyter-notebook jupyter-nbconvert python3-nbclient jupyter-client jupyter-nbformat chromium libopenblas-dev)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -11,7 +11,12 @@ t0=$(date +%s)
 bash scripts/setup-system.sh
 
 echo "[setup] npm ci"
+# node-gyp builds better-sqlite3 and the optional native matMul kernel (native/rra-blas) against the
+# system's Node headers when they are there (Debian's nodejs ships them in /usr/include/node)
+[ -f /usr/include/node/node_api.h ] && export npm_config_nodedir="${npm_config_nodedir:-/usr}"
 npm ci --no-audit --no-fund
+test -f native/rra-blas/build/Release/rra_blas.node \
+  || echo "[setup] note: the native matMul kernel (native/rra-blas) was not built; the wasm backend's own matMul serves (see environment.md)" >&2
 
 case "${RRA_NATIVE:-}" in
   "") ;;

@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { ConfigError, RraError, show } from "../core/errors";
 import { installGradientOverrides } from "./gradients";
+import { installNativeMatMul } from "./native-matmul";
 
 /** A TensorFlow.js backend the workbench can run on. */
 export type BackendName = "tensorflow" | "wasm" | "cpu";
@@ -24,6 +25,8 @@ export interface BackendInfo {
   /** wasm: whether SIMD is on; wasm threads are off in Node (tfjs turns them off). */
   simd?: boolean;
   threads?: number;
+  /** wasm: the matMul kernel, "OpenBLAS sgemm (native/rra-blas, N threads)" or "wasm (XNNPACK)" and why (native-matmul.ts). */
+  matMul?: string;
   /** `forced by RRA_BACKEND`, or `best available`. */
   reason: string;
   /** Backends tried before this one, with why each was not used. */
@@ -84,7 +87,9 @@ async function start(name: BackendName): Promise<Omit<BackendInfo, "reason" | "s
     const ok = await tf.setBackend("wasm");
     if (!ok || tf.getBackend() !== "wasm") return `tf.setBackend("wasm") did not take (backend is ${tf.getBackend()})`;
     const simd = Boolean(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT"));
-    return { name, package: "@tensorflow/tfjs-backend-wasm", version: packageVersion("@tensorflow/tfjs-backend-wasm"), simd, threads: 1 };
+    const native = installNativeMatMul();
+    const matMul = native.active ? native.describe : `wasm (XNNPACK, 1 thread); native ${native.describe}`;
+    return { name, package: "@tensorflow/tfjs-backend-wasm", version: packageVersion("@tensorflow/tfjs-backend-wasm"), simd, threads: 1, matMul };
   }
   if (!(await tf.setBackend("cpu")) || tf.getBackend() !== "cpu") return `tf.setBackend("cpu") did not take`;
   return { name, package: "@tensorflow/tfjs-backend-cpu", version: packageVersion("@tensorflow/tfjs-backend-cpu") };
@@ -144,7 +149,7 @@ export function backendInfo(): BackendInfo | undefined {
 
 /** One line for logs: `wasm (SIMD, 1 thread; @tensorflow/tfjs-backend-wasm 4.22.0)`. */
 export function describeBackend(b: BackendInfo): string {
-  const extra = b.name === "wasm" ? `${b.simd ? "SIMD" : "no SIMD"}, ${b.threads} thread, ` : "";
+  const extra = b.name === "wasm" ? `${b.simd ? "SIMD" : "no SIMD"}, ${b.threads} thread, matMul ${b.matMul ?? "wasm"}, ` : "";
   const why = b.skipped.length ? `; skipped ${b.skipped.map((s) => `${s.name} (${s.why})`).join(", ")}` : "";
   return `${b.name} (${extra}${b.package} ${b.version}, ${b.reason}${why})`;
 }

@@ -25,7 +25,8 @@ import { deriveSeed, Rng } from "../core/rng";
 import { getLoss } from "../losses/index";
 import type { RankingLoss } from "../losses/types";
 import { EncoderSizes, MODEL_PRESETS } from "./presets";
-import { EncoderWeights, gatherRows, gelu, initialValue, layerNorm, matMul2d } from "./encoder";
+import { EncoderWeights, initialValue } from "./encoder";
+import { dense as denseOp, gatherRows, gelu, layerNorm, matMul2d } from "./kernels";
 import { assignWeights, readWeightsDir, variablesToWeights, writeWeightsDir } from "./weights-file";
 
 /** Configuration of RRA-GPT (createRraGpt takes only resolved configs, see resolveDecoderConfig). */
@@ -224,7 +225,7 @@ export function createRraGpt(config: Readonly<DecoderConfig>): RraGpt {
   const v = (name: string): tf.Variable => vars.get(name) as tf.Variable;
   const H = c.hiddenSize, nh = c.numHeads, dh = H / nh, V = c.vocabSize;
   let dropoutCalls = 0, disposed = false;
-  const dense = (x: tf.Tensor, name: string): tf.Tensor => tf.add(matMul2d(x, v(`${name}/kernel`)), v(`${name}/bias`));
+  const dense = (x: tf.Tensor, name: string): tf.Tensor => denseOp(x, v(`${name}/kernel`), v(`${name}/bias`));
   const ln = (x: tf.Tensor, name: string): tf.Tensor => layerNorm(x, v(`${name}/gamma`), v(`${name}/beta`), c.layerNormEps);
 
   function forward(batch: DecoderBatch, options: DecoderForwardOptions = {}): DecoderOutput {

@@ -9,6 +9,7 @@
  *   MHA: fused QKV projection, softmax(q k^T / sqrt(d) + padMask) v, with padMask = -1e9 at padding keys
  *   FFN: GELU (tanh form, x*x*x rather than pow) between two dense layers
  *   cls = hidden[:, 0, :];  score = w . tanh(Wp cls + bp) + b                  (BERT pooler + linear head)
+ * The ops with their own gradients and fast forms (dense, gatherRows, tanh, GELU) are in kernels.ts.
  * Every variable is initialised with a seeded truncated normal (std initStd) whose seed is
  * deriveSeed(config.seed, variableName); biases and LN beta start at 0, LN gamma at 1.
  * Dropout is seeded per call (explicit seed, an Rng, or an internal step counter) and off unless training.
@@ -114,40 +115,8 @@ export function checkBatch(batch: EncoderBatch, c: Readonly<EncoderConfig>, wher
   }
 }
 
-/*
- * Embedding lookup and rank-2 matMul carry their own gradients (the same formulas as the overrides of
- * lib/backend/gradients.ts: scatterND instead of UnsortedSegmentSum, explicit transposes instead of
- * transposeA/B flags), so training does not depend on the global gradient registry: loading
- * danfojs-node after initBackend re-registers tfjs's stock gradients and silently drops those overrides.
- */
-export const gatherRows = tf.customGrad((table: tf.Tensor | tf.GradSaveFunc, ids: tf.Tensor | tf.GradSaveFunc, save: tf.Tensor | tf.GradSaveFunc) => {
-  const t = table as tf.Tensor2D, i = ids as tf.Tensor1D; // [V, H], [N]
-  (save as tf.GradSaveFunc)([i]);
-  return {
-    value: tf.gather(t, i), // [N, H]
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.scatterND(tf.reshape(saved[0], [saved[0].size, 1]), dy, t.shape), tf.zerosLike(saved[0])],
-  };
-});
-
-export const matMul2d = tf.customGrad((a: tf.Tensor | tf.GradSaveFunc, b: tf.Tensor | tf.GradSaveFunc, save: tf.Tensor | tf.GradSaveFunc) => {
-  (save as tf.GradSaveFunc)([a as tf.Tensor, b as tf.Tensor]);
-  return {
-    value: tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D), // [N, K] x [K, M]
-    gradFunc: (dy: tf.Tensor, [sa, sb]: tf.Tensor[]) => [tf.matMul(dy as tf.Tensor2D, tf.transpose(sb) as tf.Tensor2D), tf.matMul(tf.transpose(sa) as tf.Tensor2D, dy as tf.Tensor2D)],
-  };
-});
-
-/** Layer norm over the last axis with tf.moments. */
-export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor {
-  const { mean, variance } = tf.moments(x, -1, true);
-  return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps))), gamma), beta);
-}
-
-/** GELU, tanh approximation; x*x*x because pow(x, 3) misbehaves under gradients on wasm. */
-export function gelu(x: tf.Tensor): tf.Tensor {
-  const inner = tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.mul(tf.mul(x, x), x))));
-  return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner)));
-}
+export { dense, fastTanh, gatherRows, gelu, layerNorm, matMul2d } from "./kernels";
+import { dense as denseOp, fastTanh, gatherRows, gelu, layerNorm, matMul2d } from "./kernels";
 
 /** Build an encoder from a resolved config, with seeded initial weights. */
 export function createEncoder(config: Readonly<EncoderConfig>): Encoder {
@@ -163,7 +132,7 @@ export function createEncoder(config: Readonly<EncoderConfig>): Encoder {
   let dropoutCalls = 0;
   let disposed = false;
 
-  const dense = (x: tf.Tensor, name: string): tf.Tensor => tf.add(matMul2d(x, v(`${name}/kernel`)), v(`${name}/bias`));
+  const dense = (x: tf.Tensor, name: string): tf.Tensor => denseOp(x, v(`${name}/kernel`), v(`${name}/bias`));
   const ln = (x: tf.Tensor, name: string): tf.Tensor => layerNorm(x, v(`${name}/gamma`), v(`${name}/beta`), c.layerNormEps);
 
   function forward(batch: EncoderBatch, options: ForwardOptions = {}): EncoderOutput {
@@ -212,7 +181,7 @@ export function createEncoder(config: Readonly<EncoderConfig>): Encoder {
   }
 
   function scoreHead(cls: tf.Tensor2D): tf.Tensor1D {
-    return tf.tidy(() => tf.reshape(dense(tf.tanh(dense(cls, "pooler")), "head"), [-1]) as tf.Tensor1D);
+    return tf.tidy(() => tf.reshape(dense(fastTanh(dense(cls, "pooler")), "head"), [-1]) as tf.Tensor1D);
   }
 
   const getWeights = (): EncoderWeights => variablesToWeights(vars);

@@ -1,0 +1,89 @@
+/*
+ * rra_blas: batched single-precision matrix multiply through OpenBLAS (cblas_sgemm), for the
+ * workbench's TensorFlow.js BatchMatMul kernel (lib/backend/native.ts). Operands are Float32Array
+ * views (for the wasm backend: views of the wasm heap), row-major.
+ *
+ *   sgemmBatched(a, b, out, batch, m, n, k, transA, transB, strideA, strideB)
+ *     out[i] = op(a[i]) x op(b[i]) for i < batch, op = transpose when trans*; a[i] starts at
+ *     i * strideA (0 = broadcast one matrix), b[i] at i * strideB; out[i] at i * m * n.
+ *   setThreads(n) / threads()   OpenBLAS thread count.
+ */
+#include <node_api.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <cblas.h>
+
+extern void openblas_set_num_threads(int);
+extern int openblas_get_num_threads(void);
+
+#define CHECK(call, msg) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, msg); return NULL; } } while (0)
+
+static float *floats(napi_env env, napi_value v, size_t *length) {
+  napi_typedarray_type type;
+  size_t len;
+  void *data;
+  napi_value buffer;
+  size_t offset;
+  if (napi_get_typedarray_info(env, v, &type, &len, &data, &buffer, &offset) != napi_ok || type != napi_float32_array) return NULL;
+  *length = len;
+  return (float *)data;
+}
+
+static napi_value sgemm_batched(napi_env env, napi_callback_info info) {
+  size_t argc = 11;
+  napi_value argv[11];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL), "rra_blas: bad call");
+  if (argc != 11) { napi_throw_type_error(env, NULL, "rra_blas.sgemmBatched: expected 11 arguments"); return NULL; }
+  size_t la = 0, lb = 0, lo = 0;
+  float *a = floats(env, argv[0], &la), *b = floats(env, argv[1], &lb), *o = floats(env, argv[2], &lo);
+  if (!a || !b || !o) { napi_throw_type_error(env, NULL, "rra_blas.sgemmBatched: a, b and out must be Float32Arrays"); return NULL; }
+  int64_t batch, m, n, k, sa, sb;
+  bool ta, tb;
+  CHECK(napi_get_value_int64(env, argv[3], &batch), "rra_blas: batch must be a number");
+  CHECK(napi_get_value_int64(env, argv[4], &m), "rra_blas: m must be a number");
+  CHECK(napi_get_value_int64(env, argv[5], &n), "rra_blas: n must be a number");
+  CHECK(napi_get_value_int64(env, argv[6], &k), "rra_blas: k must be a number");
+  CHECK(napi_get_value_bool(env, argv[7], &ta), "rra_blas: transA must be a boolean");
+  CHECK(napi_get_value_bool(env, argv[8], &tb), "rra_blas: transB must be a boolean");
+  CHECK(napi_get_value_int64(env, argv[9], &sa), "rra_blas: strideA must be a number");
+  CHECK(napi_get_value_int64(env, argv[10], &sb), "rra_blas: strideB must be a number");
+  if (batch < 1 || m < 1 || n < 1 || k < 1 || sa < 0 || sb < 0 ||
+      (size_t)((batch - 1) * sa + m * k) > la || (size_t)((batch - 1) * sb + k * n) > lb || (size_t)(batch * m * n) > lo) {
+    napi_throw_range_error(env, NULL, "rra_blas.sgemmBatched: sizes do not fit the arrays");
+    return NULL;
+  }
+  for (int64_t i = 0; i < batch; i++) {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, 1.0f,
+                a + i * sa, ta ? (int)m : (int)k, b + i * sb, tb ? (int)k : (int)n, 0.0f, o + i * m * n, (int)n);
+  }
+  return NULL;
+}
+
+static napi_value set_threads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t t;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL), "rra_blas: bad call");
+  if (argc != 1 || napi_get_value_int32(env, argv[0], &t) != napi_ok || t < 1) { napi_throw_type_error(env, NULL, "rra_blas.setThreads: expected a positive integer"); return NULL; }
+  openblas_set_num_threads(t);
+  return NULL;
+}
+
+static napi_value get_threads(napi_env env, napi_callback_info info) {
+  napi_value v;
+  (void)info;
+  CHECK(napi_create_int32(env, openblas_get_num_threads(), &v), "rra_blas: cannot return");
+  return v;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    { "sgemmBatched", NULL, sgemm_batched, NULL, NULL, NULL, napi_default, NULL },
+    { "setThreads", NULL, set_threads, NULL, NULL, NULL, napi_default, NULL },
+    { "threads", NULL, get_threads, NULL, NULL, NULL, napi_default, NULL },
+  };
+  CHECK(napi_define_properties(env, exports, 3, props), "rra_blas: cannot define exports");
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
