@@ -79,7 +79,12 @@ function nativeBatchMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: unkno
   const out = backend.makeOutput([...outer, m, n], "float32");
   // views after makeOutput: allocating may grow (and so replace) the wasm memory buffer
   const av = backend.typedArrayFromHeap(a), bv = backend.typedArrayFromHeap(b), ov = backend.typedArrayFromHeap(out);
-  (addon as RraBlas).sgemmBatched(av, bv, ov, batch, m, n, k, Boolean(transposeA), Boolean(transposeB), batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n);
+  if (batchB === 1 && !transposeA) {
+    // many [m, k] rows against one matrix: one [batch * m, k] x op(b) product
+    (addon as RraBlas).sgemmBatched(av, bv, ov, 1, batch * m, n, k, false, Boolean(transposeB), 0, 0);
+  } else {
+    (addon as RraBlas).sgemmBatched(av, bv, ov, batch, m, n, k, Boolean(transposeA), Boolean(transposeB), batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n);
+  }
   return out;
 }
 

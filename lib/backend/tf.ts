@@ -46,7 +46,7 @@ function packageVersion(name: string): string {
 }
 
 /** Load a native tfjs package if it is really installed (not danfo's alias of @tensorflow/tfjs) and loads. */
-function tryNative(): { pkg: string } | { why: string } {
+export function tryNative(): { pkg: string } | { why: string } {
   const whys: string[] = [];
   for (const pkg of NATIVE_PACKAGES) {
     let realName: string;

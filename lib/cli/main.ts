@@ -9,12 +9,14 @@ import { dataCommand } from "./data-command";
 import { evalCommand } from "./eval-command";
 import { labelCommand } from "./label-command";
 import { notebooksCommand } from "./notebooks-command";
+import { benchCommand } from "./bench-command";
 import { exportCommand } from "./export-command";
 import { reproduceCommand } from "./reproduce-command";
 import { rerankCommand } from "./rerank-command";
+import { serveCommand } from "./serve-command";
 import { trainCommand } from "./train-command";
 
-const COMMANDS: Command[] = [evalCommand, compareCommand, dataCommand, labelCommand, trainCommand, ablateCommand, studentsCommand, rerankCommand, exportCommand, backendCommand, notebooksCommand, reproduceCommand];
+const COMMANDS: Command[] = [evalCommand, compareCommand, dataCommand, labelCommand, trainCommand, ablateCommand, studentsCommand, rerankCommand, exportCommand, serveCommand, benchCommand, backendCommand, notebooksCommand, reproduceCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

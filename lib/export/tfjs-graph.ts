@@ -6,7 +6,8 @@
  * Op spelling (TensorFlow names): index values are int32; Gather = GatherV2 axis 0; MatMul =
  * BatchMatMulV2 (broadcasting, adj_y for transB); ReduceMean / ReduceSum = Mean / Sum (keep_dims);
  * Unsqueeze = ExpandDims; SplitHeads = Reshape to concat(shape[0:2], [nh, -1]) + Transpose;
- * MergeHeads = Transpose + Reshape to concat(shape[0:2], [-1]); EqualFloat / GreaterFloat = Cast.
+ * MergeHeads = Transpose + Reshape to concat(shape[0:2], [-1]); EqualFloat / GreaterFloat = Cast;
+ * Tanh = 2 Sigmoid(2x) - 1 (the fast form of lib/models/kernels.ts).
  */
 import * as tf from "@tensorflow/tfjs";
 import { ConfigError } from "../core/errors";
@@ -44,6 +45,11 @@ export function toTfjsGraph(graph: InferenceGraph, options: { userDefinedMetadat
     consts.push({ name, type: "index", dims, values: Int32Array.from(values) });
     return name;
   };
+  const scalar = (value: number): string => {
+    const name = fresh("scalar");
+    consts.push({ name, type: "float", dims: [], values: Float32Array.of(value) });
+    return name;
+  };
   const node = (op: string, input: string[], name: string, attr: Record<string, Attr> = {}): string => {
     nodes.push({ name, op, input, attr });
     return name;
@@ -66,7 +72,13 @@ export function toTfjsGraph(graph: InferenceGraph, options: { userDefinedMetadat
       case "Sub": node("Sub", [a, b], out, T()); return;
       case "Mul": node("Mul", [a, b], out, T()); return;
       case "Div": node("RealDiv", [a, b], out, T()); return;
-      case "Sqrt": case "Tanh": node(n.op, [a], out, T()); return;
+      case "Sqrt": node("Sqrt", [a], out, T()); return;
+      case "Tanh": {
+        // 2 sigmoid(2x) - 1: tfjs's wasm Tanh is scalar, its Sigmoid vectorised (lib/models/kernels.ts fastTanh)
+        const s = node("Sigmoid", [node("Mul", [a, scalar(2)], fresh(`${out}/2x`), T())], fresh(`${out}/sigmoid`), T());
+        node("Sub", [node("Mul", [s, scalar(2)], fresh(`${out}/2s`), T()), scalar(1)], out, T());
+        return;
+      }
       case "Softmax": node("Softmax", [a], out, T()); return;
       case "MatMul": node("BatchMatMulV2", [a, b], out, { adj_x: bool(false), adj_y: bool(n.attrs.transB === true), ...T() }); return;
       case "ReduceMean": node("Mean", [a, intConst([n.attrs.axis ?? -1], [1], "axes")], out, { keep_dims: bool(true) }); return;

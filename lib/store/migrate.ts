@@ -8,12 +8,14 @@ import { RraError } from "../core/errors";
 import * as m0001 from "./migrations/0001_init";
 import * as m0002 from "./migrations/0002_labels";
 import * as m0003 from "./migrations/0003_training";
+import * as m0004 from "./migrations/0004_bench";
 
 /** Every migration by name; names sort in the order they must run. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   "0001_init": m0001,
   "0002_labels": m0002,
   "0003_training": m0003,
+  "0004_bench": m0004,
 });
 
 /** A kysely migration provider over a fixed table of migrations, each run in its own transaction. */

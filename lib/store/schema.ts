@@ -219,6 +219,16 @@ export interface TrainCurveTable {
   value: number;
 }
 
+/** One `rra bench` run (0004_bench): lib/bench's resolved config, its BenchReport and the package versions. */
+export interface BenchRunTable {
+  id: Generated<number>;
+  created_at: Generated<string>;
+  config_json: string;
+  /** The whole BenchReport (machine facts, measurements, what was skipped and why), JSON. */
+  results_json: string;
+  versions_json: string;
+}
+
 /** The whole store, as kysely sees it. */
 export interface Database {
   datasets: DatasetTable;
@@ -237,6 +247,7 @@ export interface Database {
   rationales: RationaleTable;
   train_runs: TrainRunTable;
   train_curves: TrainCurveTable;
+  bench_runs: BenchRunTable;
 }
 
 /** The `qid` of the rows holding a run's mean metric values. */
@@ -294,3 +305,5 @@ export type LabelRow = Selectable<LabelTable>;
 export type TrainRunRow = Selectable<TrainRunTable>;
 /** A training curve point. */
 export type TrainCurveRow = Selectable<TrainCurveTable>;
+/** A stored bench run. */
+export type BenchRunRow = Selectable<BenchRunTable>;

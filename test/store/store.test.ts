@@ -34,7 +34,7 @@ import {
 
 const ROOT = resolve(__dirname, "..", "..");
 const DL19_RUN = join(ROOT, "data", "trec-dl-2019-2020", "bm25_trec_results_dl19.txt");
-const STORE_TABLES = ["candidates", "dataset_passages", "datasets", "judgments", "label_jobs", "label_windows", "labels", "metrics", "passages", "queries", "rationales", "run_entries", "runs", "teacher_calls", "train_curves", "train_runs"];
+const STORE_TABLES = ["bench_runs", "candidates", "dataset_passages", "datasets", "judgments", "label_jobs", "label_windows", "labels", "metrics", "passages", "queries", "rationales", "run_entries", "runs", "teacher_calls", "train_curves", "train_runs"];
 
 async function tableNames(db: Kysely<Database>): Promise<string[]> {
   const r = await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name not like 'kysely_%' and name not like 'sqlite_%' order by name`.execute(db);
@@ -111,9 +111,9 @@ describe("store", () => {
     it("create every table on a fresh :memory: db and down removes them", async () => {
       assert.deepEqual(await tableNames(db), STORE_TABLES);
       assert.deepEqual(await migrateToLatest(db), [], "nothing pending after openStore");
-      assert.deepEqual(await migrateDownAll(db), ["0003_training", "0002_labels", "0001_init"]);
+      assert.deepEqual(await migrateDownAll(db), ["0004_bench", "0003_training", "0002_labels", "0001_init"]);
       assert.deepEqual(await tableNames(db), []);
-      assert.deepEqual(await migrateToLatest(db), ["0001_init", "0002_labels", "0003_training"]);
+      assert.deepEqual(await migrateToLatest(db), ["0001_init", "0002_labels", "0003_training", "0004_bench"]);
       assert.deepEqual(await tableNames(db), STORE_TABLES);
     });
 
