@@ -110,7 +110,7 @@ export interface LatencyResult {
 }
 
 /** ONNX export of a preset before its ORT measurement: exportModel's parity check. */
-export interface ExportResult {
+export interface BenchExport {
   preset: string;
   out: string;
   parity: { pairs: number; maxAbsDiff: number };
@@ -151,7 +151,7 @@ export interface BenchReport {
   attention: AttentionResult[];
   train: TrainSpeed[];
   infer: InferSpeed[];
-  exports: ExportResult[];
+  exports: BenchExport[];
   latency: LatencyResult[];
   skipped: Skipped[];
   wallSeconds: number;
