@@ -56,13 +56,15 @@ export interface BenchConfig {
   seed: number;
   /** Whether the `--tiny` settings were applied (recorded only). Default false. */
   tiny: boolean;
+  /** Also run the PyTorch peer (scripts/bench-peer.py, Debian's python3-torch) at the reference shape. Default false. */
+  peer: boolean;
 }
 
 /** Defaults of every field. */
 export const BENCH_DEFAULTS: Readonly<BenchConfig> = Object.freeze({
   presets: ["tiny", "small"], backends: [...BENCH_BACKENDS], seq: 64, batch: 32, groupSize: 8, steps: 10, cpuSteps: 2, warmup: 1,
   matmulSize: 1024, cpuMatmulSize: 256, matmulRuns: 5, inferPairs: 400, cpuInferPairs: 32, inferBatch: 128, maxLength: 128,
-  latencyPassages: 100, latencyRequests: 20, seed: 42, tiny: false,
+  latencyPassages: 100, latencyRequests: 20, seed: 42, tiny: false, peer: false,
 });
 
 /** What `--tiny` changes: a run of seconds (CI proves the bench works, it measures nothing useful). */
@@ -86,6 +88,7 @@ export function resolveBenchConfig(overrides: Partial<BenchConfig> = {}): Readon
     if (typeof v !== "number" || !Number.isInteger(v) || v < min) throw new ConfigError(`bench config: ${k} must be an integer >= ${min}, got ${show(v)}`);
   }
   if (typeof c.tiny !== "boolean") throw new ConfigError(`bench config: tiny must be a boolean, got ${show(c.tiny)}`);
+  if (typeof c.peer !== "boolean") throw new ConfigError(`bench config: peer must be a boolean, got ${show(c.peer)}`);
   if (!Array.isArray(c.presets) || c.presets.length === 0) throw new ConfigError(`bench config: presets must be a non-empty list, got ${show(c.presets)}`);
   const presetNames = Object.keys(MODEL_PRESETS);
   for (const p of c.presets) if (!presetNames.includes(p)) throw new ConfigError(`bench config: unknown preset ${show(p)}; expected some of ${presetNames.join(", ")}`);

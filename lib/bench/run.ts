@@ -17,7 +17,7 @@ import { join } from "path";
 import { loadDataset } from "../data/datasets";
 import type { Dataset } from "../data/types";
 import { encoderVariableShapes } from "../models/encoder";
-import { computeIdf } from "../train/batches";
+import { computeIdf, packPairs } from "../train/batches";
 import { studentTokenizer } from "../train/config";
 import { loadStudent } from "../train/rerank";
 import { resolveBenchConfig, type BenchBackend, type BenchConfig } from "./config";
@@ -25,13 +25,15 @@ import { restoreBackend, startBackend } from "./backends";
 import { computeBatchesFlops, computeForwardFlops } from "./flops";
 import { benchVersions, machineFacts, readGitSha } from "./machine";
 import { measureMatmul } from "./matmul";
+import { runPeer } from "./peer";
 import { exportModel } from "../export/model";
+import { loadExportedScorer, type ExportedScorer } from "../export/runtime";
 import { measureRerankLatency, startServer, type RunningServer } from "../serve/server";
 import { loadReranker, type Reranker } from "../train/reranker";
 import { measureInference, measureTraining, type SpeedSample } from "./speed";
 import { BENCH_VOCAB_SIZE, benchEncoderConfig, makeBenchStudentDir } from "./student-dir";
 import type { BackendResult, BenchReport, InferSpeed, PresetResult, TrainSpeed } from "./types";
-import { benchGroups, benchPairs, scoringShapes, type TextPair } from "./workload";
+import { batchShape, benchGroups, benchPairs, scoringShapes, type TextPair } from "./workload";
 
 /** Options of runBench. */
 export interface RunBenchOptions {
@@ -130,6 +132,13 @@ export async function runBench(overrides: Partial<BenchConfig> = {}, options: Ru
     await restoreBackend(backendBefore ?? (best === "wasm+blas" ? "wasm" : best ?? null));
     rmSync(work, { recursive: true, force: true });
   }
+  if (config.peer) {
+    log(`pytorch peer: ${config.presets.join(", ")} at ${config.batch}x${config.seq}`);
+    const peer = runPeer(config, report.machine.cores);
+    report.peer = peer.results;
+    report.skipped.push(...peer.skipped);
+    for (const r of peer.results) log(`pytorch peer ${r.preset}: train ${r.trainExamplesPerSec} ex/s, infer ${r.inferPairsPerSec} pairs/s, matMul ${r.matmulGflops} GFLOP/s (torch ${r.torch})`);
+  }
   report.machine.loadavgEnd = loadavg();
   report.wallSeconds = (performance.now() - started) / 1000;
   return report;
@@ -171,13 +180,13 @@ async function benchOnnx(report: BenchReport, config: BenchConfig, dirs: Map<str
   // the exporter's parity check scores 300 pairs with TensorFlow.js: on the fastest backend that started, not on cpu
   await startBackend(bestTfjs(report) ?? "wasm");
   for (const preset of config.presets) {
-    let reranker: Reranker | undefined;
+    let scorer: ExportedScorer | undefined;
     try {
       const out = join(work, `onnx-${preset}`);
       const exported = await exportModel({ model: dirs.get(preset) as string, format: "onnx", out });
       report.exports.push({ preset, out: exported.out, parity: exported.parity });
-      reranker = await loadReranker(exported.out, { engine: "onnxruntime", batchSize: config.inferBatch, threads });
-      const r = reranker;
+      scorer = await loadExportedScorer(exported.out, { engine: "onnxruntime", batchSize: config.inferBatch, threads });
+      const r = scorer;
       // ONNX Runtime plans memory per input shape: a first pass at a new [rows, T] is ~3x slower, so warm up on the same pairs
       for (let i = 0; i < config.warmup; i++) await r.scorePairs(pairs);
       const t0 = performance.now();
@@ -193,12 +202,27 @@ async function benchOnnx(report: BenchReport, config: BenchConfig, dirs: Map<str
       };
       const row = inferRow("onnxruntime", preset, r.engine, sample, null, threads);
       report.infer.push(row);
-      log(`onnxruntime ${preset}: infer ${row.pairsPerSec.toFixed(1)} pairs/s (T ${row.meanSeqLen.toFixed(0)}, ${threads} threads); export parity max |diff| ${exported.parity.maxAbsDiff.toExponential(2)}`);
+      // the reference shape: forward passes over one pre-packed batch x seq batch (no tokenizing), as for tfjs and the PyTorch peer
+      const refPairs = Array.from({ length: config.batch }, (_, i) => pairs[i % pairs.length]);
+      const packed = packPairs(tokenizer, refPairs, { maxLength: config.seq, tokenSelection: null, padTo: "max", matchChannel: true, matchIdf: null });
+      for (let i = 0; i < config.warmup; i++) await r.runPacked(packed);
+      const t1 = performance.now();
+      for (let i = 0; i < config.steps; i++) await r.runPacked(packed);
+      const refSeconds = (performance.now() - t1) / 1000;
+      const refShapes = Array.from({ length: config.steps }, () => batchShape(packed));
+      const refN = config.batch * config.steps;
+      const ref: SpeedSample = {
+        workload: "reference", runs: config.steps, pairs: refN, seconds: refSeconds, meanSeqLen: config.seq,
+        meanTokens: refShapes.reduce((k, x) => k + x.tokens, 0) / refN, flopsPerPair: computeBatchesFlops(sizes, refShapes) / refN,
+      };
+      const refRow = inferRow("onnxruntime", preset, r.engine, ref, null, threads);
+      report.infer.push(refRow);
+      log(`onnxruntime ${preset}: infer ${row.pairsPerSec.toFixed(1)} pairs/s (T ${row.meanSeqLen.toFixed(0)}, ${threads} threads), ${refRow.pairsPerSec.toFixed(1)} at ${config.batch}x${config.seq}; export parity max |diff| ${exported.parity.maxAbsDiff.toExponential(2)}`);
     } catch (e) {
       report.skipped.push({ what: `onnxruntime ${preset}`, reason: errorLine(e) });
       log(`onnxruntime ${preset}: failed: ${errorLine(e)}`);
     } finally {
-      reranker?.dispose();
+      scorer?.dispose();
     }
   }
 }

@@ -2,7 +2,7 @@
  * Training and inference throughput of one preset on the current TensorFlow.js backend, with the code
  * the workbench really runs: training steps are `createTrainStep` of lib/train/loop.ts (RRA-BERT with the
  * TCL, listNet, clipping, AdamW, seeded dropout; each timed step includes packing its batch, as the loop's
- * own ex/s does); inference is `scorePairs` of lib/train/rerank.ts on real pairs (tokenizing and packing
+ * own ex/s does; at the reference shape without the TCL, as the PyTorch peer); inference is `scorePairs` of lib/train/rerank.ts on real pairs (tokenizing and packing
  * included), and `inferenceScores` on a pre-packed batch for the reference shape.
  * Numbers here are per workload; the caller adds backend, preset and the fraction of the matMul peak.
  */
@@ -63,9 +63,6 @@ function summarize(workload: BenchWorkload, runs: number, seconds: number, shape
 export function measureTraining(input: TrainSpeedInput): SpeedSample[] {
   const { encoderConfig, tokenizer, groups, batch, steps, warmup, seed } = input;
   const groupSize = groups[0].labels.length;
-  const model = createRraBert(encoderConfig, { tcl: true, tokenSelection: "exact" });
-  const optimizer = createAdamW(model.trainableVariables(), { weightDecay: 0.01 });
-  const step = createTrainStep(model, optimizer, { loss: "listNet", clip: 1, seed }, () => 5e-4);
   const batches = benchGroupBatches(groups.length, batch / groupSize, warmup + steps, seed);
   const base: PackGroupsOptions = { maxLength: input.maxLength, tokenSelection: "exact", idf: input.idf, matchChannel: true, matchIdf: null };
   const workloads: Array<[BenchWorkload, PackGroupsOptions]> = [
@@ -73,8 +70,12 @@ export function measureTraining(input: TrainSpeedInput): SpeedSample[] {
     ["reference", { ...base, maxLength: input.seq, padTo: "max" }],
   ];
   let stepIndex = 0;
-  try {
-    return workloads.map(([workload, options]) => {
+  return workloads.map(([workload, options]) => {
+    // DL19: the real step (RRA-BERT + TCL); reference: the encoder and listwise loss alone, as the PyTorch peer trains
+    const model = createRraBert(encoderConfig, { tcl: workload === "dl19", tokenSelection: "exact" });
+    const optimizer = createAdamW(model.trainableVariables(), { weightDecay: 0.01 });
+    const step = createTrainStep(model, optimizer, { loss: "listNet", clip: 1, seed }, () => 5e-4);
+    try {
       for (let i = 0; i < warmup; i++) step(packGroups(tokenizer, groups, batches[i], options), stepIndex++);
       const shapes: Array<{ rows: number; seqLen: number; tokens: number }> = [];
       const t0 = performance.now();
@@ -86,11 +87,11 @@ export function measureTraining(input: TrainSpeedInput): SpeedSample[] {
       const seconds = (performance.now() - t0) / 1000;
       const flops = shapes.reduce((n, s) => n + s.rows * computeTrainFlops(encoderConfig, s.seqLen), 0);
       return summarize(workload, steps, seconds, shapes, flops);
-    });
-  } finally {
-    optimizer.dispose();
-    model.dispose();
-  }
+    } finally {
+      optimizer.dispose();
+      model.dispose();
+    }
+  });
 }
 
 /** What an inference measurement needs. */

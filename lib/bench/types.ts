@@ -1,3 +1,4 @@
+import type { PeerResult } from "./peer";
 /** The records `rra bench` produces (plain data, tfjs-free: plots/ and the store read them). */
 import type { BenchBackend, BenchConfig } from "./config";
 import type { EncoderSizes } from "../models/presets";
@@ -154,5 +155,7 @@ export interface BenchReport {
   exports: BenchExport[];
   latency: LatencyResult[];
   skipped: Skipped[];
+  /** The PyTorch peer at the reference shape (config.peer), per preset. */
+  peer?: PeerResult[];
   wallSeconds: number;
 }

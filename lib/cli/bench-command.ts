@@ -11,20 +11,22 @@ import { benchFigure } from "../plots/bench";
 import { closeStore, defaultDbPath, openStore } from "../store/db";
 import { listFlag, numberFlag, parseFlags, type Command } from "./args";
 
-const HELP = `rra bench [--json] [--tiny] [--presets tiny,small] [--backends wasm,cpu,tensorflow,onnxruntime]
+const HELP = `rra bench [--json] [--tiny] [--peer] [--presets tiny,small] [--backends wasm,wasm+blas,cpu,tensorflow,onnxruntime]
           [--seq N] [--batch N] [--steps N] [--out DIR] [--db FILE]
 
-Measure on this machine, for each available backend (tfjs wasm, tfjs cpu, tfjs tensorflow when
+Measure on this machine, for each available backend (tfjs wasm with its own kernels, tfjs wasm with
+the native OpenBLAS matMul (wasm+blas, lib/backend/native-matmul.ts), tfjs cpu, tfjs tensorflow when
 @tensorflow/tfjs-node is installed, ONNX Runtime for inference):
   - matMul GFLOP/s: ${BENCH_DEFAULTS.matmulSize}^3 float32 (${BENCH_DEFAULTS.cpuMatmulSize}^3 on cpu), median of ${BENCH_DEFAULTS.matmulRuns} after warm-up: the backend's practical peak;
     and the batched attention matMul Q K^T of each preset at the reference shape;
   - training examples/s per student preset (the real train step: RRA-BERT + TCL, listNet, AdamW) on
-    real DL19 groups packed to <= 128 tokens (padded to each batch's longest), and at batch x seq;
-  - inference pairs/s per preset: scorePairs on real DL19 pairs (end to end), forward passes at
-    batch x seq, and ONNX Runtime on the ONNX export (when lib/export/model.ts exists);
+    real DL19 groups packed to <= 128 tokens (padded to each batch's longest), and at batch x seq
+    (encoder + listwise loss without the TCL, the PyTorch peer's shape);
+  - inference pairs/s per preset: scorePairs on real DL19 pairs (end to end, tokenizing included) and
+    forward passes over a packed batch x seq batch, for tfjs and for ONNX Runtime on the ONNX export;
   - FLOPs per pair (analytic, lib/bench/flops.ts) and the achieved fraction of the matMul peak
     (training counted as 3 x forward);
-  - p50/p95 latency of POST /rerank with 100 passages (when lib/serve/server.ts exists).
+  - p50/p95 latency of POST /rerank with 100 passages (rra serve's server over loopback).
 The models are untrained seeded students of each preset (speed does not depend on the weights). On the
 cpu backend (~40x slower) fewer steps and pairs are used (see the JSON config). Unavailable backends and
 parts are reported with the reason. Progress goes to stderr.
@@ -37,6 +39,8 @@ Options:
   --seq N          reference shape: tokens per pair                  default ${BENCH_DEFAULTS.seq}
   --batch N        reference rows, and pairs per training step       default ${BENCH_DEFAULTS.batch}
   --steps N        timed training steps / reference passes          default ${BENCH_DEFAULTS.steps} (cpu: ${BENCH_DEFAULTS.cpuSteps})
+  --peer           also run the PyTorch peer (scripts/bench-peer.py with Debian's python3-torch) at the
+                   reference shape, and print it next to the best engine here
   --tiny           a seconds-long run for CI: tiny preset, ${BENCH_TINY.batch}x${BENCH_TINY.seq}, ${BENCH_TINY.steps} steps, ${BENCH_TINY.matmulSize}^3 matMul
   --out DIR        figures folder                                    default figures/
   --db FILE        SQLite store (default: RRA_DB or data/rra.sqlite)
@@ -60,14 +64,14 @@ export const benchCommand: Command = {
   help: HELP,
   async run(argv) {
     const { values } = parseFlags("bench", argv, {
-      json: { type: "boolean" }, tiny: { type: "boolean" }, presets: { type: "string" }, backends: { type: "string" },
+      json: { type: "boolean" }, tiny: { type: "boolean" }, peer: { type: "boolean" }, presets: { type: "string" }, backends: { type: "string" },
       seq: { type: "string" }, batch: { type: "string" }, steps: { type: "string" }, out: { type: "string" }, db: { type: "string" },
     });
     if (values.help) { console.log(HELP); return 0; }
     const backends = listFlag(values, "backends");
     for (const b of backends ?? []) if (!(BENCH_BACKENDS as readonly string[]).includes(b)) throw new ConfigError(`rra bench: --backends expects some of ${BENCH_BACKENDS.join(", ")}, got ${JSON.stringify(b)}`);
     const overrides: Partial<BenchConfig> = {
-      tiny: values.tiny === true, presets: listFlag(values, "presets"), backends: backends as BenchBackend[] | undefined,
+      tiny: values.tiny === true, peer: values.peer === true, presets: listFlag(values, "presets"), backends: backends as BenchBackend[] | undefined,
       seq: intFlag(values, "seq"), batch: intFlag(values, "batch"), steps: intFlag(values, "steps"),
     };
     const json = values.json === true;

@@ -27,10 +27,13 @@ export interface ExportedScorer {
   prior: number;
   config: ExportConfig;
   scorePairs(pairs: ReadonlyArray<{ query: string; passage: string }>): Promise<Float32Array>;
+  /** Scores of rows packed by the caller (benchmarks, stacks with their own tokenizer): one forward pass. */
+  runPacked(rows: PackedRows): Promise<Float32Array>;
   dispose(): void;
 }
 
 /** Packed rows for one forward pass: [B, T] int arrays (types only for RRA-BERT). */
+export type PackedRows = Rows;
 interface Rows { inputIds: Int32Array; attentionMask: Int32Array; tokenTypeIds?: Int32Array; batch: number; seqLen: number }
 
 /** Options of loadExportedScorer. */
@@ -95,31 +98,35 @@ export async function loadExportedScorer(dir: string, options: ExportedScorerOpt
     const threads = options.threads ?? Math.max(1, Math.min(4, cpus().length));
     const session = await ort.InferenceSession.create(join(dir, config.file), { executionProviders: ["cpu"], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all" });
     const long = (a: Int32Array, rows: Rows) => new ort.Tensor("int64", BigInt64Array.from(a, (x) => BigInt(x)), [rows.batch, rows.seqLen]);
+    const run = async (rows: Rows): Promise<Float32Array> => {
+      const feeds: Record<string, import("onnxruntime-node").Tensor> = { input_ids: long(rows.inputIds, rows), attention_mask: long(rows.attentionMask, rows) };
+      if (config.inputs.includes("token_type_ids")) feeds.token_type_ids = long(rows.tokenTypeIds as Int32Array, rows);
+      const out = await session.run(feeds);
+      return out.logits.data as Float32Array;
+    };
     return {
       kind, format: "onnx", engine: `onnxruntime-cpu (${threads} thread${threads === 1 ? "" : "s"})`, prior, config,
-      scorePairs: (pairs) => scoreBatched(pairs, batchSize, pack, async (rows) => {
-        const feeds: Record<string, import("onnxruntime-node").Tensor> = { input_ids: long(rows.inputIds, rows), attention_mask: long(rows.attentionMask, rows) };
-        if (config.inputs.includes("token_type_ids")) feeds.token_type_ids = long(rows.tokenTypeIds as Int32Array, rows);
-        const out = await session.run(feeds);
-        return out.logits.data as Float32Array;
-      }),
+      scorePairs: (pairs) => scoreBatched(pairs, batchSize, pack, run),
+      runPacked: run,
       dispose: () => { void session.release(); },
     };
   }
   if (engine === "onnxruntime") throw new ConfigError(`loadReranker: ${show(dir)} is a TensorFlow.js export; ONNX Runtime needs an ONNX export (--format onnx)`);
   const modelJson = JSON.parse(readFileSync(join(dir, config.file), "utf8")) as Record<string, unknown>;
   const model = await loadTfjsGraph(modelJson, readFileSync(join(dir, TFJS_WEIGHTS_FILE)));
+  const run = async (rows: Rows): Promise<Float32Array> => {
+    const t = (a: Int32Array) => tf.tensor2d(a, [rows.batch, rows.seqLen], "int32");
+    const feeds: tf.NamedTensorMap = { input_ids: t(rows.inputIds), attention_mask: t(rows.attentionMask) };
+    if (config.inputs.includes("token_type_ids")) feeds.token_type_ids = t(rows.tokenTypeIds as Int32Array);
+    const out = model.execute(feeds, "logits") as tf.Tensor;
+    const values = out.dataSync() as Float32Array;
+    tf.dispose([out, ...Object.values(feeds)]);
+    return values;
+  };
   return {
     kind, format: "tfjs", engine: `tfjs-${tf.getBackend()}`, prior, config,
-    scorePairs: (pairs) => scoreBatched(pairs, batchSize, pack, async (rows) => {
-      const t = (a: Int32Array) => tf.tensor2d(a, [rows.batch, rows.seqLen], "int32");
-      const feeds: tf.NamedTensorMap = { input_ids: t(rows.inputIds), attention_mask: t(rows.attentionMask) };
-      if (config.inputs.includes("token_type_ids")) feeds.token_type_ids = t(rows.tokenTypeIds as Int32Array);
-      const out = model.execute(feeds, "logits") as tf.Tensor;
-      const values = out.dataSync() as Float32Array;
-      tf.dispose([out, ...Object.values(feeds)]);
-      return values;
-    }),
+    scorePairs: (pairs) => scoreBatched(pairs, batchSize, pack, run),
+    runPacked: run,
     dispose: () => model.dispose(),
   };
 }

@@ -13,7 +13,7 @@ export interface BenchFigureOptions {
 }
 
 /** Grouped log-y bars of throughput (left) and GFLOP/s (right); see the file header. */
-export function benchFigure(report: Pick<BenchReport, "config" | "machine" | "backends" | "train" | "infer" | "presets">, options: BenchFigureOptions = {}): PlotlyFigure {
+export function benchFigure(report: Pick<BenchReport, "config" | "machine" | "backends" | "train" | "infer" | "presets" | "peer">, options: BenchFigureOptions = {}): PlotlyFigure {
   const { batch, seq } = report.config;
   const ref = `${batch}x${seq}`;
   const presets = report.presets.map((p) => p.preset);
@@ -26,9 +26,16 @@ export function benchFigure(report: Pick<BenchReport, "config" | "machine" | "ba
       categories.push({ label: `${preset} infer<br>${name}`, value: (engine) => report.infer.find((r) => r.engine === engine && r.preset === preset && r.workload === workload)?.pairsPerSec ?? null });
     }
   }
-  const engines = [...new Set([...report.train.map((r) => `tfjs-${r.backend}`), ...report.infer.map((r) => r.engine)])];
+  const PEER = "pytorch (peer)";
+  const engines = [...new Set([...report.train.map((r) => `tfjs-${r.backend}`), ...report.infer.map((r) => r.engine), ...(report.peer?.length ? [PEER] : [])])];
+  const peerValue = (label: string): number | null => {
+    // the peer runs the reference shape only
+    const p = report.peer?.find((x) => label.startsWith(`${x.preset} `) && label.endsWith(ref));
+    if (!p) return null;
+    return label.includes(" train<br>") ? p.trainExamplesPerSec : p.inferPairsPerSec;
+  };
   const data: unknown[] = engines.map((engine, i) => {
-    const y = categories.map((c) => c.value(engine));
+    const y = categories.map((c) => (engine === PEER ? peerValue(c.label) : c.value(engine)));
     return {
       type: "bar", name: engine, legendgroup: engine, x: categories.map((c) => c.label), y, marker: { color: colour(i) },
       text: y.map((v) => (v === null ? "" : v >= 100 ? v.toFixed(0) : v.toPrecision(2))), textposition: "outside", cliponaxis: false,

@@ -7,6 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import { BENCH_TINY, resolveBenchConfig } from "../../lib/bench/config";
 import { computeForwardFlops, computeTrainFlops } from "../../lib/bench/flops";
 import { median } from "../../lib/bench/matmul";
+import { runPeer } from "../../lib/bench/peer";
 import { runBench } from "../../lib/bench/run";
 import { listBenchRuns, saveBenchRun } from "../../lib/bench/store";
 import type { BenchReport } from "../../lib/bench/types";
@@ -161,5 +162,24 @@ describe("rra bench --tiny --json (CLI)", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("bench PyTorch peer (scripts/bench-peer.py)", function () {
+  this.timeout(300_000);
+  it("measures the reference shape with torch when Debian's python3-torch is there, else names what is missing", () => {
+    const { results, skipped } = runPeer({ presets: ["tiny"], batch: 8, seq: 16, steps: 2, warmup: 1, seed: 1 }, 1);
+    if (results.length === 0) {
+      assert.equal(skipped.length, 1);
+      assert.match(skipped[0].reason, /python3-torch|not found|exited/);
+      return;
+    }
+    const [r] = results;
+    assert.equal(r.preset, "tiny");
+    assert.equal(r.batch, 8);
+    assert.equal(r.seq, 16);
+    for (const v of [r.matmulGflops, r.trainExamplesPerSec, r.inferPairsPerSec]) assert.ok(v !== null && Number.isFinite(v) && v > 0, String(v));
+    // the peer counts forward FLOPs with the same formula as lib/bench/flops.ts
+    assert.equal(r.flopsPerPairForward, computeForwardFlops({ numLayers: 2, hiddenSize: 64, ffnSize: 256 }, 16));
   });
 });
