@@ -11,7 +11,6 @@
  * from the stock kernel's in float rounding: the run record names the kernel (backendInfo().matMul).
  */
 import * as tf from "@tensorflow/tfjs";
-import { cpus } from "os";
 import { join } from "path";
 import { projectRoot } from "../core/paths";
 
@@ -91,7 +90,9 @@ function nativeBatchMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: unkno
 /**
  * Register the native BatchMatMul for the wasm backend (once; later calls return the status). Off when
  * the backend is not wasm, RRA_NATIVE_MATMUL=0, or the addon is not built. Threads: RRA_BLAS_THREADS,
- * else the machine's cores.
+ * else 1: at the students' sizes a second BLAS thread gains little or loses (small preset, 32 x 64
+ * training step: 240 ms with 1 thread, 231 ms with 2; tiny: 109 vs 133 ms, notes/speed.md), and one
+ * thread leaves the second core to another process (a second training run, ONNX Runtime, the server).
  */
 export function installNativeMatMul(): NativeMatMulStatus {
   if (status.active) return status;
@@ -99,7 +100,7 @@ export function installNativeMatMul(): NativeMatMulStatus {
   if (process.env.RRA_NATIVE_MATMUL === "0") return (status = { active: false, describe: "off (RRA_NATIVE_MATMUL=0)" });
   const blas = loadAddon();
   if (!blas) return (status = { active: false, describe: `off (native/rra-blas not built: ${loadError})` });
-  const threads = Number(process.env.RRA_BLAS_THREADS) || cpus().length;
+  const threads = Number(process.env.RRA_BLAS_THREADS) || 1;
   blas.setThreads(threads);
   stock ??= tf.getKernel("BatchMatMul", "wasm");
   if (!stock) return (status = { active: false, describe: "off (the wasm backend has no BatchMatMul kernel to replace)" });
