@@ -9,6 +9,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { existsSync, readFileSync } from "fs";
 import { join } from "path";
+import { nativeMatMulStatus } from "../backend/native-matmul";
 import { ConfigError, DataError, show } from "../core/errors";
 import type { RankedList, Run } from "../data/types";
 import { EXPORT_FORMAT } from "../export/model-card";
@@ -89,6 +90,7 @@ export async function loadReranker(dir: string, options: LoadRerankerOptions = {
   };
 }
 
-function tfBackendName(): string {
-  return tf.getBackend() ?? "none";
+/** "wasm", "wasm+blas" (the native OpenBLAS matMul, lib/backend/native-matmul.ts), "cpu", "tensorflow". */
+export function tfBackendName(): string {
+  return `${tf.getBackend() ?? "none"}${nativeMatMulStatus().active ? "+blas" : ""}`;
 }

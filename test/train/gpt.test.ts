@@ -198,7 +198,7 @@ describe("RRA-GPT training and re-ranking (lib/train/gpt-loop.ts)", function () 
       writeFileSync(input, JSON.stringify([{ query: l.query, hits: l.candidates.slice(0, 5).map((c, i) => ({ content: c.text, qid: l.qid, docid: c.docid, rank: i + 1, score: 5 - i })) }]));
       const r = await silence(() => main(["rerank", "--model", join(dir, "gpt-a"), "--input", input, "--out", run]));
       assert.equal(r.code, 0, r.text);
-      assert.match(r.text, /\(gpt, native, tfjs-wasm\)/);
+      assert.match(r.text, /\(gpt, native, tfjs-wasm(\+blas)?\)/);
       assert.equal(readRun(run).queries.get(l.qid)?.length, 5);
     });
   });
