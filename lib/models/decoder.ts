@@ -26,7 +26,7 @@ import { getLoss } from "../losses/index";
 import type { RankingLoss } from "../losses/types";
 import { EncoderSizes, MODEL_PRESETS } from "./presets";
 import { EncoderWeights, initialValue } from "./encoder";
-import { dense as denseOp, gatherRows, gelu, layerNorm, matMul2d } from "./kernels";
+import { dense as denseOp, dropout, gatherRows, gelu, layerNorm, matMul2d } from "./kernels";
 import { assignWeights, readWeightsDir, variablesToWeights, writeWeightsDir } from "./weights-file";
 
 /** Configuration of RRA-GPT (createRraGpt takes only resolved configs, see resolveDecoderConfig). */
@@ -234,7 +234,7 @@ export function createRraGpt(config: Readonly<DecoderConfig>): RraGpt {
     const B = batch.batch, T = batch.seqLen;
     const training = options.training === true && c.dropout > 0;
     const callSeed = !training ? 0 : options.seed ?? (options.rng ? options.rng.int(0x7fffffff) : deriveSeed(c.seed, `dropout/step-${dropoutCalls++}`));
-    const drop = (x: tf.Tensor, site: string): tf.Tensor => (training ? tf.dropout(x, c.dropout, undefined, deriveSeed(callSeed, site)) : x);
+    const drop = (x: tf.Tensor, site: string): tf.Tensor => (training ? dropout(x, c.dropout, deriveSeed(callSeed, site)) : x);
     const lmPositions: number[] = [], lmTargetIds: number[] = [];
     if (batch.lmTargets && options.lm !== false) {
       for (let i = 0; i < B * T; i++) if (batch.lmTargets[i] >= 0) { lmPositions.push(i); lmTargetIds.push(batch.lmTargets[i]); }

@@ -116,7 +116,7 @@ export function checkBatch(batch: EncoderBatch, c: Readonly<EncoderConfig>, wher
 }
 
 export { dense, fastTanh, gatherRows, gelu, layerNorm, matMul2d } from "./kernels";
-import { dense as denseOp, fastTanh, gatherRows, gelu, layerNorm, matMul2d } from "./kernels";
+import { dense as denseOp, dropout, fastTanh, gatherRows, gelu, layerNorm, matMul2d } from "./kernels";
 
 /** Build an encoder from a resolved config, with seeded initial weights. */
 export function createEncoder(config: Readonly<EncoderConfig>): Encoder {
@@ -141,7 +141,7 @@ export function createEncoder(config: Readonly<EncoderConfig>): Encoder {
     const B = batch.batch, T = batch.seqLen;
     const training = options.training === true && c.dropout > 0;
     const callSeed = !training ? 0 : options.seed ?? (options.rng ? options.rng.int(0x7fffffff) : deriveSeed(c.seed, `dropout/step-${dropoutCalls++}`));
-    const drop = (x: tf.Tensor, site: string): tf.Tensor => (training ? tf.dropout(x, c.dropout, undefined, deriveSeed(callSeed, site)) : x);
+    const drop = (x: tf.Tensor, site: string): tf.Tensor => (training ? dropout(x, c.dropout, deriveSeed(callSeed, site)) : x);
     return tf.tidy(() => {
       const ids = tf.tensor1d(batch.inputIds, "int32");
       const types = tf.tensor1d(batch.tokenTypeIds, "int32");

@@ -8,6 +8,9 @@
  *               the stock Sum over axis 0 on [2048, 512])
  *   fastTanh    tanh(x) = 2 sigmoid(2x) - 1 (wasm's Sigmoid is vectorised, its Tanh is not: 5.5 vs 26 ms on
  *               [2048, 512]; the two agree to float rounding)
+ *   dropout     inverted dropout with its keep mask drawn by a seeded mulberry32 stream in a plain loop
+ *               (tf.dropout draws through tf.randomUniform, generated value by value with seedrandom:
+ *               17 of the 38 ms of a tiny-preset training forward at 32 x 64, notes/speed.md)
  * Carrying the gradients here keeps training independent of the global gradient registry: loading
  * danfojs-node after initBackend re-registers tfjs's stock gradients and silently drops overrides.
  */
@@ -64,4 +67,22 @@ export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: 
 export function gelu(x: tf.Tensor): tf.Tensor {
   const inner = tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.mul(tf.mul(x, x), x))));
   return tf.mul(tf.mul(0.5, x), tf.add(1, fastTanh(inner)));
+}
+
+/**
+ * Inverted dropout: x * mask / (1 - rate), the mask drawn from mulberry32 seeded with `seed` (a 32-bit
+ * integer, e.g. deriveSeed(...)). Same seed, same mask; the gradient is dy * mask / (1 - rate).
+ */
+export function dropout(x: tf.Tensor, rate: number, seed: number): tf.Tensor {
+  if (!(rate > 0)) return x;
+  const keep = 1 - rate, scale = 1 / keep;
+  const mask = new Float32Array(x.size);
+  let s = seed | 0;
+  for (let i = 0; i < mask.length; i++) {
+    s = (s + 0x6d2b79f5) | 0;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    mask[i] = ((t ^ (t >>> 14)) >>> 0) / 4294967296 < keep ? scale : 0;
+  }
+  return tf.mul(x, tf.tensor(mask, x.shape, "float32"));
 }

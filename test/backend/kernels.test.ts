@@ -4,12 +4,13 @@ import { join, resolve } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../lib/backend/tf";
 import { installNativeMatMul, nativeMatMulStatus, uninstallNativeMatMul } from "../../lib/backend/native-matmul";
-import { dense, fastTanh } from "../../lib/models/kernels";
+import { installFastGather, uninstallFastGather } from "../../lib/backend/wasm-gather";
+import { dense, dropout, fastTanh } from "../../lib/models/kernels";
 
 const BUILT = existsSync(join(resolve(__dirname, "..", ".."), "native", "rra-blas", "build", "Release", "rra_blas.node"));
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 
-describe("kernels: the native OpenBLAS matMul, dense with its own gradient, fastTanh", function () {
+describe("kernels: the native OpenBLAS matMul, the fast gather, dense with its own gradient, fastTanh, dropout", function () {
   this.timeout(120_000);
   before(async () => {
     await initBackend({ quiet: true });
@@ -65,5 +66,30 @@ describe("kernels: the native OpenBLAS matMul, dense with its own gradient, fast
     installNativeMatMul();
     const a = tf.randomNormal([300, 200], 0, 1, "float32", 5), b = tf.randomNormal([200, 100], 0, 1, "float32", 6);
     assert.deepEqual(Array.from(tf.matMul(a, b).dataSync()), Array.from(tf.matMul(a, b).dataSync()));
+  });
+
+  it("the fast wasm GatherV2 equals the stock kernel on embedding lookups and keeps its out-of-range error", function () {
+    if (tf.getBackend() !== "wasm") this.skip();
+    const table = tf.randomNormal([50, 7], 0, 1, "float32", 21), ids = tf.tensor1d([3, 0, 49, 3, 17], "int32"), ids2 = tf.tensor2d([[1, 2], [48, 0]], [2, 2], "int32");
+    assert.equal(installFastGather(), true);
+    const fast = [tf.gather(table, ids), tf.gather(table, ids2)].map((t) => ({ shape: t.shape, v: Array.from(t.dataSync()) }));
+    assert.throws(() => tf.gather(table, tf.tensor1d([50], "int32")).dataSync(), /GatherV2: the index value 50 is not in \[0, 49\]/);
+    uninstallFastGather();
+    const stock = [tf.gather(table, ids), tf.gather(table, ids2)].map((t) => ({ shape: t.shape, v: Array.from(t.dataSync()) }));
+    installFastGather();
+    assert.deepEqual(fast, stock);
+    // other shapes (axis 1) go to the stock kernel
+    assert.deepEqual(tf.gather(table, tf.tensor1d([6, 0], "int32"), 1).shape, [50, 2]);
+  });
+
+  it("dropout: seeded (same seed, same mask), scaled by 1 / keep, dropping about the rate", () => {
+    const x = tf.ones([200, 100]);
+    const a = dropout(x, 0.1, 1234).dataSync(), b = dropout(x, 0.1, 1234).dataSync(), c = dropout(x, 0.1, 99).dataSync();
+    assert.deepEqual(Array.from(a), Array.from(b));
+    assert.notDeepEqual(Array.from(a), Array.from(c));
+    const zeros = Array.from(a).filter((v) => v === 0).length;
+    assert.ok(Math.abs(zeros / a.length - 0.1) < 0.01, `dropped ${zeros / a.length}`);
+    assert.ok(Array.from(a).every((v) => v === 0 || Math.abs(v - 1 / 0.9) < 1e-6));
+    assert.equal(dropout(x, 0, 5), x, "rate 0 is the identity");
   });
 });
