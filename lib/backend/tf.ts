@@ -9,7 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import { ConfigError, RraError, show } from "../core/errors";
 import { installGradientOverrides } from "./gradients";
 import { installNativeMatMul } from "./native-matmul";
-import { installFastGather } from "./wasm-gather";
+import { installWasmKernels } from "./wasm-kernels";
 
 /** A TensorFlow.js backend the workbench can run on. */
 export type BackendName = "tensorflow" | "wasm" | "cpu";
@@ -88,7 +88,7 @@ async function start(name: BackendName): Promise<Omit<BackendInfo, "reason" | "s
     const ok = await tf.setBackend("wasm");
     if (!ok || tf.getBackend() !== "wasm") return `tf.setBackend("wasm") did not take (backend is ${tf.getBackend()})`;
     const simd = Boolean(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT"));
-    installFastGather();
+    installWasmKernels();
     const native = installNativeMatMul();
     const matMul = native.active ? native.describe : `wasm (XNNPACK, 1 thread); native ${native.describe}`;
     return { name, package: "@tensorflow/tfjs-backend-wasm", version: packageVersion("@tensorflow/tfjs-backend-wasm"), simd, threads: 1, matMul };

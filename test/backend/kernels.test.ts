@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../lib/backend/tf";
 import { installNativeMatMul, nativeMatMulStatus, uninstallNativeMatMul } from "../../lib/backend/native-matmul";
-import { installFastGather, uninstallFastGather } from "../../lib/backend/wasm-gather";
+import { installWasmKernels, uninstallWasmKernels } from "../../lib/backend/wasm-kernels";
 import { dense, dropout, fastTanh } from "../../lib/models/kernels";
 
 const BUILT = existsSync(join(resolve(__dirname, "..", ".."), "native", "rra-blas", "build", "Release", "rra_blas.node"));
@@ -71,15 +71,31 @@ describe("kernels: the native OpenBLAS matMul, the fast gather, dense with its o
   it("the fast wasm GatherV2 equals the stock kernel on embedding lookups and keeps its out-of-range error", function () {
     if (tf.getBackend() !== "wasm") this.skip();
     const table = tf.randomNormal([50, 7], 0, 1, "float32", 21), ids = tf.tensor1d([3, 0, 49, 3, 17], "int32"), ids2 = tf.tensor2d([[1, 2], [48, 0]], [2, 2], "int32");
-    assert.equal(installFastGather(), true);
+    assert.equal(installWasmKernels(), true);
     const fast = [tf.gather(table, ids), tf.gather(table, ids2)].map((t) => ({ shape: t.shape, v: Array.from(t.dataSync()) }));
     assert.throws(() => tf.gather(table, tf.tensor1d([50], "int32")).dataSync(), /GatherV2: the index value 50 is not in \[0, 49\]/);
-    uninstallFastGather();
+    uninstallWasmKernels();
     const stock = [tf.gather(table, ids), tf.gather(table, ids2)].map((t) => ({ shape: t.shape, v: Array.from(t.dataSync()) }));
-    installFastGather();
+    installWasmKernels();
     assert.deepEqual(fast, stock);
     // other shapes (axis 1) go to the stock kernel
     assert.deepEqual(tf.gather(table, tf.tensor1d([6, 0], "int32"), 1).shape, [50, 2]);
+  });
+
+  it("the shared wasm Identity: a clone keeps its values after the original is disposed, and leaks nothing", function () {
+    if (tf.getBackend() !== "wasm") this.skip();
+    installWasmKernels();
+    const before = tf.memory().numTensors;
+    const a = tf.tensor1d([1, 2, 3]);
+    const b = tf.clone(a);
+    a.dispose();
+    assert.deepEqual(Array.from(b.dataSync()), [1, 2, 3]);
+    b.dispose();
+    assert.equal(tf.memory().numTensors, before);
+    // gradients through ops that save their inputs (clones) still match finite differences
+    const x = tf.tensor1d([0.5, -1.5, 2]);
+    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.mul(t, t), tf.div(t, 3))))(x).dataSync();
+    Array.from(x.dataSync()).forEach((v, i) => assert.ok(Math.abs(g[i] - v * v) < 1e-5, `d/dx x^3/3 at ${v}: ${g[i]}`));
   });
 
   it("dropout: seeded (same seed, same mask), scaled by 1 / keep, dropping about the rate", () => {
