@@ -82,6 +82,18 @@ describe("kernels: the native OpenBLAS matMul, the fast gather, dense with its o
     assert.deepEqual(tf.gather(table, tf.tensor1d([6, 0], "int32"), 1).shape, [50, 2]);
   });
 
+  it("the fast wasm Slice equals the stock kernel on contiguous and strided slices", function () {
+    if (tf.getBackend() !== "wasm") this.skip();
+    const x = tf.randomNormal([6, 5, 4], 0, 1, "float32", 31), v = tf.randomNormal([100], 0, 1, "float32", 32);
+    const cases = () => [tf.slice(v, [10], [37]), tf.slice(x, [2, 0, 0], [3, 5, 4]), tf.slice(x, [1, 2, 0], [1, 2, 4]), tf.slice(x, [0, 1, 1], [6, 3, 2]), tf.slice(v, [99], [0])].map((t) => ({ shape: t.shape, v: Array.from(t.dataSync()) }));
+    installWasmKernels();
+    const fast = cases();
+    uninstallWasmKernels();
+    const stock = cases();
+    installWasmKernels();
+    assert.deepEqual(fast, stock);
+  });
+
   it("the shared wasm Identity: a clone keeps its values after the original is disposed, and leaks nothing", function () {
     if (tf.getBackend() !== "wasm") this.skip();
     installWasmKernels();
