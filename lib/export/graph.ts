@@ -108,3 +108,18 @@ export class GraphBuilder {
     return this.graph;
   }
 }
+
+/**
+ * A generator of value names unused in `graph` (for the extra values an emitter adds when one op of the
+ * description becomes several ops of the target format): `hint`, else `hint_1`, `hint_2`, ...
+ */
+export function freshNames(graph: InferenceGraph): (hint: string) => string {
+  const used = new Set<string>([...graph.inputs.map((i) => i.name), ...graph.consts.map((c) => c.name), ...graph.nodes.map((n) => n.output)]);
+  let k = 0;
+  return (hint) => {
+    let name = hint;
+    while (used.has(name)) name = `${hint}_${++k}`;
+    used.add(name);
+    return name;
+  };
+}

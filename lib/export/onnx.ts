@@ -10,7 +10,7 @@
  */
 import * as protobuf from "protobufjs";
 import { ConfigError } from "../core/errors";
-import type { GraphConst, GraphNode, InferenceGraph } from "./graph";
+import { freshNames, type GraphConst, type GraphNode, type InferenceGraph } from "./graph";
 
 /** ONNX IR version and opset written. */
 export const ONNX_IR_VERSION = 8;
@@ -138,14 +138,7 @@ export interface OnnxOptions {
 
 /** Encode an InferenceGraph as ONNX ModelProto bytes. */
 export function toOnnx(graph: InferenceGraph, options: OnnxOptions = {}): Uint8Array {
-  const used = new Set<string>([...graph.inputs.map((i) => i.name), ...graph.consts.map((c) => c.name), ...graph.nodes.map((n) => n.output)]);
-  let k = 0;
-  const fresh = (hint: string): string => {
-    let name = hint;
-    while (used.has(name)) name = `${hint}_${++k}`;
-    used.add(name);
-    return name;
-  };
+  const fresh = freshNames(graph);
   const extra: Array<Record<string, unknown>> = [];
   const nodes = graph.nodes.flatMap((n) => onnxNodes(n, extra, fresh));
   const dim = (d: number | string) => (typeof d === "number" ? { dimValue: d } : { dimParam: d });

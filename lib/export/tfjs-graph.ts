@@ -11,7 +11,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { ConfigError } from "../core/errors";
-import type { GraphConst, GraphNode, InferenceGraph } from "./graph";
+import { freshNames, type GraphConst, type GraphNode, type InferenceGraph } from "./graph";
 
 /** The weights file name written next to model.json. */
 export const TFJS_WEIGHTS_FILE = "group1-shard1of1.bin";
@@ -32,14 +32,7 @@ export interface TfjsGraphArtifacts {
 export function toTfjsGraph(graph: InferenceGraph, options: { userDefinedMetadata?: Record<string, unknown> } = {}): TfjsGraphArtifacts {
   const consts: Array<Pick<GraphConst, "name" | "type" | "dims" | "values">> = [...graph.consts];
   const nodes: TfNode[] = [];
-  const used = new Set<string>([...graph.inputs.map((i) => i.name), ...graph.consts.map((c) => c.name), ...graph.nodes.map((n) => n.output)]);
-  let k = 0;
-  const fresh = (hint: string): string => {
-    let name = hint;
-    while (used.has(name)) name = `${hint}_${++k}`;
-    used.add(name);
-    return name;
-  };
+  const fresh = freshNames(graph);
   const intConst = (values: number[], dims: number[], hint: string): string => {
     const name = fresh(hint);
     consts.push({ name, type: "index", dims, values: Int32Array.from(values) });
