@@ -100,3 +100,8 @@ export * from "./bench/run";
 export * from "./bench/table";
 export * from "./bench/store";
 export * from "./plots/bench";
+export * from "./online/clicks";
+export * from "./online/interleave";
+export * from "./online/stats";
+export * from "./online/simulate";
+export * from "./plots/online";
