@@ -20,8 +20,9 @@ The main job. Today it runs:
   1. rra data check        validate every vendored file
   2. baselines             store the datasets and every shipped run with its trec_eval metrics in the
                            SQLite store, compare the LLM re-rankers with BM25 (DL19, DL20)
-  3. notebooks             every notebooks/*.ipynb in a tslab kernel: 01 data and baselines, 02 label
-                           generation (offline teachers, stored label jobs); figures in figures/<notebook>/
+  3. notebooks             every notebooks/*.ipynb (01-07) in a tslab kernel, at full size unless SMOKE=1
+                           (03-06 then train students; SMOKE=1 runs them in their CI size, ~3 min in all);
+                           figures in figures/<notebook>/
 and writes results.md (tables, label cost and quality, configuration, versions, wall time). Later
 stages (students, export) join as their issues land.
 
