@@ -21,10 +21,10 @@ interface RraBlas {
   threads(): number;
 }
 
-/** The tfjs-backend-wasm internals the kernel uses (stable across 4.x). */
-interface WasmBackendLike {
+/** The tfjs-backend-wasm internals the custom kernels use (stable across 4.x; wasm-kernels.ts too). */
+export interface WasmBackendLike {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array;
 }
 
 /** What installNativeMatMul did. */
@@ -77,7 +77,8 @@ function nativeBatchMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: unkno
   const backend = args.backend as WasmBackendLike;
   const out = backend.makeOutput([...outer, m, n], "float32");
   // views after makeOutput: allocating may grow (and so replace) the wasm memory buffer
-  const av = backend.typedArrayFromHeap(a), bv = backend.typedArrayFromHeap(b), ov = backend.typedArrayFromHeap(out);
+  // float32 checked above
+  const av = backend.typedArrayFromHeap(a) as Float32Array, bv = backend.typedArrayFromHeap(b) as Float32Array, ov = backend.typedArrayFromHeap(out) as Float32Array;
   if (batchB === 1 && !transposeA) {
     // many [m, k] rows against one matrix: one [batch * m, k] x op(b) product
     (addon as RraBlas).sgemmBatched(av, bv, ov, 1, batch * m, n, k, false, Boolean(transposeB), 0, 0);
@@ -116,6 +117,11 @@ export function uninstallNativeMatMul(): void {
   tf.unregisterKernel("BatchMatMul", "wasm");
   tf.registerKernel(stock);
   status = { active: false, describe: "off (uninstalled)" };
+}
+
+/** The TensorFlow.js engine as runs and re-rankers name it: "tfjs-wasm", "tfjs-wasm+blas" (this kernel on), "tfjs-cpu", "tfjs-tensorflow". */
+export function tfjsEngineName(): string {
+  return `tfjs-${tf.getBackend() ?? "none"}${status.active ? "+blas" : ""}`;
 }
 
 /** What the wasm matMul kernel is right now. */

@@ -7,6 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { ConfigError, RraError, show } from "../core/errors";
+import { packageVersion } from "../core/provenance";
 import { installGradientOverrides } from "./gradients";
 import { installNativeMatMul } from "./native-matmul";
 import { installWasmKernels } from "./wasm-kernels";
@@ -38,14 +39,6 @@ const NATIVE_PACKAGES = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"] a
 let current: BackendInfo | undefined;
 let pending: Promise<BackendInfo> | undefined;
 
-function packageVersion(name: string): string {
-  try {
-    return (require(`${name}/package.json`) as { version: string }).version;
-  } catch {
-    return "unknown";
-  }
-}
-
 /** Load a native tfjs package if it is really installed (not danfo's alias of @tensorflow/tfjs) and loads. */
 export function tryNative(): { pkg: string } | { why: string } {
   const whys: string[] = [];
@@ -76,7 +69,7 @@ async function start(name: BackendName): Promise<Omit<BackendInfo, "reason" | "s
     const r = tryNative();
     if ("why" in r) return r.why;
     if (!(await tf.setBackend("tensorflow")) || tf.getBackend() !== "tensorflow") return `${r.pkg} loaded but tf.setBackend("tensorflow") did not take`;
-    return { name, package: r.pkg, version: packageVersion(r.pkg) };
+    return { name, package: r.pkg, version: packageVersion(r.pkg) ?? "unknown" };
   }
   if (name === "wasm") {
     try {
@@ -91,10 +84,10 @@ async function start(name: BackendName): Promise<Omit<BackendInfo, "reason" | "s
     installWasmKernels();
     const native = installNativeMatMul();
     const matMul = native.active ? native.describe : `wasm (XNNPACK, 1 thread); native ${native.describe}`;
-    return { name, package: "@tensorflow/tfjs-backend-wasm", version: packageVersion("@tensorflow/tfjs-backend-wasm"), simd, threads: 1, matMul };
+    return { name, package: "@tensorflow/tfjs-backend-wasm", version: packageVersion("@tensorflow/tfjs-backend-wasm") ?? "unknown", simd, threads: 1, matMul };
   }
   if (!(await tf.setBackend("cpu")) || tf.getBackend() !== "cpu") return `tf.setBackend("cpu") did not take`;
-  return { name, package: "@tensorflow/tfjs-backend-cpu", version: packageVersion("@tensorflow/tfjs-backend-cpu") };
+  return { name, package: "@tensorflow/tfjs-backend-cpu", version: packageVersion("@tensorflow/tfjs-backend-cpu") ?? "unknown" };
 }
 
 /** Options of `initBackend`. */

@@ -14,11 +14,8 @@
  *             are assigned by swapping their data, so sharing is safe.
  */
 import * as tf from "@tensorflow/tfjs";
+import type { WasmBackendLike } from "./native-matmul";
 
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array;
-}
 
 let stock: tf.KernelConfig | undefined;
 let stockIdentity: tf.KernelConfig | undefined;

@@ -7,20 +7,12 @@ import * as tf from "@tensorflow/tfjs";
 import { installGradientOverrides } from "../backend/gradients";
 import { installNativeMatMul, uninstallNativeMatMul } from "../backend/native-matmul";
 import { tryNative } from "../backend/tf";
+import { packageVersion } from "../core/provenance";
+import { onnxRuntime } from "../export/runtime";
 import type { BenchBackend } from "./config";
 
 /** A backend that started, or the reason it did not (test with `"reason" in start`). */
 export type BackendStart = { package: string; version: string; simd?: boolean; threads?: number; matMulKernel?: string } | { reason: string };
-
-/** Version of an installed package whose package.json name is `name` itself (not an alias), else null. */
-export function packageVersion(name: string): string | null {
-  try {
-    const p = require(`${name}/package.json`) as { name: string; version: string };
-    return p.name === name ? p.version : null;
-  } catch {
-    return null;
-  }
-}
 
 function firstLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split("\n")[0];
@@ -29,11 +21,7 @@ function firstLine(e: unknown): string {
 /** Switch TensorFlow.js to `name` and check that it took; ONNX Runtime is only loaded. */
 export async function startBackend(name: BenchBackend): Promise<BackendStart> {
   if (name === "onnxruntime") {
-    try {
-      require("onnxruntime-node");
-    } catch (e) {
-      return { reason: `onnxruntime-node does not load: ${firstLine(e)}` };
-    }
+    if (!onnxRuntime()) return { reason: "onnxruntime-node does not load" };
     return { package: "onnxruntime-node", version: packageVersion("onnxruntime-node") ?? "unknown" };
   }
   const tfName = name === "wasm+blas" ? "wasm" : name;

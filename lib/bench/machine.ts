@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "fs";
 import { cpus, loadavg, release, totalmem } from "os";
 import { join } from "path";
 import { projectRoot } from "../core/paths";
-import { packageVersion } from "./backends";
+import { packageVersion } from "../core/provenance";
 import type { MachineFacts } from "./types";
 
 const VERSIONED = ["@tensorflow/tfjs", "@tensorflow/tfjs-core", "@tensorflow/tfjs-backend-cpu", "@tensorflow/tfjs-backend-wasm", "@tensorflow/tfjs-node", "@tensorflow/tfjs-node-gpu", "onnxruntime-node"];

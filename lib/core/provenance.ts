@@ -16,7 +16,8 @@ export interface Provenance {
 
 const PACKAGES = ["@tensorflow/tfjs", "@tensorflow/tfjs-backend-wasm", "onnxruntime-node", "protobufjs", "@tensorflow/tfjs-node", "@tensorflow/tfjs-node-gpu", "danfojs-node", "kysely", "better-sqlite3", "tslab", "plotly.js-dist-min", "playwright-core"];
 
-function version(pkg: string): string | undefined {
+/** Version of an installed package whose package.json names itself `pkg` (an npm alias is not it), else undefined. */
+export function packageVersion(pkg: string): string | undefined {
   try {
     const p = require(`${pkg}/package.json`) as { name: string; version: string };
     return p.name === pkg ? p.version : undefined; // danfo's alias of tfjs-node is not tfjs-node
@@ -40,7 +41,7 @@ export function provenance(): Provenance {
   if (cached) return cached;
   const packages: Record<string, string> = {};
   for (const p of PACKAGES) {
-    const v = version(p);
+    const v = packageVersion(p);
     if (v) packages[p] = v;
   }
   const status = git(["status", "--porcelain", "--untracked-files=no"]);

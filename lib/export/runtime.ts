@@ -8,7 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import { existsSync, readFileSync } from "fs";
 import { cpus } from "os";
 import { join } from "path";
-import { nativeMatMulStatus } from "../backend/native-matmul";
+import { tfjsEngineName } from "../backend/native-matmul";
 import { ConfigError, show } from "../core/errors";
 import { packDecoderBatch, packDecoderExample } from "../models/decoder-input";
 import { matchTypeVocab, packPairs } from "../train/batches";
@@ -125,7 +125,7 @@ export async function loadExportedScorer(dir: string, options: ExportedScorerOpt
     return values;
   };
   return {
-    kind, format: "tfjs", engine: `tfjs-${tf.getBackend()}${nativeMatMulStatus().active ? "+blas" : ""}`, prior, config,
+    kind, format: "tfjs", engine: tfjsEngineName(), prior, config,
     scorePairs: (pairs) => scoreBatched(pairs, batchSize, pack, run),
     runPacked: run,
     dispose: () => model.dispose(),

@@ -6,10 +6,9 @@
  *     Runtime when it is installed, else by a TensorFlow.js port of the weights) or a TensorFlow.js graph model.
  * Its own file so that rerank.ts and gpt-student.ts do not import each other (tslab cannot load circular imports).
  */
-import * as tf from "@tensorflow/tfjs";
 import { existsSync, readFileSync } from "fs";
 import { join } from "path";
-import { nativeMatMulStatus } from "../backend/native-matmul";
+import { tfjsEngineName } from "../backend/native-matmul";
 import { ConfigError, DataError, show } from "../core/errors";
 import type { RankedList, Run } from "../data/types";
 import { EXPORT_FORMAT } from "../export/model-card";
@@ -74,11 +73,11 @@ export async function loadReranker(dir: string, options: LoadRerankerOptions = {
     base = { kind: exported.kind, format: exported.format, engine: exported.engine, dir, scorePairs: exported.scorePairs, dispose: exported.dispose };
   } else if (studentKind(dir) === "gpt") {
     const gpt = loadGptStudent(dir);
-    base = { kind: "gpt", format: "native", engine: `tfjs-${tfBackendName()}`, dir, scorePairs: async (pairs) => scoreGptPairs(gpt, pairs, batchSize), dispose: () => gpt.dispose() };
+    base = { kind: "gpt", format: "native", engine: tfjsEngineName(), dir, scorePairs: async (pairs) => scoreGptPairs(gpt, pairs, batchSize), dispose: () => gpt.dispose() };
   } else {
     const bert = loadStudent(dir);
     prior = bert.prior ?? 0;
-    base = { kind: "bert", format: "native", engine: `tfjs-${tfBackendName()}`, dir, scorePairs: async (pairs) => scorePairs(bert, pairs, batchSize), dispose: () => bert.dispose() };
+    base = { kind: "bert", format: "native", engine: tfjsEngineName(), dir, scorePairs: async (pairs) => scorePairs(bert, pairs, batchSize), dispose: () => bert.dispose() };
   }
   return {
     ...base,
@@ -90,7 +89,3 @@ export async function loadReranker(dir: string, options: LoadRerankerOptions = {
   };
 }
 
-/** "wasm", "wasm+blas" (the native OpenBLAS matMul, lib/backend/native-matmul.ts), "cpu", "tensorflow". */
-export function tfBackendName(): string {
-  return `${tf.getBackend() ?? "none"}${nativeMatMulStatus().active ? "+blas" : ""}`;
-}
