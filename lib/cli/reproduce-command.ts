@@ -1,110 +1,93 @@
-/** `rra reproduce` (`npm start`): the main job, end to end. */
-import { writeFileAtomic } from "../core/files";
-import { relative } from "path";
-import { checkData } from "../data/check";
+/** `rra reproduce` (`npm start`): the main job, end to end, every step stored and reused. */
+import { existsSync, readFileSync } from "fs";
+import { join, relative } from "path";
+import { ConfigError } from "../core/errors";
 import { projectPath } from "../core/paths";
-import { provenance } from "../core/provenance";
-import { comparisonMarkdown } from "../eval/tables";
 import { defaultNotebooks } from "../notebooks/cli";
 import { runNotebooks } from "../notebooks/runner";
-import { labelReportMarkdown, labelReportRows } from "../labels/report";
-import type { LabelSummary } from "../labels/pipeline";
-import { listLabelJobs } from "../store/labels";
-import { runBaselineStage, type BaselineStageResult } from "../pipeline/baselines";
-import { closeStore, defaultDbPath, openStore } from "../store/db";
+import { readReproduceConfig, resolveReproduceConfig, type ReproduceConfig } from "../reproduce/config";
+import { reproduce, reproduceDirectionStep } from "../reproduce/pipeline";
+import { defaultDbPath } from "../store/db";
 import { parseFlags, type Command } from "./args";
 
-const HELP = `rra reproduce [options]      (npm start)
+const HELP = `rra reproduce [--fast] [--config FILE] [options]      (npm start)
 
-The main job. Today it runs:
-  1. rra data check        validate every vendored file
-  2. baselines             store the datasets and every shipped run with its trec_eval metrics in the
-                           SQLite store, compare the LLM re-rankers with BM25 (DL19, DL20)
-  3. notebooks             every notebooks/*.ipynb (01-07) in a tslab kernel, at full size unless SMOKE=1
-                           (03-06 then train students; SMOKE=1 runs them in their CI size, ~3 min in all);
-                           figures in figures/<notebook>/
-and writes results.md (tables, label cost and quality, configuration, versions, wall time). Later
-stages (students, export) join as their issues land.
+The paper's story on the shipped data, in one command:
+  1. data check      every vendored file against its SOURCE.md manifest
+  2. baselines       datasets and the shipped runs into the store; LLM re-rankers vs BM25 (DL19, DL20)
+  3. labels          label jobs for cost vs quality: the RRADistill window (projected RankVicuna-7B, the
+                     students' teacher) and real LLM logs with single and sliding windows
+  4. students        per direction (DL19 -> DL20 and DL20 -> DL19; the second in a child process on the
+                     second core): RRA-BERT with and without the TCL, the loss ablation, RRA-GPT, a
+                     baseline student on sliding-window labels, fusion with BM25; tested on the other year
+                     and on NovelEval, with paired significance tests
+  5. export          the best student of the first direction as ONNX (parity-checked)
+  6. figures         PNG, SVG and HTML: label cost vs quality, hard-negative precision, loss ablation,
+                     TCL on/off, nDCG@10 by query length, training curves, students vs BM25
+and writes results.md. Every step is stored (runs/reproduce/<name>-<hash>/steps/) and reused when its
+inputs did not change: a second run takes seconds, a killed run resumes where it stopped (training
+resumes from its last finished epoch).
+
+Sizes (2 cores, no GPU): the default finishes within ~20 min; --fast within ~3 min (a few queries,
+short sequences: it checks the pipeline, its numbers are not results).
 
 Options:
-  --db PATH            SQLite store (default: RRA_DB or data/rra.sqlite)
-  --skip-notebooks     do not run the notebooks
-  --out FILE           where to write the results (default results.md)
+  --fast               the small configuration (results-fast.md, figures/reproduce-fast/, models/best-fast/)
+  --config FILE        JSON object overriding fields of the configuration (see lib/reproduce/config.ts);
+                       combined with --fast it overrides the fast one
+  --db TARGET          the store (default: RRA_DB or data/rra.sqlite)
+  --work DIR           work folder (default runs/reproduce/<name>-<hash8 of the config>)
+  --results FILE       results file (default results.md; results-<name>.md for other configurations)
+  --figures DIR        figures folder (default figures/reproduce; figures/reproduce-<name>)
+  --export DIR         exported model folder (default models/best; models/best-<name>)
+  --serial             train the directions one after the other in this process
+  --force              recompute every step (finished models are still reused)
+  --notebooks          afterwards, also run every notebook (SMOKE=1 for their CI size)
+  --quiet              no progress bars
   -h, --help           this text`;
 
 /** The reproduce command. */
 export const reproduceCommand: Command = {
   name: "reproduce",
-  summary: "the main job (npm start): data check, baselines into the store, every notebook, results.md",
+  summary: "the main job (npm start): labels, students, ablations, export, figures and results.md; stored and resumable",
   help: HELP,
   async run(argv) {
-    const { values } = parseFlags("reproduce", argv, { db: { type: "string" }, "skip-notebooks": { type: "boolean" }, out: { type: "string" } });
+    const { values } = parseFlags("reproduce", argv, {
+      fast: { type: "boolean" }, config: { type: "string" }, db: { type: "string" }, work: { type: "string" }, results: { type: "string" },
+      figures: { type: "string" }, export: { type: "string" }, serial: { type: "boolean" }, force: { type: "boolean" }, notebooks: { type: "boolean" },
+      quiet: { type: "boolean" }, step: { type: "string" },
+    });
     if (values.help) { console.log(HELP); return 0; }
-    const t0 = Date.now();
-    const step = (s: string) => console.error(`[reproduce] ${s} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-
-    step("1/3 data check");
-    const failed = checkData().filter((r) => !r.ok);
-    if (failed.length) {
-      for (const f of failed) console.error(`FAIL ${f.file}: ${f.detail}`);
-      console.error(`[reproduce] ${failed.length} data check(s) failed; stopping`);
-      return 1;
+    const db = (values.db as string | undefined) ?? defaultDbPath();
+    if (values.step !== undefined) {
+      // internal: the child process that trains one direction of a running reproduce
+      const work = values.work as string | undefined;
+      if (!work) throw new ConfigError("rra reproduce --step needs --work (it is started by rra reproduce itself)");
+      const file = join(work, "config.json");
+      if (!existsSync(file)) throw new ConfigError(`rra reproduce --step: ${file} is missing; start rra reproduce instead`);
+      const cfg = JSON.parse(readFileSync(file, "utf8")) as ReproduceConfig;
+      await reproduceDirectionStep(work, db, values.step as string, cfg, { quiet: true, force: Boolean(values.force) });
+      return 0;
     }
-
-    step("2/3 baselines");
-    const dbPath = (values.db as string | undefined) ?? defaultDbPath();
-    const db = await openStore(dbPath);
-    let stage: BaselineStageResult;
-    try {
-      stage = await runBaselineStage(db, { log: (l) => console.error(`  ${l}`) });
-    } finally {
-      await closeStore(db);
+    const fast = Boolean(values.fast);
+    const cfg = values.config ? readReproduceConfig(values.config as string, { fast }) : resolveReproduceConfig({}, { fast });
+    const result = await reproduce(cfg, {
+      db, work: values.work as string | undefined, results: values.results as string | undefined, figures: values.figures as string | undefined,
+      export: values.export as string | undefined, parallel: !values.serial, force: Boolean(values.force), quiet: Boolean(values.quiet),
+    });
+    for (const d of result.directions) {
+      const row = (name: string) => d.comparison.rows.find((r) => r.system === name && r.metric === "ndcg@10");
+      const show = ["BM25", "RRA-BERT + TCL", "RRA-BERT no TCL", "RRA-GPT"].map((n) => `${n} ${row(n)?.mean.toFixed(4) ?? "-"}`).join(", ");
+      console.log(`${d.direction} nDCG@10: ${show}`);
     }
-    const tables = (["dl19", "dl20"] as const).map((y) => `### ${y.toUpperCase()}\n\n${comparisonMarkdown(stage.comparisons[y])}`).join("\n\n");
-    console.log(tables);
-
-    let notebookLine = "skipped (--skip-notebooks)";
-    if (!values["skip-notebooks"]) {
-      step("3/3 notebooks");
-      // the notebooks use the same store as this command
-      const runs = await runNotebooks(defaultNotebooks(), { env: { RRA_DB: dbPath } });
+    console.log(`results: ${relative(process.cwd(), result.paths.results) || result.paths.results}; figures: ${relative(process.cwd(), result.paths.figures)}; model: ${relative(process.cwd(), result.exported.out)}`);
+    if (values.notebooks) {
+      const runs = await runNotebooks(defaultNotebooks(), { env: { RRA_DB: db } });
       const bad = runs.filter((r) => !r.ok);
-      if (bad.length) {
-        for (const r of bad) console.error(r.error);
-        return 1;
-      }
-      notebookLine = `${runs.map((r) => relative(projectPath("notebooks"), r.notebook)).join(", ")} ran in a tslab kernel; executed copies in .cache/notebooks/; figures in figures/<notebook>/`;
+      for (const r of bad) console.error(r.error);
+      console.log(`notebooks: ${runs.length - bad.length} ok, ${bad.length} failed (executed copies in ${relative(process.cwd(), projectPath(".cache", "notebooks"))})`);
+      if (bad.length) return 1;
     }
-    const labelDb = await openStore(dbPath);
-    const labelSummaries = (await listLabelJobs(labelDb)).map((j) => j.summary as LabelSummary | undefined).filter((x): x is LabelSummary => x !== undefined);
-    await closeStore(labelDb);
-    const labelTable = labelSummaries.length ? labelReportMarkdown(labelReportRows(labelSummaries)) : "(no label jobs in the store)";
-    const seconds = (Date.now() - t0) / 1000;
-    const p = provenance();
-    const out = (values.out as string | undefined) ?? projectPath("results.md");
-    const md = [
-      "# RRADistill workbench: results",
-      "",
-      `Produced by \`rra reproduce\` in ${seconds.toFixed(1)} s on ${p.cpus} cores; git ${p.gitSha ?? "unknown"}${p.gitDirty ? " (uncommitted changes)" : ""}.`,
-      "",
-      "## Baselines: LLM re-rankers against BM25 (trec_eval rules, rel >= 2 for binary measures)",
-      "",
-      tables,
-      "",
-      "## Label generation: cost and quality per teacher and selection",
-      "",
-      labelTable,
-      "",
-      "## Provenance",
-      "",
-      `- store: ${dbPath} (${Object.keys(stage.runIds).length} runs with per-query metrics)`,
-      `- notebook 01: ${notebookLine}`,
-      `- node ${p.node}; ${Object.entries(p.packages).map(([k, v]) => `${k} ${v}`).join(", ")}`,
-      `- significance: paired t-test, Holm correction, seed 42 for the bootstrap CIs`,
-      "",
-    ].join("\n");
-    writeFileAtomic(out, md);
-    step(`done: ${relative(process.cwd(), out) || out}`);
     return 0;
   },
 };

@@ -70,9 +70,9 @@ export function ablationFigure(rows: readonly AblationRow[], options: AblationFi
       xaxis2: { overlaying: "x", range: [0, 1], visible: false, fixedrange: true },
       annotations: [{
         text: "error bars: std over seeds · dashed: BM25 (series colour) · † vs BM25, ‡ vs no TCL: paired p < alpha",
-        xref: "paper", yref: "paper", x: 0, y: 1.02, yanchor: "bottom", showarrow: false, font: { size: 11, color: "#555" }, xanchor: "left",
+        xref: "paper", yref: "paper", x: 0, y: 0, yanchor: "top", yshift: -72, showarrow: false, font: { size: 11, color: "#555" }, xanchor: "left",
       }],
-      margin: { l: 60, r: 20, t: 110, b: 90 },
+      margin: { l: 60, r: 20, t: 110, b: 120 },
     }),
   };
 }

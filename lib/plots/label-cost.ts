@@ -51,3 +51,35 @@ export function labelAnomalyFigure(rows: readonly LabelReportRow[], options: { t
     }),
   };
 }
+
+/** What `hardNegativeFigure` needs of a label job (a LabelSummary has it). */
+export interface HardNegativeInput {
+  dataset: string;
+  teacher: string;
+  selection: string;
+  hardNegativePrecision: { missing: number | null; listed: number | null; judgedMissing: number; judgedListed: number };
+}
+
+/**
+ * Hard-negative precision: per label job, the share of judged documents the teacher left out ("missing")
+ * that NIST judged non-relevant (grade <= 1), next to the same share among the documents it listed. A
+ * missing set that is mostly non-relevant is what makes "missing = hard negative" a sound label. Jobs
+ * whose teacher never left a judged document out show no missing bar (n = 0 in the hover).
+ */
+export function hardNegativeFigure(jobs: readonly HardNegativeInput[], options: { title?: string } = {}): PlotlyFigure {
+  const names = jobs.map((j) => `${shortTeacherName(j.teacher)}<br>${j.selection} ${j.dataset}`);
+  const series: Array<["missing" | "listed", string, number]> = [["missing", "missing (left out by the teacher)", 3], ["listed", "listed by the teacher", 0]];
+  const data = series.map(([key, name, c]) => ({
+    type: "bar", name, x: names,
+    y: jobs.map((j) => j.hardNegativePrecision[key]),
+    customdata: jobs.map((j) => (key === "missing" ? j.hardNegativePrecision.judgedMissing : j.hardNegativePrecision.judgedListed)),
+    marker: { color: colour(c) },
+    hovertemplate: `%{x}<br>${name}: %{y:.1%} judged non-relevant (n = %{customdata} judged)<extra></extra>`,
+  }));
+  return {
+    data,
+    layout: baseLayout(options.title ?? "Hard-negative precision: missing documents judged non-relevant", {
+      barmode: "group", yaxis: axis("share judged non-relevant (grade <= 1)", { tickformat: ".0%", range: [0, 1] }), xaxis: axis("label job", { tickfont: { size: 9 } }),
+    }),
+  };
+}

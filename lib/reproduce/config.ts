@@ -1,0 +1,146 @@
+/**
+ * The configuration of `rra reproduce` (`npm start`): which label jobs, students, directions and seeds
+ * the end-to-end run covers, in two presets. `default` is sized to finish within 20 minutes on a 2-core
+ * machine (the two cross-year directions train in two processes); `fast` runs every step on a few queries
+ * within 3 minutes, for a first look and for CI. A JSON file (`--config FILE`) overrides any field.
+ */
+import { readFileSync } from "fs";
+import { ConfigError, DataError, show } from "../core/errors";
+import { hash8 } from "../core/hash";
+import { parseDirection } from "../ablate/grid";
+import { isLossName } from "../losses/index";
+import type { TrainConfig } from "../train/config";
+
+/** A label job of the cost-and-quality comparison (run for both TREC DL years). */
+export interface LabelJobSpec {
+  /** Teacher name; `{year}` is replaced by dl19 / dl20 (replayed logs are per year). */
+  teacher: string;
+  /** Selection (top10+bottom10, top20, sliding20/10); default: the teacher's own. */
+  selection?: string;
+  /** Only on these years (default both). */
+  years?: Array<"dl19" | "dl20">;
+}
+
+/** Everything `rra reproduce` runs. */
+export interface ReproduceConfig {
+  /** A name for the run's folder and results (`default`, `fast`, or yours). */
+  name: string;
+  /** Seeds of every student (each student trained once per seed; tables average per query over seeds). */
+  seeds: number[];
+  /** The teacher whose labels the students learn from. */
+  teacher: string;
+  /** Label jobs compared for cost and quality (the RRADistill window, the sliding window, noisier teachers). */
+  labelJobs: LabelJobSpec[];
+  /** Label-report jobs look at the first N queries only (0 = all). The students' own labels always use every query. */
+  labelQueries: number;
+  /** Cross-year directions `train->test`: labels and epoch selection on the first, testing on the second. */
+  directions: string[];
+  /** Training settings shared by every BERT student (TrainConfig fields). */
+  student: Partial<TrainConfig>;
+  /** Overrides of the RRA-GPT student on top of `student`. */
+  gpt: Partial<TrainConfig>;
+  /** Epochs of the baseline student trained on sliding-window labels (about 9 windows per query, so 1 epoch ~ the RRADistill student's step count). */
+  slidingEpochs: number;
+  /** The loss ablation (no TCL): losses compared on one direction (listNet is the RRA-BERT no-TCL student itself). */
+  lossAblation: { direction: string; losses: string[] };
+  /** Test on the first N queries of each test set (0 = all). */
+  testQueries: number;
+  /** Also test the BERT students on NovelEval (unseen, post-cutoff queries). */
+  noveleval: boolean;
+  /** Format of the exported best model. */
+  exportFormat: "onnx" | "tfjs";
+}
+
+const SHARED: Partial<TrainConfig> = { arch: "bert", matchIdf: true, epochs: 6, lr: 1e-3, groupsPerBatch: 2, devQueries: 20 };
+
+/** The default run (`npm start`): tiny students, one seed, both directions, every figure. */
+export const DEFAULT_REPRODUCE: Readonly<ReproduceConfig> = Object.freeze({
+  name: "default",
+  seeds: [1],
+  teacher: "projected:rankvicuna-7b",
+  labelJobs: [
+    { teacher: "projected:rankvicuna-7b", selection: "top10+bottom10" },
+    { teacher: "replay:rankvicuna-7b_bm25-top20-single_{year}" },
+    { teacher: "replay:rankvicuna-7b_bm25-top100-sw20s10_{year}" },
+    { teacher: "replay:vicuna-7b-ckpt800_bm25-top20-single_{year}" },
+    { teacher: "replay:vicuna-7b-v1.5-zeroshot_bm25-top100-sw20s10_{year}", years: ["dl19"] },
+  ],
+  labelQueries: 0,
+  directions: ["dl19->dl20", "dl20->dl19"],
+  student: SHARED,
+  gpt: { arch: "gpt", tcl: false, matchIdf: false, epochs: 3, maxLength: 128 },
+  slidingEpochs: 1,
+  lossAblation: { direction: "dl19->dl20", losses: ["listNet", "rankNet", "lambdaNdcg2"] },
+  testQueries: 0,
+  noveleval: true,
+  exportFormat: "onnx",
+} satisfies ReproduceConfig);
+
+/** `--fast`: every step on a few queries and short sequences, within 3 minutes. Numbers are not meaningful. */
+export const FAST_REPRODUCE: Readonly<ReproduceConfig> = Object.freeze({
+  ...DEFAULT_REPRODUCE,
+  name: "fast",
+  labelQueries: 8,
+  student: { ...SHARED, epochs: 2, trainQueries: 10, devQueries: 6, maxLength: 64, groupSize: 10 },
+  gpt: { arch: "gpt", tcl: false, matchIdf: false, epochs: 1, maxLength: 48 },
+  slidingEpochs: 1,
+  lossAblation: { direction: "dl19->dl20", losses: ["listNet", "rankNet"] },
+  testQueries: 12,
+} satisfies ReproduceConfig);
+
+const KEYS = Object.keys(DEFAULT_REPRODUCE) as Array<keyof ReproduceConfig>;
+/** TrainConfig fields reproduce sets itself per student; a config file may not override them. */
+const CONTROLLED: readonly string[] = ["train", "dev", "seed", "out", "labels", "teacher", "selection", "loss", "tcl"];
+
+/** Resolve a preset plus overrides (from a file or code) into a validated configuration. */
+export function resolveReproduceConfig(overrides: Partial<ReproduceConfig> = {}, options: { fast?: boolean; source?: string } = {}): ReproduceConfig {
+  const where = options.source ? `reproduce config ${options.source}` : "reproduce config";
+  for (const k of Object.keys(overrides)) {
+    if (!(KEYS as string[]).includes(k)) throw new ConfigError(`${where}: unknown key ${show(k)}; expected one of ${KEYS.join(", ")}`);
+  }
+  const base = options.fast ? FAST_REPRODUCE : DEFAULT_REPRODUCE;
+  const cfg: ReproduceConfig = JSON.parse(JSON.stringify({ ...base, ...overrides, name: overrides.name ?? (options.source ? "custom" : base.name) }));
+  if (typeof cfg.name !== "string" || !/^[A-Za-z0-9._-]+$/.test(cfg.name)) throw new ConfigError(`${where}: name must be letters, digits, . _ -, got ${show(cfg.name)}`);
+  if (!Array.isArray(cfg.seeds) || cfg.seeds.length === 0 || cfg.seeds.some((s) => !Number.isInteger(s) || s < 0)) throw new ConfigError(`${where}: seeds must be a non-empty list of non-negative integers, got ${show(JSON.stringify(cfg.seeds))}`);
+  if (!Array.isArray(cfg.directions) || cfg.directions.length === 0) throw new ConfigError(`${where}: directions must list at least one of "dl19->dl20", "dl20->dl19"`);
+  const names = cfg.directions.map((d) => parseDirection(d).name);
+  if (new Set(names).size !== names.length) throw new ConfigError(`${where}: directions lists a direction twice: ${show(names.join(", "))}`);
+  cfg.directions = names;
+  cfg.lossAblation.direction = parseDirection(cfg.lossAblation.direction).name;
+  if (!names.includes(cfg.lossAblation.direction)) throw new ConfigError(`${where}: lossAblation.direction ${show(cfg.lossAblation.direction)} is not one of directions (${names.join(", ")})`);
+  for (const l of cfg.lossAblation.losses) if (!isLossName(l)) throw new ConfigError(`${where}: lossAblation.losses: unknown loss ${show(l)}`);
+  for (const part of ["student", "gpt"] as const) {
+    for (const k of Object.keys(cfg[part])) if (CONTROLLED.includes(k) && !(part === "gpt" && k === "tcl")) throw new ConfigError(`${where}: ${part}.${k} is set by reproduce itself; remove it`);
+  }
+  for (const k of ["labelQueries", "testQueries", "slidingEpochs"] as const) {
+    if (!Number.isInteger(cfg[k]) || cfg[k] < (k === "slidingEpochs" ? 1 : 0)) throw new ConfigError(`${where}: ${k} must be an integer >= ${k === "slidingEpochs" ? 1 : 0}, got ${show(cfg[k])}`);
+  }
+  if (cfg.exportFormat !== "onnx" && cfg.exportFormat !== "tfjs") throw new ConfigError(`${where}: exportFormat must be onnx or tfjs, got ${show(cfg.exportFormat)}`);
+  if (!Array.isArray(cfg.labelJobs) || cfg.labelJobs.some((j) => typeof j?.teacher !== "string")) throw new ConfigError(`${where}: labelJobs must be a list of { teacher, selection?, years? }`);
+  if (!cfg.labelJobs.some((j) => j.teacher === cfg.teacher)) cfg.labelJobs.unshift({ teacher: cfg.teacher, selection: "top10+bottom10" });
+  if (typeof cfg.noveleval !== "boolean") throw new ConfigError(`${where}: noveleval must be true or false, got ${show(cfg.noveleval)}`);
+  return cfg;
+}
+
+/** Read a JSON config file (an object of ReproduceConfig fields) and resolve it; errors name the file. */
+export function readReproduceConfig(file: string, options: { fast?: boolean } = {}): ReproduceConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new ConfigError(`reproduce config ${file}: cannot read it: ${(e as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new DataError({ file }, "a JSON object of reproduce settings", (e as Error).message);
+  }
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new DataError({ file }, "a JSON object of reproduce settings", show(text.slice(0, 40)));
+  return resolveReproduceConfig(parsed as Partial<ReproduceConfig>, { ...options, source: file });
+}
+
+/** The folder name of a configuration's work: `<name>-<hash8 of the resolved config>`. */
+export function reproduceId(cfg: ReproduceConfig): string {
+  return `${cfg.name}-${hash8(cfg)}`;
+}

@@ -1,0 +1,327 @@
+/**
+ * `rra reproduce` end to end: data check, baselines, label jobs (the RRADistill window against single and
+ * sliding windows of real LLM logs), per cross-year direction the students (RRA-BERT with and without the
+ * TCL, the loss ablation, RRA-GPT, a baseline student on sliding-window labels, BM25 fusion) tested on the
+ * other year and on NovelEval, the export of the best student, the paper-style figures and results.md.
+ *
+ * Every step is stored (steps.ts) and read back when its inputs did not change, so a second run takes
+ * seconds and a killed run resumes. With two or more directions the second one trains in a child process
+ * (`rra reproduce --step ...`) on the second core while this process trains the first.
+ */
+import { spawn } from "child_process";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, writeFileSync } from "fs";
+import { join, relative, resolve } from "path";
+import type { Kysely } from "kysely";
+import { aggregateAblation, type AblationRow, type CellScores } from "../ablate/table";
+import { parseDirection } from "../ablate/grid";
+import { runAblation, type AblationBaseline, type AblationCellResult } from "../ablate/run";
+import { tfjsEngineName } from "../backend/native-matmul";
+import { RraError, show } from "../core/errors";
+import { writeFileAtomic } from "../core/files";
+import { hash8 } from "../core/hash";
+import { projectPath, projectRoot } from "../core/paths";
+import { provenance } from "../core/provenance";
+import { checkData } from "../data/check";
+import { dataDir } from "../data/datasets";
+import { exportModel } from "../export/model";
+import { runLabelJob, type LabelSummary } from "../labels/pipeline";
+import { runBaselineStage } from "../pipeline/baselines";
+import { compareStudents, type StudentComparison, type StudentSpec } from "../pipeline/students";
+import type { ComparisonRow } from "../eval/compare";
+import { closeStore, openStore } from "../store/db";
+import type { Database } from "../store/schema";
+import type { CurvePoint } from "../train/config";
+import { reproduceId, type ReproduceConfig } from "./config";
+import { readStep, step, stepFileName, type StepOutcome, type StepStore } from "./steps";
+import { writeReproduceFigures } from "./figures";
+import { reproduceMarkdown } from "./results";
+
+/** Where a run reads and writes. */
+export interface ReproducePaths {
+  /** Work folder: config.json, steps/, students/ (models, evaluations). Default runs/reproduce/<name>-<hash8>. */
+  work: string;
+  /** The store (SQLite file or URL) the steps use. */
+  db: string;
+  /** results.md. */
+  results: string;
+  /** Figures folder. */
+  figures: string;
+  /** Exported best model. */
+  export: string;
+}
+
+/** Options of `reproduce`. */
+export interface ReproduceOptions extends Partial<ReproducePaths> {
+  /** Train the second direction in a child process (default true when there are two directions). */
+  parallel?: boolean;
+  /** Recompute every step (finished models are still reused by training). */
+  force?: boolean;
+  /** Progress lines. Default: stderr. */
+  log?: (line: string) => void;
+  /** No training progress bars. */
+  quiet?: boolean;
+}
+
+/** What one direction's students step stores. */
+export interface DirectionOutput {
+  direction: string;
+  train: "dl19" | "dl20";
+  test: "dl19" | "dl20";
+  comparison: StudentComparison;
+  /** Training curves of each student's first seed. */
+  curves: Array<{ name: string; seed: number; runId: string; curves: CurvePoint[] }>;
+  /** The TCL and loss ablation cells of this direction (test year and NovelEval), aggregated. */
+  ablation: { rows: AblationRow[]; baselines: Array<Omit<AblationBaseline, "perQuery">>; cells: Array<{ label: string; runId: string; loss: string; tcl: boolean; seed: number; steps: number; bestEpoch: number | null; trainSeconds: number }> };
+  /** Engine that trained and scored (e.g. tfjs-wasm+blas). */
+  engine: string;
+  seconds: number;
+}
+
+/** The exported model. */
+export interface ExportOutput {
+  student: string;
+  direction: string;
+  seed: number;
+  source: string;
+  out: string;
+  format: string;
+  heldOutNdcg10: number;
+  parityMaxAbsDiff: number;
+  parityPairs: number;
+  bytes: number;
+}
+
+/** Everything a run produced. */
+export interface ReproduceResult {
+  config: ReproduceConfig;
+  id: string;
+  paths: ReproducePaths;
+  baselines: Record<"dl19" | "dl20", ComparisonRow[]>;
+  labels: LabelSummary[];
+  directions: DirectionOutput[];
+  exported: ExportOutput;
+  figures: string[];
+  outcomes: StepOutcome[];
+  seconds: number;
+}
+
+/** Default paths of a configuration. */
+export function defaultReproducePaths(cfg: ReproduceConfig, db: string): ReproducePaths {
+  const fast = cfg.name !== "default";
+  return {
+    work: projectPath("runs", "reproduce", reproduceId(cfg)),
+    db,
+    results: projectPath(fast ? `results-${cfg.name}.md` : "results.md"),
+    figures: projectPath("figures", fast ? `reproduce-${cfg.name}` : "reproduce"),
+    export: projectPath("models", fast ? `best-${cfg.name}` : "best"),
+  };
+}
+
+/** Names and sizes of the vendored data (the store file excluded): a changed file reruns everything. */
+export function dataFingerprint(): string {
+  const root = dataDir();
+  const entries: string[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir).sort()) {
+      const p = join(dir, name);
+      const st = statSync(p);
+      if (st.isDirectory()) walk(p);
+      else if (!/\.sqlite(-wal|-shm|-journal)?$/.test(name)) entries.push(`${relative(root, p)}:${st.size}`);
+    }
+  };
+  walk(root);
+  return hash8(entries);
+}
+
+/** The students compared in every direction (names are the tables' and figures' labels). */
+export function directionStudents(cfg: ReproduceConfig): StudentSpec[] {
+  return [
+    { name: "RRA-BERT + TCL", config: { ...cfg.student, teacher: cfg.teacher, tcl: true } },
+    { name: "RRA-BERT no TCL", config: { ...cfg.student, teacher: cfg.teacher, tcl: false }, fuse: true },
+    { name: "RRA-GPT", config: { ...cfg.student, ...cfg.gpt, teacher: cfg.teacher } },
+    { name: "BERT, sliding-window labels", config: { ...cfg.student, teacher: cfg.teacher, tcl: false, selection: "sliding20/10", epochs: cfg.slidingEpochs } },
+  ];
+}
+
+/** One direction: the ablation cells (TCL on/off with listNet; the other losses where configured), then the student comparison (BERT runs reused). */
+export async function runDirection(db: Kysely<Database>, cfg: ReproduceConfig, work: string, direction: string, log: (l: string) => void, quiet: boolean): Promise<DirectionOutput> {
+  const t0 = Date.now();
+  const d = parseDirection(direction);
+  const out = join(work, "students");
+  const base = { ...cfg.student, teacher: cfg.teacher };
+  const common = { out, noveleval: cfg.noveleval, evalQueries: cfg.testQueries, quiet };
+  const onCell = (c: AblationCellResult, total: number) => log(`${d.name} ablation ${c.index + 1}/${total} ${c.label} seed ${c.seed}: ${c.reused ? "reused" : `${c.steps} steps in ${c.trainSeconds.toFixed(0)} s`}, ${c.evals.map((e) => `${e.testSet} nDCG@10 ${e.all["ndcg@10"].toFixed(4)}`).join(", ")}`);
+  const grids = [await runAblation(db, { losses: ["listNet"], tcl: [true, false], seeds: cfg.seeds, directions: [d.name], base }, { ...common, onCell })];
+  const otherLosses = cfg.lossAblation.losses.filter((l) => l !== "listNet");
+  if (cfg.lossAblation.direction === d.name && otherLosses.length) {
+    grids.push(await runAblation(db, { losses: otherLosses, tcl: [false], seeds: cfg.seeds, directions: [d.name], base }, { ...common, onCell }));
+  }
+  const cells = grids.flatMap((g) => g.cells);
+  const scores: CellScores[] = [];
+  for (const c of cells) for (const e of c.evals) scores.push({ direction: c.direction, testSet: e.testSet, loss: c.loss, missing: c.missing, tcl: c.tcl, ts: c.ts, seed: c.seed, perQuery: e.perQuery });
+  scores.sort((a, b) => Number(a.testSet === "noveleval") - Number(b.testSet === "noveleval"));
+  const baselines = grids[0].baselines;
+  const rows = aggregateAblation(scores, Object.fromEntries(baselines.map((b) => [b.testSet, b.perQuery])));
+
+  const curves: DirectionOutput["curves"] = [];
+  const comparison = await compareStudents(db, {
+    students: directionStudents(cfg), train: d.train, test: d.dev, seeds: cfg.seeds, out: join(out, "models"), testQueries: cfg.testQueries, quiet,
+    onRun: (name, seed, r) => {
+      if (seed === cfg.seeds[0]) curves.push({ name, seed, runId: r.runId, curves: r.curves });
+      log(`${d.name} ${name} seed ${seed}: ${r.steps} steps, best ${d.train} nDCG@10 ${r.best ? r.best["ndcg@10"].toFixed(4) : "-"}`);
+    },
+  });
+  return {
+    direction: d.name, train: d.train, test: d.dev, comparison, curves,
+    ablation: {
+      rows, baselines: baselines.map(({ perQuery: _p, ...b }) => b),
+      cells: cells.map((c) => ({ label: c.label, runId: c.runId, loss: c.loss, tcl: c.tcl, seed: c.seed, steps: c.steps, bestEpoch: c.best?.epoch ?? null, trainSeconds: c.trainSeconds })),
+    },
+    engine: tfjsEngineName(),
+    seconds: (Date.now() - t0) / 1000,
+  };
+}
+
+/** The step name and inputs of a direction (shared by the parent and the child process). */
+export function directionStep(cfg: ReproduceConfig, direction: string, db: string, labelsKey: string): { name: string; inputs: unknown } {
+  return { name: `students ${direction}`, inputs: { cfg, direction, db, labelsKey, version: 1 } };
+}
+
+/**
+ * Run a direction's step in a child process (`rra reproduce --step`). Its output goes to a log file in the
+ * work folder, not a pipe: this process trains synchronously between awaits and would not drain a pipe,
+ * so a chatty child could block on a full one. The log is echoed (prefixed) when the child ends.
+ */
+function directionInChild(paths: ReproducePaths, direction: string, force: boolean, log: (l: string) => void): Promise<void> {
+  const logFile = join(paths.work, `${stepFileName(direction)}.log`);
+  writeFileSync(logFile, "");
+  const fd = openSync(logFile, "a");
+  log(`${direction} trains in a child process on the second core; follow it with: tail -f ${relative(process.cwd(), logFile) || logFile}`);
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [join(projectRoot(), "bin", "rra.js"), "reproduce", "--step", direction, "--work", paths.work, "--db", paths.db, ...(force ? ["--force"] : [])], {
+      stdio: ["ignore", fd, fd], env: { ...process.env },
+    });
+    closeSync(fd);
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      const lines = readFileSync(logFile, "utf8").split(/\r|\n/).filter((l) => l.trim() !== "");
+      for (const line of lines) log(`[${direction}] ${line}`);
+      if (code === 0) resolvePromise();
+      else reject(new RraError(`reproduce: the child process of ${direction} ${signal ? `was killed (${signal})` : `exited with ${code}`}; its log: ${logFile}. Rerun to resume.`));
+    });
+  });
+}
+
+/** The run, every step stored and reused. */
+export async function reproduce(cfg: ReproduceConfig, options: ReproduceOptions = {}): Promise<ReproduceResult> {
+  const t0 = Date.now();
+  const log = options.log ?? ((l: string) => console.error(`[reproduce] ${l}`));
+  const paths: ReproducePaths = { ...defaultReproducePaths(cfg, options.db ?? ""), ...stripUndefined(options) };
+  if (!paths.db) throw new RraError("reproduce: no store given (db)");
+  mkdirSync(paths.work, { recursive: true });
+  writeFileAtomic(join(paths.work, "config.json"), JSON.stringify(cfg, null, 1) + "\n");
+  const store: StepStore = { dir: join(paths.work, "steps"), force: options.force, log, outcomes: [] };
+  const quiet = options.quiet ?? false;
+  const data = dataFingerprint();
+
+  await step(store, "data check", { data, version: 1 }, async () => {
+    const failed = checkData().filter((r) => !r.ok);
+    if (failed.length) throw new RraError(`reproduce: ${failed.length} data check(s) failed:\n${failed.map((f) => `  ${f.file}: ${f.detail}`).join("\n")}`);
+    return { ok: true };
+  });
+
+  const db = await openStore(paths.db);
+  let directions: DirectionOutput[];
+  let baselines: Record<"dl19" | "dl20", ComparisonRow[]>;
+  let labels: LabelSummary[];
+  try {
+    baselines = await step(store, "baselines", { data, db: paths.db, version: 1 }, async () => (await runBaselineStage(db, { log: (l) => log(`  ${l}`) })).comparisons);
+
+    labels = await step(store, "labels", { data, db: paths.db, jobs: cfg.labelJobs, n: cfg.labelQueries, version: 1 }, async () => {
+      const out: LabelSummary[] = [];
+      for (const year of ["dl19", "dl20"] as const) {
+        for (const j of cfg.labelJobs) {
+          if (j.years && !j.years.includes(year)) continue;
+          const teacher = j.teacher.replace("{year}", year);
+          const { summary } = await runLabelJob(db, { dataset: year, teacher, ...(j.selection ? { selection: j.selection } : {}), limit: cfg.labelQueries }, { quiet });
+          log(`  labels ${year} ${teacher} ${summary.selection}: ${(summary.calls / summary.queries).toFixed(1)} calls/query, teacher nDCG@10 ${summary.teacherNdcg10.toFixed(4)}`);
+          out.push(summary);
+        }
+      }
+      return out;
+    });
+    const labelsKey = hash8(labels.map((l) => l.job));
+
+    const parallel = (options.parallel ?? true) && cfg.directions.length > 1;
+    const second = cfg.directions[1];
+    // a child process only when the second direction has work to do
+    const child = parallel && (options.force || !readStep(store, directionStep(cfg, second, paths.db, labelsKey).name, directionStep(cfg, second, paths.db, labelsKey).inputs)) ? second : null;
+    const childRun = child ? directionInChild(paths, child, Boolean(options.force), log) : null;
+    childRun?.catch(() => undefined); // awaited below; keep an early failure from being reported as unhandled
+    directions = [];
+    try {
+      for (const dir of cfg.directions) {
+        if (dir === child) continue;
+        const s = directionStep(cfg, dir, paths.db, labelsKey);
+        directions.push(await step(store, s.name, s.inputs, () => runDirection(db, cfg, paths.work, dir, log, quiet)));
+      }
+    } finally {
+      if (childRun) await childRun.catch((e) => { if (directions.length === cfg.directions.length - 1) throw e; });
+    }
+    if (child) {
+      const s = directionStep(cfg, child, paths.db, labelsKey);
+      const rec = readStep<DirectionOutput>(store, s.name, s.inputs);
+      if (!rec) throw new RraError(`reproduce: the child process finished but left no record of ${show(s.name)} in ${store.dir}`);
+      store.outcomes.push({ name: s.name, status: rec.finishedAt >= new Date(t0).toISOString() ? "ran" : "cached", seconds: rec.seconds, computeSeconds: rec.seconds });
+      directions.splice(cfg.directions.indexOf(child), 0, rec.output);
+    }
+  } finally {
+    await closeStore(db);
+  }
+
+  const exported = await step(store, "export", { best: bestStudent(directions), format: cfg.exportFormat, out: paths.export, version: 1 }, async () => {
+    const best = bestStudent(directions);
+    const r = await exportModel({ model: best.source, format: cfg.exportFormat, out: paths.export });
+    log(`  exported ${best.student} (${best.direction}, seed ${best.seed}) as ${cfg.exportFormat}: parity max |diff| ${r.parity.maxAbsDiff.toExponential(2)} on ${r.parity.pairs} pairs`);
+    return { ...best, out: r.out, format: r.format, parityMaxAbsDiff: r.parity.maxAbsDiff, parityPairs: r.parity.pairs, bytes: r.bytes };
+  }, (o) => existsSync(join(o.out, "config.json")));
+
+  const figures = await step(store, "figures", { labels, directions, dir: paths.figures, version: 1 }, () => writeReproduceFigures({ labels, directions, dir: paths.figures }),
+    (files) => files.every((f) => existsSync(f)));
+
+  const result: ReproduceResult = { config: cfg, id: reproduceId(cfg), paths, baselines, labels, directions, exported, figures, outcomes: store.outcomes, seconds: (Date.now() - t0) / 1000 };
+  writeFileAtomic(paths.results, reproduceMarkdown(result, provenance()));
+  log(`results: ${relative(process.cwd(), paths.results) || paths.results} (${result.seconds.toFixed(1)} s; ${store.outcomes.filter((o) => o.status === "cached").length}/${store.outcomes.length} steps reused)`);
+  return result;
+}
+
+/** Run one direction's step alone (the child process of `reproduce`). */
+export async function reproduceDirectionStep(work: string, db: string, direction: string, cfg: ReproduceConfig, options: { log?: (l: string) => void; quiet?: boolean; force?: boolean } = {}): Promise<void> {
+  const log = options.log ?? ((l: string) => console.error(l));
+  const store: StepStore = { dir: join(work, "steps"), log, outcomes: [], force: options.force };
+  const labels = readStep<LabelSummary[]>(store, "labels", { data: dataFingerprint(), db, jobs: cfg.labelJobs, n: cfg.labelQueries, version: 1 });
+  if (!labels) throw new RraError(`reproduce --step ${direction}: the labels step of ${work} is not stored yet; run rra reproduce`);
+  const handle = await openStore(db);
+  try {
+    const s = directionStep(cfg, direction, db, hash8(labels.output.map((l) => l.job)));
+    await step(store, s.name, s.inputs, () => runDirection(handle, cfg, work, direction, log, options.quiet ?? true));
+  } finally {
+    await closeStore(handle);
+  }
+}
+
+/** The student (and seed) with the best held-out nDCG@10 in the first direction: the model that is exported. */
+export function bestStudent(directions: readonly DirectionOutput[]): Omit<ExportOutput, "out" | "format" | "parityMaxAbsDiff" | "parityPairs" | "bytes"> {
+  const d = directions[0];
+  const runs = d.comparison.runs.filter((r) => Number.isFinite(r.test["ndcg@10"]));
+  if (runs.length === 0) throw new RraError(`reproduce: no trained student in ${d.direction} to export`);
+  const best = runs.reduce((a, b) => (b.test["ndcg@10"] > a.test["ndcg@10"] ? b : a));
+  return { student: best.name, direction: d.direction, seed: best.seed, source: best.outDir, heldOutNdcg10: best.test["ndcg@10"] };
+}
+
+function stripUndefined(o: ReproduceOptions): Partial<ReproducePaths> {
+  const out: Partial<ReproducePaths> = {};
+  for (const k of ["work", "db", "results", "figures", "export"] as const) if (o[k] !== undefined) out[k] = resolve(o[k] as string);
+  if (o.db !== undefined) out.db = /^postgres(ql)?:\/\//.test(o.db) || o.db === ":memory:" ? o.db : resolve(o.db);
+  return out;
+}
