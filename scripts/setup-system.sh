@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # System packages for the notebooks and figures (Debian 12 / Ubuntu): classic Jupyter Notebook and
-# nbconvert (to open and execute notebooks), Chromium (headless, for PNG/SVG figure export), and
-# OpenBLAS headers (libopenblas-dev: the optional native matMul kernel, native/rra-blas).
+# nbconvert (to open and execute notebooks), Chromium (headless, for PNG/SVG figure export), OpenBLAS
+# headers (libopenblas-dev: the optional native matMul kernel, native/rra-blas), and PostgreSQL (the
+# store's PostgreSQL tests and a team store; scripts/setup-postgres.sh starts it and creates the test db).
 # Idempotent: installs only what is missing. Needs root or sudo.
 set -euo pipefail
-PKGS=(jupyter-notebook jupyter-nbconvert python3-nbclient jupyter-client jupyter-nbformat chromium libopenblas-dev)
+PKGS=(jupyter-notebook jupyter-nbconvert python3-nbclient jupyter-client jupyter-nbformat chromium libopenblas-dev postgresql)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

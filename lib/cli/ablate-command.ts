@@ -4,7 +4,7 @@ import { runAblation, type AblationCellResult } from "../ablate/run";
 import { ablationMarkdown, ablationTable, ABLATION_TEST_NAMES, AGGREGATE_DEFAULTS, configLabel } from "../ablate/table";
 import { ConfigError } from "../core/errors";
 import type { MissingPolicy } from "../labels/parse";
-import { closeStore, defaultDbPath, openStore } from "../store/db";
+import { closeStore, defaultStoreTarget, openStore } from "../store/db";
 import type { TrainConfig } from "../train/loop";
 import { listFlag, numberFlag, onOffFlag, parseFlags, required, type Command } from "./args";
 
@@ -61,7 +61,7 @@ Evaluation:
 
 Output:
   --out DIR           output folder (required)
-  --db FILE           SQLite store of the label jobs and runs (default: RRA_DB or data/rra.sqlite)
+  --db FILE|URL       store of the label jobs and runs: SQLite file or postgres:// URL (default: RRA_DB_URL, else RRA_DB, else data/rra.sqlite)
   --json              print the table rows as JSON (no progress output)
   -h, --help          this text
 
@@ -134,7 +134,7 @@ export const ablateCommand: Command = {
     if (!Number.isInteger(evalQueries) || evalQueries < 0) throw new ConfigError(`rra ablate: --eval-queries expects an integer >= 0, got ${JSON.stringify(values["eval-queries"])}`);
     const json = Boolean(values.json);
     const log = (line: string): void => { if (!json) console.error(line); };
-    const db = await openStore((values.db as string | undefined) ?? defaultDbPath());
+    const db = await openStore((values.db as string | undefined) ?? defaultStoreTarget());
     try {
       const r = await runAblation(db, grid, {
         out, noveleval: !values["no-noveleval"], evalQueries, test, alpha: num("alpha") ?? AGGREGATE_DEFAULTS.alpha, quiet: json,

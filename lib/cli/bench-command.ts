@@ -8,11 +8,11 @@ import { benchTable } from "../bench/table";
 import type { BenchReport } from "../bench/types";
 import { closeFigures, saveFigure } from "../export/figures";
 import { benchFigure } from "../plots/bench";
-import { closeStore, defaultDbPath, openStore } from "../store/db";
+import { closeStore, defaultStoreTarget, openStore } from "../store/db";
 import { listFlag, numberFlag, parseFlags, type Command } from "./args";
 
 const HELP = `rra bench [--json] [--tiny] [--peer] [--presets tiny,small] [--backends wasm,wasm+blas,cpu,tensorflow,onnxruntime]
-          [--seq N] [--batch N] [--steps N] [--out DIR] [--db FILE]
+          [--seq N] [--batch N] [--steps N] [--out DIR] [--db FILE|URL]
 
 Measure on this machine, for each available backend (tfjs wasm with its own kernels, tfjs wasm with
 the native OpenBLAS matMul (wasm+blas, lib/backend/native-matmul.ts), tfjs cpu, tfjs tensorflow when
@@ -43,7 +43,7 @@ Options:
                    reference shape, and print it next to the best engine here
   --tiny           a seconds-long run for CI: tiny preset, ${BENCH_TINY.batch}x${BENCH_TINY.seq}, ${BENCH_TINY.steps} steps, ${BENCH_TINY.matmulSize}^3 matMul
   --out DIR        figures folder                                    default figures/
-  --db FILE        SQLite store (default: RRA_DB or data/rra.sqlite)
+  --db FILE|URL    SQLite file or postgres:// URL (default: RRA_DB_URL, else RRA_DB, else data/rra.sqlite)
   --json           print one JSON object (the report, storeId, figures) and nothing else on stdout
   -h, --help       this text
 
@@ -83,7 +83,7 @@ export const benchCommand: Command = {
     let figureError: string | null = null;
     try {
       report = await runBench(overrides);
-      const db = await openStore((values.db as string | undefined) ?? defaultDbPath());
+      const db = await openStore((values.db as string | undefined) ?? defaultStoreTarget());
       try {
         storeId = await saveBenchRun(db, report);
       } finally {

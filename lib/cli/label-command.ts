@@ -1,20 +1,30 @@
 /** `rra label` and `rra label report`: label generation with a teacher, and the cost/quality report. */
+import type { Kysely } from "kysely";
 import { ConfigError } from "../core/errors";
 import { labelReportMarkdown, labelReportRows } from "../labels/report";
 import { writeLabelsJsonl } from "../labels/jsonl";
 import { MISSING_POLICIES, type MissingPolicy } from "../labels/parse";
+import { DEFAULT_LEASE_SECONDS, defaultWorkerId, runLabelWorker, type LabelWorkerEvent } from "../labels/distributed";
 import { runLabelJob, type LabelJobConfig, type LabelSummary } from "../labels/pipeline";
-import { closeStore, defaultDbPath, openStore } from "../store/db";
+import { closeStore, defaultStoreTarget, openStore } from "../store/db";
 import { listLabelJobs, loadWindows } from "../store/labels";
+import type { Database } from "../store/schema";
 import { numberFlag, parseFlags, required, type Command } from "./args";
 
 const HELP = `rra label --dataset dl19|dl20|noveleval [options]
-rra label report [--dataset NAME] [--db FILE] [--json]
+rra label --dataset ... --worker [--worker-id ID] [--lease-seconds S] [options]
+rra label report [--dataset NAME] [--db FILE|URL] [--json]
 
 Generate listwise labels with a teacher: pre-rank the candidates, select windows, shuffle each window
 (seeded), prompt the teacher once per window, parse its answer (missing, duplicate, out-of-range and
 malformed ids and echoes are counted, never fatal) and store every call and label fact in the store.
 A rerun of the same job resumes: answered windows are reused (live calls come from the cache).
+
+With --worker, this process is one of several workers of the job (same options = same job), on this
+machine or others sharing a PostgreSQL store: each claims queries (a query with all its windows) under a
+lease it renews while working, stores a query's windows only while it still holds the claim, and takes
+over the queries of a worker whose lease ran out (it died). Every worker exits when no query is left;
+the job's summary is computed from the store. See environment.md, "PostgreSQL store for a team".
 
 Options:
   --dataset NAME     dl19, dl20 or noveleval (required)
@@ -33,7 +43,10 @@ Options:
   --rationale-teacher T  also ask T (e.g. live:<small model>) for a short rationale of each window's ranking
   --limit Q          only the first Q queries
   --concurrency C    queries labelled at once (default 4)
-  --db FILE          SQLite store (default: RRA_DB or data/rra.sqlite)
+  --db FILE|URL      SQLite file or postgres:// URL (default: RRA_DB_URL, else RRA_DB, else data/rra.sqlite)
+  --worker           run as one worker of the job (see above)
+  --worker-id ID     this worker's name in the claims table (default <host>-<pid>-<start time>)
+  --lease-seconds S  a claim not renewed for S seconds may be taken over (default ${DEFAULT_LEASE_SECONDS})
   --out FILE         also write labels.jsonl: one line per (window, document) with facts and target
   --policy P         missing policy of --out targets: hardNegative (default), append, drop
   --json             print the summary object
@@ -45,7 +58,7 @@ Example (the offline RRADistill default):
 async function report(argv: string[]): Promise<number> {
   const { values } = parseFlags("label report", argv, { dataset: { type: "string" }, db: { type: "string" }, json: { type: "boolean" } });
   if (values.help) { console.log(HELP); return 0; }
-  const db = await openStore((values.db as string | undefined) ?? defaultDbPath());
+  const db = await openStore((values.db as string | undefined) ?? defaultStoreTarget());
   try {
     const jobs = await listLabelJobs(db, { dataset: values.dataset as string | undefined });
     const summaries = jobs.map((j) => j.summary as LabelSummary | undefined).filter((s): s is LabelSummary => s !== undefined);
@@ -72,6 +85,7 @@ export const labelCommand: Command = {
       dataset: { type: "string" }, teacher: { type: "string" }, select: { type: "string" }, n: { type: "string" }, "pre-ranker": { type: "string" },
       shuffle: { type: "string" }, template: { type: "string" }, "parse-mode": { type: "string" }, seed: { type: "string" }, limit: { type: "string" },
       concurrency: { type: "string" }, "rationale-teacher": { type: "string" }, db: { type: "string" }, out: { type: "string" }, policy: { type: "string" }, json: { type: "boolean" },
+      worker: { type: "boolean" }, "worker-id": { type: "string" }, "lease-seconds": { type: "string" },
     });
     if (values.help) { console.log(HELP); return 0; }
     const shuffle = values.shuffle as string | undefined;
@@ -90,8 +104,12 @@ export const labelCommand: Command = {
     if (values.limit) partial.limit = numberFlag("label", values, "limit", 0);
     if (values.concurrency) partial.concurrency = numberFlag("label", values, "concurrency", 4);
     if (values["rationale-teacher"]) partial.rationaleTeacher = values["rationale-teacher"] as string;
-    const db = await openStore((values.db as string | undefined) ?? defaultDbPath());
+    if (!values.worker && (values["worker-id"] !== undefined || values["lease-seconds"] !== undefined)) {
+      throw new ConfigError("rra label: --worker-id and --lease-seconds only apply with --worker");
+    }
+    const db = await openStore((values.db as string | undefined) ?? defaultStoreTarget());
     try {
+      if (values.worker) return await runWorker(db, partial, values, policy);
       const { summary } = await runLabelJob(db, partial, { quiet: Boolean(values.json) });
       if (values.out) {
         const n = writeLabelsJsonl(values.out as string, await loadWindows(db, summary.job), policy);
@@ -106,3 +124,23 @@ export const labelCommand: Command = {
     }
   },
 };
+
+/** `rra label --worker`: one worker of the job; exit 0 once every query is stored, 1 when some failed in every attempt. */
+async function runWorker(db: Kysely<Database>, partial: Partial<LabelJobConfig> & { dataset: string }, values: Record<string, unknown>, policy: MissingPolicy): Promise<number> {
+  const leaseSeconds = numberFlag("label", values, "lease-seconds", DEFAULT_LEASE_SECONDS);
+  if (!(leaseSeconds > 0)) throw new ConfigError(`rra label: --lease-seconds expects a number of seconds > 0, got ${JSON.stringify(values["lease-seconds"])}`);
+  const workerId = (values["worker-id"] as string | undefined) ?? defaultWorkerId();
+  const log = (e: LabelWorkerEvent): void => {
+    const what = e.kind === "claimed" ? `claimed ${e.items.map((c) => (c.attempts > 1 ? `${c.qid} (attempt ${c.attempts})` : c.qid)).join(", ")}`
+      : e.kind === "released" || e.kind === "failed" ? `${e.kind} ${e.qid} (${e.failedWindows} window(s) failed)` : `${e.kind} ${e.qid}`;
+    console.error(`[label worker ${workerId}] ${what}`);
+  };
+  const { completed, lost, counts, jobId, summary } = await runLabelWorker(db, partial, { quiet: true, leaseSeconds, workerId, onEvent: log });
+  console.error(`[label worker ${workerId}] stored ${completed} query(ies), lost ${lost}; job ${jobId}: ${counts.done} done, ${counts.failed} failed of ${counts.total}`);
+  if (values.out) {
+    const n = writeLabelsJsonl(values.out as string, await loadWindows(db, jobId), policy);
+    console.error(`[label] wrote ${n} label lines to ${values.out as string} (policy ${policy})`);
+  }
+  if (values.json) console.log(JSON.stringify(summary, null, 1));
+  return counts.failed > 0 ? 1 : 0;
+}

@@ -28,7 +28,7 @@ function usage(): string {
     "commands:",
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     "",
-    "environment: RRA_DB (SQLite store path), RRA_BACKEND (tensorflow|wasm|cpu), RRA_DATA_DIR",
+    "environment: RRA_DB (SQLite store path), RRA_DB_URL (postgres:// store, wins over RRA_DB), RRA_BACKEND (tensorflow|wasm|cpu), RRA_DATA_DIR",
   ].join("\n");
 }
 

@@ -7,7 +7,7 @@ import { provenance } from "../core/provenance";
 import { compareSystems } from "../eval/compare";
 import { comparisonMarkdown } from "../eval/tables";
 import { compareStudents, type StudentSpec } from "../pipeline/students";
-import { closeStore, defaultDbPath, openStore } from "../store/db";
+import { closeStore, defaultStoreTarget, openStore } from "../store/db";
 import type { TrainConfig } from "../train/config";
 import { listFlag, numberFlag, onOffFlag, parseFlags, required, type Command } from "./args";
 
@@ -36,7 +36,7 @@ Options:
   --max-steps N      stop every run after N optimizer steps (smoke runs)
   --train-queries N  train on the first N queries only (smoke runs)
   --out DIR          model directories and tables (required)
-  --db FILE          SQLite store (default: RRA_DB or data/rra.sqlite)
+  --db FILE|URL      SQLite file or postgres:// URL (default: RRA_DB_URL, else RRA_DB, else data/rra.sqlite)
   --json             print the comparison rows as JSON
   -h, --help         this text
 
@@ -80,7 +80,7 @@ export const studentsCommand: Command = {
     const out = required("students", values, "out");
     mkdirSync(out, { recursive: true });
     const t0 = Date.now();
-    const db = await openStore((values.db as string | undefined) ?? defaultDbPath());
+    const db = await openStore((values.db as string | undefined) ?? defaultStoreTarget());
     try {
       const r = await compareStudents(db, {
         students: kinds.map((k) => specs[k]), train: train as "dl19" | "dl20", test: test as "dl19" | "dl20", seeds, out: join(out, "models"),

@@ -1,5 +1,5 @@
 /** `rra train`: train a student re-ranker on teacher labels and write a model directory. */
-import { closeStore, defaultDbPath, openStore } from "../store/db";
+import { closeStore, defaultStoreTarget, openStore } from "../store/db";
 import { trainStudent, TRAIN_DEFAULTS, type TrainConfig } from "../train/loop";
 import { numberFlag, onOffFlag, parseFlags, required, type Command } from "./args";
 
@@ -61,7 +61,7 @@ Options:
   --dev-queries N    evaluate on the first N dev queries only
   --train-queries N  train on the first N training queries only
   --out DIR          model directory (required)
-  --db FILE          SQLite store (default: RRA_DB or data/rra.sqlite)
+  --db FILE|URL      SQLite file or postgres:// URL (default: RRA_DB_URL, else RRA_DB, else data/rra.sqlite)
   --json             print the final training record (no progress bar)
   -h, --help         this text
 
@@ -93,7 +93,7 @@ export const trainCommand: Command = {
       lr: num("lr"), groupsPerBatch: num("batch"), maxLength: num("max-length"), vocabSize: num("vocab-size"), patience: num("patience"),
       maxSteps: num("max-steps"), microBatch: num("micro-batch"), pretrainSteps: num("pretrain-steps"), devQueries: num("dev-queries"), trainQueries: num("train-queries"), out: required("train", values, "out"),
     };
-    const db = await openStore((values.db as string | undefined) ?? defaultDbPath());
+    const db = await openStore((values.db as string | undefined) ?? defaultStoreTarget());
     try {
       const r = await trainStudent(db, config, { quiet: Boolean(values.json) });
       if (values.json) console.log(JSON.stringify({ runId: r.runId, outDir: r.outDir, status: r.status, steps: r.steps, best: r.best, throughput: r.throughput, pretrain: r.pretrain, resumedFromEpoch: r.resumedFromEpoch }, null, 1));

@@ -4,7 +4,8 @@
  * 100), shuffle each window with a recorded seed, prompt the teacher once per window, parse its answer
  * (anomalies counted, never thrown) and store the raw facts per (window, document). Every teacher call
  * is stored; a window is stored atomically once answered, so an interrupted job resumes where it
- * stopped (live teachers answer repeated requests from their cache).
+ * stopped (live teachers answer repeated requests from their cache). Several workers sharing one job
+ * (distributed.ts) run the same `labelQuery` per claimed query and store its windows in one transaction.
  */
 import type { Kysely } from "kysely";
 import { ConfigError, TeacherError, show } from "../core/errors";
@@ -15,7 +16,7 @@ import { deriveSeed } from "../core/rng";
 import { loadDataset } from "../data/datasets";
 import type { Candidate, Dataset, RankedList, Run } from "../data/types";
 import { evaluateRun } from "../eval/evaluate";
-import { finishLabelJob, saveRationale, saveWindow, upsertLabelJob, type LabelFact } from "../store/labels";
+import { finishLabelJob, saveRationale, saveWindow, upsertLabelJob, type LabelFact, type RationaleRecord, type WindowRecord } from "../store/labels";
 import type { Database } from "../store/schema";
 import { beginTeacherCall, finishTeacherCall, teacherCallKey } from "../store/teacher-calls";
 import { bm25PreRank } from "./bm25";
@@ -127,7 +128,8 @@ export interface LabelSummary {
   seconds: number;
 }
 
-interface QueryResult {
+/** What labelling one query gave: the teacher's ranking, counts, facts, anomalies, tokens. */
+export interface QueryResult {
   ranking: string[];
   windows: number;
   failed: number;
@@ -159,8 +161,19 @@ async function recordCall(db: Kysely<Database>, teacher: Teacher, request: Teach
   return begun.id;
 }
 
-/** Label one query: windows, teacher calls, parsing, storage. */
-async function labelQuery(db: Kysely<Database>, jobId: string, cfg: LabelJobConfig, teacher: Teacher, rationaleTeacher: Teacher | null, list: RankedList, qIndex: number, onWindow: () => void): Promise<QueryResult> {
+/** Where `labelQuery` puts each answered window and each rationale (a rationale after its window). */
+export interface WindowSink {
+  window(w: WindowRecord): Promise<void>;
+  rationale(r: RationaleRecord): Promise<void>;
+}
+
+/** A sink that stores at once, each window in its own transaction (`runLabelJob`). */
+function storeSink(db: Kysely<Database>): WindowSink {
+  return { window: (w) => saveWindow(db, w), rationale: (r) => saveRationale(db, r) };
+}
+
+/** Label one query: windows, teacher calls (stored), parsing; answered windows go to `sink` (default: the store). */
+export async function labelQuery(db: Kysely<Database>, jobId: string, cfg: LabelJobConfig, teacher: Teacher, rationaleTeacher: Teacher | null, list: RankedList, qIndex: number, onWindow: () => void, sink: WindowSink = storeSink(db)): Promise<QueryResult> {
   const template = getTemplate(cfg.template);
   const mode = parseSelection(cfg.selection);
   const ranked: Candidate[] = cfg.preRanker === "bm25" ? bm25PreRank(list) : list.candidates.map((c) => ({ ...c }));
@@ -188,7 +201,7 @@ async function labelQuery(db: Kysely<Database>, jobId: string, cfg: LabelJobConf
         qid: list.qid, docid: d.docid, positionShown: p + 1, teacherRank: shownRank.get(p) ?? null, missing: !shownRank.has(p),
         flags: { ...(parsed.anomalies.echo ? { echo: true } : {}), ...(shuffleSeed !== null ? { prePosition: shuffled.permutation[p] + 1 } : {}) },
       }));
-      await saveWindow(db, { jobId, windowId, qid: list.qid, ord: qIndex * 1000 + w, docids: window.docs.map((d) => d.docid), shuffleSeed, callId, anomalies: { ...parsed.anomalies }, facts });
+      await sink.window({ jobId, windowId, qid: list.qid, ord: qIndex * 1000 + w, docids: window.docs.map((d) => d.docid), shuffleSeed, callId, anomalies: { ...parsed.anomalies }, facts });
       if (rationaleTeacher && parsed.listed.length > 0) {
         const r = renderRationalePrompt(window, parsed.listed);
         const rTemplate = getTemplate("rationale-v1");
@@ -196,7 +209,7 @@ async function labelQuery(db: Kysely<Database>, jobId: string, cfg: LabelJobConf
         try {
           const rAnswer = await rationaleTeacher.rank(rRequest);
           const rCallId = await recordCall(db, rationaleTeacher, rRequest, rAnswer);
-          await saveRationale(db, { jobId, windowId, qid: list.qid, callId: rCallId, text: rAnswer.response.trim() });
+          await sink.rationale({ jobId, windowId, qid: list.qid, callId: rCallId, text: rAnswer.response.trim() });
           res.rationales++;
         } catch (e) {
           if (!(e instanceof TeacherError)) throw e;
@@ -286,14 +299,21 @@ export async function runLabelJob(db: Kysely<Database>, partial: Partial<LabelJo
   }
   const failed = results.reduce((a, r) => a + r.failed, 0);
   progress.done(failed ? `${failed} window(s) failed` : "ok");
-  const teacherRun: Run = { tag: "teacher", queries: new Map() };
-  lists.forEach((l, i) => teacherRun.queries.set(l.qid, results[i].ranking.map((docid, r) => ({ docid, rank: r + 1, score: results[i].ranking.length - r }))));
-  const summary = summarize(jobId, cfg, teacher, dataset, lists, results, teacherRun, (Date.now() - t0) / 1000);
+  const teacherRun = teacherRunOf(lists, results);
+  const summary = summarizeLabelJob(jobId, cfg, teacher, dataset, lists, results, teacherRun, (Date.now() - t0) / 1000);
   await finishLabelJob(db, jobId, summary, failed === 0);
   return { summary, teacherRun };
 }
 
-function summarize(jobId: string, cfg: LabelJobConfig, teacher: Teacher, dataset: Dataset, lists: RankedList[], results: QueryResult[], teacherRun: Run, seconds: number): LabelSummary {
+/** The teacher's ranking of every query as a run (rank 1 first). */
+export function teacherRunOf(lists: readonly RankedList[], results: readonly QueryResult[]): Run {
+  const teacherRun: Run = { tag: "teacher", queries: new Map() };
+  lists.forEach((l, i) => teacherRun.queries.set(l.qid, results[i].ranking.map((docid, r) => ({ docid, rank: r + 1, score: results[i].ranking.length - r }))));
+  return teacherRun;
+}
+
+/** The job's summary from every query's result (in `lists` order) and the teacher's run. */
+export function summarizeLabelJob(jobId: string, cfg: LabelJobConfig, teacher: Teacher, dataset: Dataset, lists: readonly RankedList[], results: readonly QueryResult[], teacherRun: Run, seconds: number): LabelSummary {
   const preRun: Run = { tag: "pre", queries: new Map() };
   lists.forEach((l) => {
     const pre = cfg.preRanker === "bm25" ? bm25PreRank(l) : l.candidates;

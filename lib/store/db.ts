@@ -1,11 +1,13 @@
 /**
- * Opening and closing the SQLite store. There is no global handle: `openStore` returns a migrated
- * `Kysely<Database>` that every store function takes as its first argument.
+ * Opening and closing the store: a SQLite file (one machine) or a PostgreSQL database (a team; see
+ * environment.md, "PostgreSQL store for a team"). There is no global handle: `openStore` returns a
+ * migrated `Kysely<Database>` that every store function takes as its first argument.
  */
 import { mkdirSync } from "fs";
 import { dirname, resolve } from "path";
 import SQLite from "better-sqlite3";
-import { Kysely, SqliteDialect } from "kysely";
+import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
+import { Pool, types as pgTypes, type PoolConfig } from "pg";
 import { ConfigError } from "../core/errors";
 import { projectPath } from "../core/paths";
 import { migrateToLatest } from "./migrate";
@@ -13,6 +15,9 @@ import type { Database } from "./schema";
 
 /** How long a write waits for another process's lock before failing with SQLITE_BUSY, in ms. */
 export const BUSY_TIMEOUT_MS = 10_000;
+
+/** How long opening a PostgreSQL store waits for a connection before saying the server is unreachable, in ms. */
+export const PG_CONNECT_TIMEOUT_MS = 10_000;
 
 /**
  * Bound variables per statement we allow ourselves. SQLite's default limit is 32766 since 3.32
@@ -27,14 +32,47 @@ export function defaultDbPath(): string {
   return projectPath("data", "rra.sqlite");
 }
 
+/** The store to open by default: env `RRA_DB_URL` (a `postgres://` URL) when set, else `defaultDbPath()`. */
+export function defaultStoreTarget(): string {
+  const url = process.env.RRA_DB_URL;
+  return url !== undefined && url.trim() !== "" ? url.trim() : defaultDbPath();
+}
+
+/** True for a `postgres://` or `postgresql://` URL (the other store targets are SQLite paths). */
+export function isPostgresUrl(target: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(target);
+}
+
+/** `scheme://user:` and the password of a URL (up to the last `@` before the path), for redaction. */
+const URL_PASSWORD = /^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*):([^/?#]*)@/i;
+
+/** A store target fit for messages: the password of a URL replaced by `***`. */
+export function redactStoreTarget(target: string): string {
+  return target.replace(URL_PASSWORD, "$1:***@");
+}
+
 /**
- * Open (creating if needed) and migrate the store. File databases use WAL so that readers (notebooks)
- * and a writer (training) can work at once; every connection enforces foreign keys.
+ * Open (creating if needed) and migrate the store: a SQLite file path, `:memory:`, or a
+ * `postgres://user:password@host:port/db` URL (add `?options=-c%20search_path%3Dname` for another schema
+ * than `public`). SQLite files use WAL so that readers (notebooks) and a writer (training) can work at
+ * once; every SQLite connection enforces foreign keys (PostgreSQL always does).
  */
-export async function openStore(path: string = defaultDbPath()): Promise<Kysely<Database>> {
-  if (typeof path !== "string" || path.trim() === "") {
-    throw new ConfigError(`openStore: expected a database file path or ":memory:", got ${JSON.stringify(path)}`);
+export async function openStore(target: string = defaultStoreTarget()): Promise<Kysely<Database>> {
+  if (typeof target !== "string" || target.trim() === "") {
+    throw new ConfigError(`openStore: expected a SQLite file path, ":memory:" or a postgres:// URL, got ${JSON.stringify(target)}`);
   }
+  const db = isPostgresUrl(target) ? await openPostgres(target) : openSqlite(target);
+  try {
+    await migrateToLatest(db);
+  } catch (e) {
+    await db.destroy();
+    throw e;
+  }
+  return db;
+}
+
+/** A SQLite store (not yet migrated). */
+function openSqlite(path: string): Kysely<Database> {
   const memory = path === ":memory:";
   if (!memory) mkdirSync(dirname(resolve(path)), { recursive: true });
   let sqlite: SQLite.Database;
@@ -51,17 +89,55 @@ export async function openStore(path: string = defaultDbPath()): Promise<Kysely<
     sqlite.close();
     throw e;
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  try {
-    await migrateToLatest(db);
-  } catch (e) {
-    await db.destroy();
-    throw e;
-  }
-  return db;
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
 }
 
-/** Close the store and its SQLite connection (checkpointing the WAL). */
+/**
+ * PostgreSQL hands 64-bit integers (`bigint`, int8) and `numeric` to JS as strings; the store's values are
+ * all far inside the safe-integer range (as they are on SQLite), so they come back as numbers.
+ */
+const PG_NUMBER_TYPES: PoolConfig["types"] = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") =>
+    oid === pgTypes.builtins.INT8 || oid === pgTypes.builtins.NUMERIC ? (v: string) => Number(v) : pgTypes.getTypeParser(oid, format)) as typeof pgTypes.getTypeParser,
+};
+
+/** A PostgreSQL store (not yet migrated); says clearly, without the password, when the server cannot be reached. */
+async function openPostgres(url: string): Promise<Kysely<Database>> {
+  const shown = redactStoreTarget(url);
+  try {
+    const parsed = new URL(url);
+    if (parsed.hostname === "" && !parsed.searchParams.has("host")) throw new Error("no host");
+    if (parsed.pathname.replace(/^\//, "") === "") throw new Error("no database name");
+  } catch (e) {
+    throw new ConfigError(`openStore: expected a URL like postgres://user:password@host:5432/database, got ${JSON.stringify(shown)} (${(e as Error).message})`);
+  }
+  const pool = new Pool({ connectionString: url, types: PG_NUMBER_TYPES, connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS, application_name: "rra" });
+  // An idle connection the server drops (restart, admin) must not crash the process; the pool replaces it.
+  pool.on("error", (e) => process.stderr.write(`[store] PostgreSQL connection to ${shown} lost: ${e.message}\n`));
+  try {
+    const client = await pool.connect();
+    client.release();
+  } catch (e) {
+    await pool.end().catch(() => undefined);
+    const password = URL_PASSWORD.exec(url)?.[2] ?? "";
+    let why = (e as Error).message || String(e);
+    for (const p of new Set([password, safeDecode(password)])) if (p.length > 0) why = why.split(p).join("***");
+    throw new ConfigError(`openStore: cannot connect to PostgreSQL at ${JSON.stringify(shown)}: ${why}. ` +
+      "Is the server running and are host, port, user, password and database right? (RRA_DB_URL or --db; see environment.md)");
+  }
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+/** `decodeURIComponent`, or the text itself when it is not valid percent-encoding. */
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Close the store: its SQLite connection (checkpointing the WAL) or its PostgreSQL connection pool. */
 export async function closeStore(db: Kysely<Database>): Promise<void> {
   await db.destroy();
 }

@@ -1,6 +1,18 @@
-/** The SQLite store: schema types, opening/migrating, datasets, runs and metrics. */
+/** The store (SQLite or PostgreSQL): schema types, opening/migrating, datasets, runs and metrics. */
 export * from "./schema";
-export { openStore, closeStore, defaultDbPath, chunkRows, BUSY_TIMEOUT_MS, MAX_SQL_VARIABLES } from "./db";
+export {
+  openStore,
+  closeStore,
+  defaultDbPath,
+  defaultStoreTarget,
+  isPostgresUrl,
+  redactStoreTarget,
+  chunkRows,
+  BUSY_TIMEOUT_MS,
+  MAX_SQL_VARIABLES,
+  PG_CONNECT_TIMEOUT_MS,
+} from "./db";
+export { storeDialect, type StoreDialect } from "./dialect";
 export { migrateToLatest, migrateDownAll, createMigrator, createMigrationProvider, MIGRATIONS } from "./migrate";
 export { saveDataset, loadStoredDataset, listDatasets, deleteDataset, computeDatasetFingerprint, type SaveDatasetOptions } from "./datasets";
 export {

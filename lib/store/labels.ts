@@ -3,7 +3,7 @@
  * and the raw per-document facts (position shown, teacher rank or missing, flags). A window is written
  * in one transaction, so a job killed at any point leaves only whole windows behind.
  */
-import type { Kysely } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import { DataError, show } from "../core/errors";
 import type { Database, LabelJobRow } from "./schema";
 
@@ -76,23 +76,34 @@ export async function doneWindowIds(db: Kysely<Database>, jobId: string): Promis
 
 /** Store one answered window and its facts atomically (replacing a previous version of the window). */
 export async function saveWindow(db: Kysely<Database>, w: WindowRecord): Promise<void> {
+  await db.transaction().execute((tx) => writeWindow(tx, w));
+}
+
+/**
+ * Write one window and its facts inside the caller's transaction (replacing a previous version of the
+ * window): for writes that must commit together with others, e.g. a distributed worker's completed claim.
+ */
+export async function writeWindow(tx: Transaction<Database>, w: WindowRecord): Promise<void> {
+  checkWindow(w);
+  await tx.deleteFrom("labels").where("job_id", "=", w.jobId).where("window_id", "=", w.windowId).execute();
+  await tx.deleteFrom("label_windows").where("job_id", "=", w.jobId).where("window_id", "=", w.windowId).execute();
+  await tx.insertInto("label_windows").values({
+    job_id: w.jobId, window_id: w.windowId, qid: w.qid, ord: w.ord, docids_json: JSON.stringify(w.docids),
+    shuffle_seed: w.shuffleSeed, call_id: w.callId, anomalies_json: JSON.stringify(w.anomalies), status: "done",
+  }).execute();
+  if (w.facts.length) {
+    await tx.insertInto("labels").values(w.facts.map((f) => ({
+      job_id: w.jobId, window_id: w.windowId, qid: f.qid, docid: f.docid, position_shown: f.positionShown,
+      teacher_rank: f.teacherRank, missing: f.missing ? 1 : 0, flags_json: JSON.stringify(f.flags),
+    }))).execute();
+  }
+}
+
+/** A window's facts must carry positive shown positions. */
+function checkWindow(w: WindowRecord): void {
   for (const f of w.facts) {
     if (!Number.isInteger(f.positionShown) || f.positionShown < 1) throw new DataError({ file: `label window ${w.windowId}`, field: `${f.docid}.positionShown` }, "a positive integer", show(f.positionShown));
   }
-  await db.transaction().execute(async (tx) => {
-    await tx.deleteFrom("labels").where("job_id", "=", w.jobId).where("window_id", "=", w.windowId).execute();
-    await tx.deleteFrom("label_windows").where("job_id", "=", w.jobId).where("window_id", "=", w.windowId).execute();
-    await tx.insertInto("label_windows").values({
-      job_id: w.jobId, window_id: w.windowId, qid: w.qid, ord: w.ord, docids_json: JSON.stringify(w.docids),
-      shuffle_seed: w.shuffleSeed, call_id: w.callId, anomalies_json: JSON.stringify(w.anomalies), status: "done",
-    }).execute();
-    if (w.facts.length) {
-      await tx.insertInto("labels").values(w.facts.map((f) => ({
-        job_id: w.jobId, window_id: w.windowId, qid: f.qid, docid: f.docid, position_shown: f.positionShown,
-        teacher_rank: f.teacherRank, missing: f.missing ? 1 : 0, flags_json: JSON.stringify(f.flags),
-      }))).execute();
-    }
-  });
 }
 
 /** Every stored window of a job, in job order, with its facts in shown order. */

@@ -3,7 +3,7 @@
  * values. Writes validate first and then run in one transaction, so a failure stores nothing.
  * A run's documents are kept in file order (`ord`), so `loadRun(saveRun(run))` equals `run`.
  */
-import { sql, type Kysely, type Transaction } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import { DataError, show } from "../core/errors";
 import { hash8 } from "../core/hash";
 import type { Candidate, Run } from "../data/types";
@@ -186,14 +186,15 @@ export async function saveMetrics(db: Kysely<Database>, runId: string, result: E
   });
 }
 
-/** A run's stored metric values as an `EvalResult` (empty when none were saved). */
+/** A run's stored metric values as an `EvalResult` (empty when none were saved); keys in qid and metric name order. */
 export async function loadMetrics(db: Kysely<Database>, runId: string): Promise<EvalResult> {
   await requireRun(db, runId);
   const rows = await db
     .selectFrom("metrics")
     .select(["qid", "metric", "value"])
     .where("run_id", "=", runId)
-    .orderBy(sql`rowid`)
+    .orderBy("qid")
+    .orderBy("metric")
     .execute();
   const all: Record<string, number> = {};
   const perQuery: PerQuery = {};

@@ -1,5 +1,5 @@
 /**
- * The typed kysely schema of the workbench store (SQLite). Columns are snake_case, nullable columns are
+ * The typed kysely schema of the workbench store (SQLite or PostgreSQL). Columns are snake_case, nullable columns are
  * `T | null`, configs and version tables are JSON text, times are ISO-8601 UTC text.
  * `ord` columns keep the order of the objects they came from (arrays, Map insertion order, file order),
  * so that what is loaded back is equal to what was saved. Migrations in ./migrations create these tables.
@@ -229,6 +229,26 @@ export interface BenchRunTable {
   versions_json: string;
 }
 
+/** One work item of a label job run by several workers (0005_claims): a query and all its windows. */
+export interface LabelClaimTable {
+  job_id: string;
+  qid: string;
+  /** Position of the query in the job; items are claimed in this order. */
+  ord: number;
+  /** `pending`, `claimed`, `done` or `failed`. */
+  status: string;
+  /** The worker holding (claimed) or last holding the item. */
+  worker_id: string | null;
+  /** ISO-8601 UTC time (database clock) after which another worker may take the item over. */
+  lease_until: string | null;
+  /** Times the item was claimed. */
+  attempts: Generated<number>;
+  /** Ranking, counts and tokens of the labelled query (not its windows, which are stored), JSON. */
+  result_json: string | null;
+  created_at: Generated<string>;
+  finished_at: string | null;
+}
+
 /** The whole store, as kysely sees it. */
 export interface Database {
   datasets: DatasetTable;
@@ -248,6 +268,7 @@ export interface Database {
   train_runs: TrainRunTable;
   train_curves: TrainCurveTable;
   bench_runs: BenchRunTable;
+  label_claims: LabelClaimTable;
 }
 
 /** The `qid` of the rows holding a run's mean metric values. */
@@ -300,6 +321,8 @@ export type LabelJobRow = Selectable<LabelJobTable>;
 export type LabelWindowRow = Selectable<LabelWindowTable>;
 /** A `labels` row as read. */
 export type LabelRow = Selectable<LabelTable>;
+/** A `label_claims` row as read. */
+export type LabelClaimRow = Selectable<LabelClaimTable>;
 
 /** A stored training run. */
 export type TrainRunRow = Selectable<TrainRunTable>;

@@ -5,13 +5,12 @@
  * Every write is one SQL statement, so a process killed at any moment leaves each row either before or
  * after the write, never half-way. A `done` row is never modified again.
  */
-import { sql, type Kysely } from "kysely";
+import type { Kysely } from "kysely";
 import { DataError, show } from "../core/errors";
 import { sha256, stableStringify } from "../core/hash";
 import type { ChatMessage, TeacherKind } from "../labels/types";
+import { nowIso } from "./dialect";
 import type { Database, TeacherCallRow } from "./schema";
-
-const NOW_ISO = sql<string>`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`;
 
 /** Status of a stored teacher call: `pending` (sent or about to be, no answer yet), `done` or `error`. */
 export type TeacherCallStatus = "pending" | "done" | "error";
@@ -186,7 +185,7 @@ export async function finishTeacherCall(db: Kysely<Database>, id: number, result
       completion_tokens: result.completionTokens,
       latency_ms: result.latencyMs,
       error: null,
-      finished_at: NOW_ISO,
+      finished_at: nowIso(db),
     })
     .where("id", "=", id)
     .where("status", "<>", "done")
@@ -201,7 +200,7 @@ export async function finishTeacherCall(db: Kysely<Database>, id: number, result
 export async function failTeacherCall(db: Kysely<Database>, id: number, error: string, secrets: readonly string[] = []): Promise<boolean> {
   const res = await db
     .updateTable("teacher_calls")
-    .set({ status: "error", error: scrubSecrets(String(error), secrets, { bearerTokens: true }), finished_at: NOW_ISO })
+    .set({ status: "error", error: scrubSecrets(String(error), secrets, { bearerTokens: true }), finished_at: nowIso(db) })
     .where("id", "=", id)
     .where("status", "<>", "done")
     .executeTakeFirst();

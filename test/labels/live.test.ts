@@ -21,6 +21,7 @@ import {
 } from "../../lib/store/teacher-calls";
 import { bodyHash, defaultAnswer, startFakeLlm, type ChatBody, type FakeLlm, type FakeLlmOptions } from "../fake-llm-server";
 import { resumeRequest } from "../fixtures/live-resume-driver";
+import { describeBackends, openTestStore, type TestStore } from "../pg";
 
 const ROOT = resolve(__dirname, "..", "..");
 const DRIVER = join(ROOT, "test", "fixtures", "live-resume-driver.ts");
@@ -57,10 +58,17 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
   assert.fail("expected a rejection");
 }
 
-describe("teacher call store", () => {
+describeBackends("teacher call store", (backend) => {
+  let store: TestStore | undefined;
   let db: Kysely<Database>;
-  beforeEach(async () => (db = await openStore(":memory:")));
-  afterEach(async () => closeStore(db));
+  beforeEach(async () => {
+    store = await openTestStore(backend);
+    db = store.db;
+  });
+  afterEach(async () => {
+    await store?.close();
+    store = undefined;
+  });
 
   const keyInput = { teacher: "live" as const, model: "m", templateVersion: "v1", request: { messages: [{ role: "user" as const, content: "hi" }], params: { temperature: 0, max_tokens: 8 } } };
 

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join, resolve } from "path";
 import { sql, type Kysely } from "kysely";
-import { DataError, RraError } from "../../lib/core/errors";
+import { ConfigError, DataError, RraError } from "../../lib/core/errors";
 import { hash8 } from "../../lib/core/hash";
 import { readRun } from "../../lib/data/trec";
 import type { Dataset, Run } from "../../lib/data/types";
@@ -13,9 +13,11 @@ import {
   closeStore,
   computeRunId,
   defaultDbPath,
+  defaultStoreTarget,
   deleteDataset,
   deleteRun,
   getRunInfo,
+  isPostgresUrl,
   listDatasets,
   listRuns,
   loadMetrics,
@@ -25,19 +27,25 @@ import {
   MIGRATIONS,
   migrateToLatest,
   openStore,
+  redactStoreTarget,
   saveDataset,
   saveMetrics,
   saveRun,
   type Database,
   type RunMeta,
 } from "../../lib/store";
+import { describeBackends, openTestStore, PG_TEST_URL, type Backend, type TestStore } from "../pg";
 
 const ROOT = resolve(__dirname, "..", "..");
 const DL19_RUN = join(ROOT, "data", "trec-dl-2019-2020", "bm25_trec_results_dl19.txt");
-const STORE_TABLES = ["bench_runs", "candidates", "dataset_passages", "datasets", "judgments", "label_jobs", "label_windows", "labels", "metrics", "passages", "queries", "rationales", "run_entries", "runs", "teacher_calls", "train_curves", "train_runs"];
+const STORE_TABLES = ["bench_runs", "candidates", "dataset_passages", "datasets", "judgments", "label_claims", "label_jobs", "label_windows", "labels", "metrics", "passages", "queries", "rationales", "run_entries", "runs", "teacher_calls", "train_curves", "train_runs"];
+const MIGRATION_NAMES = ["0001_init", "0002_labels", "0003_training", "0004_bench", "0005_claims"];
 
-async function tableNames(db: Kysely<Database>): Promise<string[]> {
-  const r = await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name not like 'kysely_%' and name not like 'sqlite_%' order by name`.execute(db);
+/** The store's own tables (not kysely's bookkeeping), by name. */
+async function tableNames(db: Kysely<Database>, backend: Backend): Promise<string[]> {
+  const r = backend === "sqlite"
+    ? await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name not like 'kysely_%' and name not like 'sqlite_%' order by name`.execute(db)
+    : await sql<{ name: string }>`select table_name as name from information_schema.tables where table_schema = current_schema() and table_name not like 'kysely_%' order by table_name`.execute(db);
   return r.rows.map((x) => x.name);
 }
 
@@ -98,23 +106,26 @@ function handDataset(name = "toy"): Dataset {
   };
 }
 
-describe("store", () => {
+describeBackends("store", (backend) => {
+  let store: TestStore | undefined;
   let db: Kysely<Database>;
   beforeEach(async () => {
-    db = await openStore(":memory:");
+    store = await openTestStore(backend);
+    db = store.db;
   });
   afterEach(async () => {
-    await closeStore(db);
+    await store?.close();
+    store = undefined;
   });
 
   describe("migrations", () => {
-    it("create every table on a fresh :memory: db and down removes them", async () => {
-      assert.deepEqual(await tableNames(db), STORE_TABLES);
+    it("create every table on a fresh store and down removes them", async () => {
+      assert.deepEqual(await tableNames(db, backend), STORE_TABLES);
       assert.deepEqual(await migrateToLatest(db), [], "nothing pending after openStore");
-      assert.deepEqual(await migrateDownAll(db), ["0004_bench", "0003_training", "0002_labels", "0001_init"]);
-      assert.deepEqual(await tableNames(db), []);
-      assert.deepEqual(await migrateToLatest(db), ["0001_init", "0002_labels", "0003_training", "0004_bench"]);
-      assert.deepEqual(await tableNames(db), STORE_TABLES);
+      assert.deepEqual(await migrateDownAll(db), MIGRATION_NAMES.slice().reverse());
+      assert.deepEqual(await tableNames(db, backend), []);
+      assert.deepEqual(await migrateToLatest(db), MIGRATION_NAMES);
+      assert.deepEqual(await tableNames(db, backend), STORE_TABLES);
     });
 
     it("name the failing migration and leave no half-made schema", async () => {
@@ -127,23 +138,44 @@ describe("store", () => {
           },
         },
       };
-      const fresh = await openStore(":memory:");
+      const fresh = await openTestStore(backend);
       try {
-        await assert.rejects(migrateToLatest(fresh, bad), (e: unknown) => {
+        await assert.rejects(migrateToLatest(fresh.db, bad), (e: unknown) => {
           assert.ok(e instanceof RraError);
           assert.match(e.message, /migration "0099_broken" \(up\) failed/);
           return true;
         });
-        assert.ok(!(await tableNames(fresh)).includes("half"), "the failed migration was rolled back");
+        assert.ok(!(await tableNames(fresh.db, backend)).includes("half"), "the failed migration was rolled back");
       } finally {
-        await closeStore(fresh);
+        await fresh.close();
       }
     });
 
     it("enforce foreign keys on every connection", async () => {
-      const r = await sql<{ foreign_keys: number }>`pragma foreign_keys`.execute(db);
-      assert.equal(r.rows[0].foreign_keys, 1);
-      await assert.rejects(db.insertInto("run_entries").values({ run_id: "nope", qid: "1", docid: "d", ord: 0, rank: 1, score: 1 }).execute(), /FOREIGN KEY/);
+      if (backend === "sqlite") {
+        const r = await sql<{ foreign_keys: number }>`pragma foreign_keys`.execute(db);
+        assert.equal(r.rows[0].foreign_keys, 1);
+      }
+      await assert.rejects(db.insertInto("run_entries").values({ run_id: "nope", qid: "1", docid: "d", ord: 0, rank: 1, score: 1 }).execute(), /FOREIGN KEY|foreign key/);
+    });
+
+    if (backend === "postgres") {
+      it("say the server refused the password, without printing it", async () => {
+        const url = new URL(PG_TEST_URL);
+        url.password = "wrong-pw-3e9a1c";
+        const e = await openStore(url.toString()).then(() => assert.fail("opened with a wrong password"), (err: unknown) => err);
+        assert.ok(e instanceof ConfigError, String(e));
+        assert.match(e.message, /cannot connect to PostgreSQL at "postgres:\/\/[^:]+:\*\*\*@.*": password authentication failed/);
+        assert.ok(!e.message.includes("wrong-pw-3e9a1c"));
+      });
+    }
+
+    it("store 64-bit integers and doubles exactly (seeds above 2^31, scores with 17 digits)", async () => {
+      const seed = 4_294_967_295;
+      await saveRun(db, { ...META, seed }, { tag: "t", queries: new Map([["1", [{ docid: "d", rank: 1, score: 0.30130000000000001 }, { docid: "e", rank: 2, score: -7.25e20 }]]]) });
+      const info = (await listRuns(db))[0];
+      assert.equal(info.seed, seed);
+      assert.deepEqual((await loadRun(db, info.id)).queries.get("1")!.map((d) => d.score), [0.30130000000000001, -7.25e20]);
     });
   });
 
@@ -206,7 +238,12 @@ describe("store", () => {
 
     it("roll back the whole run when a write fails inside the transaction", async () => {
       // A trigger makes the database itself refuse one entry in a late chunk of a large run.
-      await sql`create temp trigger boom before insert on run_entries when new.docid = '1000' begin select raise(abort, 'boom'); end`.execute(db);
+      if (backend === "sqlite") {
+        await sql`create temp trigger boom before insert on run_entries when new.docid = '1000' begin select raise(abort, 'boom'); end`.execute(db);
+      } else {
+        await sql`create function boom() returns trigger language plpgsql as $$ begin if new.docid = '1000' then raise exception 'boom'; end if; return new; end $$`.execute(db);
+        await sql`create trigger boom before insert on run_entries for each row execute function boom()`.execute(db);
+      }
       const run = readRun(DL19_RUN);
       const last = [...run.queries.values()].pop()!;
       last.push({ docid: "1000", rank: 1001, score: -1 });
@@ -320,13 +357,16 @@ describe("store", () => {
 
 describe("store files", () => {
   let dir: string;
-  const savedEnv = process.env.RRA_DB;
+  const savedEnv = { RRA_DB: process.env.RRA_DB, RRA_DB_URL: process.env.RRA_DB_URL };
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), "rra-store-"));
+    delete process.env.RRA_DB_URL;
   });
   afterEach(() => {
-    if (savedEnv === undefined) delete process.env.RRA_DB;
-    else process.env.RRA_DB = savedEnv;
+    for (const [k, v] of Object.entries(savedEnv)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -355,5 +395,30 @@ describe("store files", () => {
     assert.ok(existsSync(join(dir, "env.sqlite")));
     delete process.env.RRA_DB;
     assert.equal(defaultDbPath(), join(ROOT, "data", "rra.sqlite"));
+  });
+
+  it("take RRA_DB_URL over RRA_DB as the default store, and tell SQLite paths from postgres:// URLs", () => {
+    process.env.RRA_DB = join(dir, "env.sqlite");
+    assert.equal(defaultStoreTarget(), join(dir, "env.sqlite"));
+    process.env.RRA_DB_URL = "postgres://u:pw@db.example:5432/rra";
+    assert.equal(defaultStoreTarget(), "postgres://u:pw@db.example:5432/rra");
+    assert.equal(defaultDbPath(), join(dir, "env.sqlite"), "defaultDbPath stays the SQLite file");
+    assert.ok(isPostgresUrl("postgresql://h/db") && isPostgresUrl("POSTGRES://h/db") && !isPostgresUrl("data/postgres.sqlite"));
+    assert.equal(redactStoreTarget("postgres://rra:s3cret@h:5432/db?x=1"), "postgres://rra:***@h:5432/db?x=1");
+    assert.equal(redactStoreTarget("postgres://rra:p@ss@h/db"), "postgres://rra:***@h/db");
+    assert.equal(redactStoreTarget("/data/rra.sqlite"), "/data/rra.sqlite");
+  });
+
+  it("say which PostgreSQL URL is malformed or unreachable, never printing the password", async () => {
+    const secret = "pw-7f3a9c1e";
+    for (const [url, pattern] of [
+      [`postgres://rra:${secret}@/`, /expected a URL like postgres:\/\/user:password@host:5432\/database, got "postgres:\/\/rra:\*\*\*@\/"/],
+      [`postgres://rra:${secret}@127.0.0.1:1/rra_test`, /cannot connect to PostgreSQL at "postgres:\/\/rra:\*\*\*@127\.0\.0\.1:1\/rra_test": connect ECONNREFUSED 127\.0\.0\.1:1\. Is the server running/],
+    ] as const) {
+      const e = await openStore(url).then(() => assert.fail(`opened ${url}`), (err: unknown) => err);
+      assert.ok(e instanceof ConfigError, String(e));
+      assert.match(e.message, pattern);
+      assert.ok(!e.message.includes(secret) && !String(e.stack).includes(secret), e.message);
+    }
   });
 });
