@@ -7,7 +7,7 @@ import { defaultNotebooks } from "../notebooks/cli";
 import { runNotebooks } from "../notebooks/runner";
 import { readReproduceConfig, resolveReproduceConfig, type ReproduceConfig } from "../reproduce/config";
 import { reproduce, reproduceDirectionStep } from "../reproduce/pipeline";
-import { defaultDbPath } from "../store/db";
+import { defaultStoreTarget, isPostgresUrl } from "../store/db";
 import { parseFlags, type Command } from "./args";
 
 const HELP = `rra reproduce [--fast] [--config FILE] [options]      (npm start)
@@ -35,7 +35,8 @@ Options:
   --fast               the small configuration (results-fast.md, figures/reproduce-fast/, models/best-fast/)
   --config FILE        JSON object overriding fields of the configuration (see lib/reproduce/config.ts);
                        combined with --fast it overrides the fast one
-  --db TARGET          the store (default: RRA_DB or data/rra.sqlite)
+  --db FILE|URL        the store: SQLite file or postgres:// URL (default: RRA_DB_URL, else RRA_DB, else
+                       data/rra.sqlite)
   --work DIR           work folder (default runs/reproduce/<name>-<hash8 of the config>)
   --results FILE       results file (default results.md; results-<name>.md for other configurations)
   --figures DIR        figures folder (default figures/reproduce; figures/reproduce-<name>)
@@ -58,7 +59,7 @@ export const reproduceCommand: Command = {
       quiet: { type: "boolean" }, step: { type: "string" },
     });
     if (values.help) { console.log(HELP); return 0; }
-    const db = (values.db as string | undefined) ?? defaultDbPath();
+    const db = (values.db as string | undefined) ?? defaultStoreTarget();
     if (values.step !== undefined) {
       // internal: the child process that trains one direction of a running reproduce
       const work = values.work as string | undefined;
@@ -82,7 +83,7 @@ export const reproduceCommand: Command = {
     }
     console.log(`results: ${relative(process.cwd(), result.paths.results) || result.paths.results}; figures: ${relative(process.cwd(), result.paths.figures)}; model: ${relative(process.cwd(), result.exported.out)}`);
     if (values.notebooks) {
-      const runs = await runNotebooks(defaultNotebooks(), { env: { RRA_DB: db } });
+      const runs = await runNotebooks(defaultNotebooks(), { env: isPostgresUrl(db) ? { RRA_DB_URL: db } : { RRA_DB: db } });
       const bad = runs.filter((r) => !r.ok);
       for (const r of bad) console.error(r.error);
       console.log(`notebooks: ${runs.length - bad.length} ok, ${bad.length} failed (executed copies in ${relative(process.cwd(), projectPath(".cache", "notebooks"))})`);

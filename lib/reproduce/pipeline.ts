@@ -28,7 +28,7 @@ import { runLabelJob, type LabelSummary } from "../labels/pipeline";
 import { runBaselineStage } from "../pipeline/baselines";
 import { compareStudents, type StudentComparison, type StudentSpec } from "../pipeline/students";
 import type { ComparisonRow } from "../eval/compare";
-import { closeStore, openStore } from "../store/db";
+import { closeStore, isPostgresUrl, openStore } from "../store/db";
 import type { Database } from "../store/schema";
 import type { CurvePoint } from "../train/config";
 import { reproduceId, type ReproduceConfig } from "./config";
@@ -198,8 +198,10 @@ function directionInChild(paths: ReproducePaths, direction: string, force: boole
   const fd = openSync(logFile, "a");
   log(`${direction} trains in a child process on the second core; follow it with: tail -f ${relative(process.cwd(), logFile) || logFile}`);
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [join(projectRoot(), "bin", "rra.js"), "reproduce", "--step", direction, "--work", paths.work, "--db", paths.db, ...(force ? ["--force"] : [])], {
-      stdio: ["ignore", fd, fd], env: { ...process.env },
+    // a PostgreSQL URL (with its password) goes through the environment, not the command line that ps shows
+    const pg = isPostgresUrl(paths.db);
+    const child = spawn(process.execPath, [join(projectRoot(), "bin", "rra.js"), "reproduce", "--step", direction, "--work", paths.work, ...(pg ? [] : ["--db", paths.db]), ...(force ? ["--force"] : [])], {
+      stdio: ["ignore", fd, fd], env: { ...process.env, ...(pg ? { RRA_DB_URL: paths.db } : {}) },
     });
     closeSync(fd);
     child.on("error", reject);
@@ -322,6 +324,6 @@ export function bestStudent(directions: readonly DirectionOutput[]): Omit<Export
 function stripUndefined(o: ReproduceOptions): Partial<ReproducePaths> {
   const out: Partial<ReproducePaths> = {};
   for (const k of ["work", "db", "results", "figures", "export"] as const) if (o[k] !== undefined) out[k] = resolve(o[k] as string);
-  if (o.db !== undefined) out.db = /^postgres(ql)?:\/\//.test(o.db) || o.db === ":memory:" ? o.db : resolve(o.db);
+  if (o.db !== undefined) out.db = isPostgresUrl(o.db) || o.db === ":memory:" ? o.db : resolve(o.db);
   return out;
 }

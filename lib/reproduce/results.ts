@@ -4,6 +4,7 @@ import { ablationMarkdown } from "../ablate/table";
 import type { Provenance } from "../core/provenance";
 import { comparisonMarkdown } from "../eval/tables";
 import { labelReportMarkdown, labelReportRows } from "../labels/report";
+import { isPostgresUrl, redactStoreTarget } from "../store/db";
 import type { ReproduceResult } from "./pipeline";
 
 const f4 = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? "–" : x.toFixed(4));
@@ -55,7 +56,7 @@ export function reproduceMarkdown(r: ReproduceResult, p: Provenance): string {
     ...r.outcomes.map((o) => `| ${o.name} | ${o.status === "ran" ? "computed" : "reused"} | ${o.seconds.toFixed(1)} | ${o.computeSeconds.toFixed(1)} |`), "");
   lines.push("## Configuration and provenance", "",
     `- work folder: \`${link(r.paths.work)}\` (config.json, steps/, students/models/<run id>/training.json per model)`,
-    `- store: ${/^postgres/.test(r.paths.db) ? r.paths.db.replace(/\/\/[^@/]*@/, "//***@") : `\`${link(r.paths.db)}\``}`,
+    `- store: ${isPostgresUrl(r.paths.db) ? redactStoreTarget(r.paths.db) : `\`${link(r.paths.db)}\``}`,
     `- node ${p.node}; ${Object.entries(p.packages).map(([k, v]) => `${k} ${v}`).join(", ")}`,
     "- significance: two-sided paired t-test over queries, Holm correction within each table; ablation cells averaged per query over seeds",
     "", "```json", JSON.stringify(r.config, null, 1), "```", "");
