@@ -17,14 +17,11 @@ import { hostname } from "os";
 import type { Kysely } from "kysely";
 import { DataError, show } from "../core/errors";
 import { createProgress } from "../core/progress";
-import { provenance } from "../core/provenance";
-import { loadDataset } from "../data/datasets";
 import type { Dataset, RankedList } from "../data/types";
 import { claimItems, completeClaim, countClaims, loadClaims, releaseClaim, renewClaims, retryFailedClaims, seedClaims, type ClaimCounts, type HeldClaim } from "../store/claims";
-import { finishLabelJob, loadWindows, saveRationale, upsertLabelJob, writeWindow, type LabelFact, type RationaleRecord, type WindowRecord } from "../store/labels";
+import { finishLabelJob, loadWindows, saveRationale, writeWindow, type LabelFact, type RationaleRecord, type WindowRecord } from "../store/labels";
 import type { Database } from "../store/schema";
-import { labelJobId, labelQuery, resolveLabelConfig, summarizeLabelJob, teacherRunOf, type LabelJobConfig, type LabelSummary, type QueryResult, type RunLabelJobOptions } from "./pipeline";
-import { createTeacher } from "./teachers/create";
+import { labelQuery, resolveLabelConfig, startLabelJob, summarizeLabelJob, teacherRunOf, type LabelJobConfig, type LabelSummary, type QueryResult, type RunLabelJobOptions } from "./pipeline";
 import type { Teacher } from "./types";
 
 /** Options of `runLabelWorker` besides the job config. */
@@ -85,16 +82,7 @@ export async function runLabelWorker(db: Kysely<Database>, partial: Partial<Labe
   if (!(Number.isFinite(pollMs) && pollMs > 0)) fail("pollMs", "a wait in ms > 0", pollMs);
   const emit = options.onEvent ?? (() => undefined);
 
-  const dataset = options.dataset ?? loadDataset(cfg.dataset);
-  const teacher = options.teacher ?? createTeacher(cfg.teacher, { db, dataset });
-  const rationaleTeacher = options.rationaleTeacher ?? (cfg.rationaleTeacher ? createTeacher(cfg.rationaleTeacher, { db, dataset }) : null);
-  const jobId = labelJobId(cfg);
-  const prov = provenance();
-  await upsertLabelJob(db, {
-    id: jobId, dataset: cfg.dataset, teacher: teacher.name, model: teacher.model, templateVersion: cfg.template, selection: cfg.selection,
-    seed: cfg.seed, config: cfg, versions: { node: prov.node, ...prov.packages }, gitSha: prov.gitSha, status: "running",
-  });
-  const lists = cfg.limit > 0 ? dataset.lists.slice(0, cfg.limit) : dataset.lists;
+  const { dataset, teacher, rationaleTeacher, jobId, lists } = await startLabelJob(db, cfg, options);
   await seedClaims(db, jobId, lists.map((l, i) => ({ qid: l.qid, ord: i })));
   await retryFailedClaims(db, jobId);
   const progress = createProgress({ label: `label worker ${workerId} ${cfg.dataset} ${teacher.name} ${cfg.selection}`, total: lists.length, unit: "queries", quiet: options.quiet });

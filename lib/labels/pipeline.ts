@@ -266,9 +266,18 @@ export interface LabelJobResult {
   teacherRun: Run;
 }
 
-/** Run (or resume) a label job and summarise it. */
-export async function runLabelJob(db: Kysely<Database>, partial: Partial<LabelJobConfig> & { dataset: string }, options: RunLabelJobOptions = {}): Promise<LabelJobResult> {
-  const t0 = Date.now();
+/** A label job ready to run: its resolved config, data, teachers, id (recorded as running) and queries. */
+export interface StartedLabelJob {
+  cfg: LabelJobConfig;
+  dataset: Dataset;
+  teacher: Teacher;
+  rationaleTeacher: Teacher | null;
+  jobId: string;
+  lists: RankedList[];
+}
+
+/** Resolve the config, create the teachers and record the job as running (shared by `runLabelJob` and the distributed worker). */
+export async function startLabelJob(db: Kysely<Database>, partial: Partial<LabelJobConfig> & { dataset: string }, options: RunLabelJobOptions = {}): Promise<StartedLabelJob> {
   const cfg = resolveLabelConfig(partial);
   const dataset = options.dataset ?? loadDataset(cfg.dataset);
   const teacher = options.teacher ?? createTeacher(cfg.teacher, { db, dataset });
@@ -279,7 +288,13 @@ export async function runLabelJob(db: Kysely<Database>, partial: Partial<LabelJo
     id: jobId, dataset: cfg.dataset, teacher: teacher.name, model: teacher.model, templateVersion: cfg.template, selection: cfg.selection,
     seed: cfg.seed, config: cfg, versions: { node: prov.node, ...prov.packages }, gitSha: prov.gitSha, status: "running",
   });
-  const lists = cfg.limit > 0 ? dataset.lists.slice(0, cfg.limit) : dataset.lists;
+  return { cfg, dataset, teacher, rationaleTeacher, jobId, lists: cfg.limit > 0 ? dataset.lists.slice(0, cfg.limit) : dataset.lists };
+}
+
+/** Run (or resume) a label job and summarise it. */
+export async function runLabelJob(db: Kysely<Database>, partial: Partial<LabelJobConfig> & { dataset: string }, options: RunLabelJobOptions = {}): Promise<LabelJobResult> {
+  const t0 = Date.now();
+  const { cfg, dataset, teacher, rationaleTeacher, jobId, lists } = await startLabelJob(db, partial, options);
   const mode = parseSelection(cfg.selection);
   const perQuery = mode.kind === "sliding" ? slidingWindows(0, Math.min(cfg.n, 100), mode.window, mode.step).length : 1;
   const progress = createProgress({ label: `label ${cfg.dataset} ${teacher.name} ${cfg.selection}`, total: lists.length * perQuery, unit: "windows", quiet: options.quiet });
