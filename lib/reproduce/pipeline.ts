@@ -182,6 +182,11 @@ export async function runDirection(db: Kysely<Database>, cfg: ReproduceConfig, w
   };
 }
 
+/** A stored direction is reusable only while its models are still on disk (the export reads one). */
+export function directionModelsPresent(o: DirectionOutput): boolean {
+  return o.comparison.runs.every((r) => existsSync(join(r.outDir, "config.json")));
+}
+
 /** The step name and inputs of a direction (shared by the parent and the child process). */
 export function directionStep(cfg: ReproduceConfig, direction: string, db: string, labelsKey: string): { name: string; inputs: unknown } {
   return { name: `students ${direction}`, inputs: { cfg, direction, db, labelsKey, version: 1 } };
@@ -257,7 +262,9 @@ export async function reproduce(cfg: ReproduceConfig, options: ReproduceOptions 
     const parallel = (options.parallel ?? true) && cfg.directions.length > 1;
     const second = cfg.directions[1];
     // a child process only when the second direction has work to do
-    const child = parallel && (options.force || !readStep(store, directionStep(cfg, second, paths.db, labelsKey).name, directionStep(cfg, second, paths.db, labelsKey).inputs)) ? second : null;
+    const secondStep = directionStep(cfg, second, paths.db, labelsKey);
+    const secondRec = readStep<DirectionOutput>(store, secondStep.name, secondStep.inputs);
+    const child = parallel && (options.force || !secondRec || !directionModelsPresent(secondRec.output)) ? second : null;
     const childRun = child ? directionInChild(paths, child, Boolean(options.force), log) : null;
     childRun?.catch(() => undefined); // awaited below; keep an early failure from being reported as unhandled
     directions = [];
@@ -265,7 +272,7 @@ export async function reproduce(cfg: ReproduceConfig, options: ReproduceOptions 
       for (const dir of cfg.directions) {
         if (dir === child) continue;
         const s = directionStep(cfg, dir, paths.db, labelsKey);
-        directions.push(await step(store, s.name, s.inputs, () => runDirection(db, cfg, paths.work, dir, log, quiet)));
+        directions.push(await step(store, s.name, s.inputs, () => runDirection(db, cfg, paths.work, dir, log, quiet), directionModelsPresent));
       }
     } finally {
       if (childRun) await childRun.catch((e) => { if (directions.length === cfg.directions.length - 1) throw e; });
@@ -306,7 +313,7 @@ export async function reproduceDirectionStep(work: string, db: string, direction
   const handle = await openStore(db);
   try {
     const s = directionStep(cfg, direction, db, hash8(labels.output.map((l) => l.job)));
-    await step(store, s.name, s.inputs, () => runDirection(handle, cfg, work, direction, log, options.quiet ?? true));
+    await step(store, s.name, s.inputs, () => runDirection(handle, cfg, work, direction, log, options.quiet ?? true), directionModelsPresent);
   } finally {
     await closeStore(handle);
   }
