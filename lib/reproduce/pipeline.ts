@@ -259,12 +259,10 @@ export async function reproduce(cfg: ReproduceConfig, options: ReproduceOptions 
     });
     const labelsKey = hash8(labels.map((l) => l.job));
 
-    const parallel = (options.parallel ?? true) && cfg.directions.length > 1;
-    const second = cfg.directions[1];
-    // a child process only when the second direction has work to do
-    const secondStep = directionStep(cfg, second, paths.db, labelsKey);
-    const secondRec = readStep<DirectionOutput>(store, secondStep.name, secondStep.inputs);
-    const child = parallel && (options.force || !secondRec || !directionModelsPresent(secondRec.output)) ? second : null;
+    // the second direction trains in a child process, when it has work to do
+    const second = (options.parallel ?? true) && cfg.directions.length > 1 ? directionStep(cfg, cfg.directions[1], paths.db, labelsKey) : null;
+    const secondRec = second ? readStep<DirectionOutput>(store, second.name, second.inputs) : null;
+    const child = second && (options.force || !secondRec || !directionModelsPresent(secondRec.output)) ? cfg.directions[1] : null;
     const childRun = child ? directionInChild(paths, child, Boolean(options.force), log) : null;
     childRun?.catch(() => undefined); // awaited below; keep an early failure from being reported as unhandled
     directions = [];
@@ -275,13 +273,13 @@ export async function reproduce(cfg: ReproduceConfig, options: ReproduceOptions 
         directions.push(await step(store, s.name, s.inputs, () => runDirection(db, cfg, paths.work, dir, log, quiet), directionModelsPresent));
       }
     } finally {
+      // the child's failure is the one to report only when this process's own directions succeeded
       if (childRun) await childRun.catch((e) => { if (directions.length === cfg.directions.length - 1) throw e; });
     }
-    if (child) {
-      const s = directionStep(cfg, child, paths.db, labelsKey);
-      const rec = readStep<DirectionOutput>(store, s.name, s.inputs);
-      if (!rec) throw new RraError(`reproduce: the child process finished but left no record of ${show(s.name)} in ${store.dir}`);
-      store.outcomes.push({ name: s.name, status: rec.finishedAt >= new Date(t0).toISOString() ? "ran" : "cached", seconds: rec.seconds, computeSeconds: rec.seconds });
+    if (child && second) {
+      const rec = readStep<DirectionOutput>(store, second.name, second.inputs);
+      if (!rec) throw new RraError(`reproduce: the child process finished but left no record of ${show(second.name)} in ${store.dir}`);
+      store.outcomes.push({ name: second.name, status: "ran", seconds: rec.seconds, computeSeconds: rec.seconds });
       directions.splice(cfg.directions.indexOf(child), 0, rec.output);
     }
   } finally {
