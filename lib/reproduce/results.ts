@@ -20,7 +20,7 @@ export function reproduceMarkdown(r: ReproduceResult, p: Provenance): string {
     "",
     `Produced by \`rra reproduce${r.config.name === "fast" ? " --fast" : r.config.name === "default" ? "" : " --config ..."}\` (\`npm start\`). This run took ${r.seconds.toFixed(1)} s ` +
       (ran.length === r.outcomes.length ? `(every step computed now); ` : `(${ran.length} of ${r.outcomes.length} steps computed now, the others read back from earlier runs); `) + `computing every step took ${computeTotal.toFixed(0)} s in all ` +
-      `(the directions train in parallel, so the wall time of a first run is less). Machine: ${p.cpus} cores, ${p.memoryGiB} GiB; engine ${[...new Set(r.directions.map((d) => d.engine))].join(", ")}; ` +
+      `(the sum of the steps' own times; two directions overlap unless --serial, so a first run's wall time is less). Machine: ${p.cpus} cores, ${p.memoryGiB} GiB; engine ${[...new Set(r.directions.map((d) => d.engine))].join(", ")}; ` +
       `git ${p.gitSha ?? "unknown"}${p.gitDirty ? " (uncommitted changes)" : ""}.`,
     "",
     ...(r.config.name === "fast" ? ["> **--fast**: every step runs on a few queries, short sequences and 1-2 epochs, to check the pipeline end to end. Its numbers are not results.", ""] : []),
