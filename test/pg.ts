@@ -117,3 +117,19 @@ export function describeBackends(title: string, body: (backend: Backend) => void
     });
   }
 }
+
+/**
+ * A fresh store for every test of a `describeBackends` suite, closed (PostgreSQL schema dropped) after it.
+ * `onOpen` receives each test's handle (assign it to the suite's `db`) and may prepare rows.
+ */
+export function storePerTest(backend: Backend, onOpen: (db: Kysely<Database>) => void | Promise<void>): void {
+  let store: TestStore | undefined;
+  beforeEach(async () => {
+    store = await openTestStore(backend);
+    await onOpen(store.db);
+  });
+  afterEach(async () => {
+    await store?.close();
+    store = undefined;
+  });
+}

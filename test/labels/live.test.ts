@@ -21,7 +21,7 @@ import {
 } from "../../lib/store/teacher-calls";
 import { bodyHash, defaultAnswer, startFakeLlm, type ChatBody, type FakeLlm, type FakeLlmOptions } from "../fake-llm-server";
 import { resumeRequest } from "../fixtures/live-resume-driver";
-import { describeBackends, openTestStore, type TestStore } from "../pg";
+import { describeBackends, storePerTest } from "../pg";
 
 const ROOT = resolve(__dirname, "..", "..");
 const DRIVER = join(ROOT, "test", "fixtures", "live-resume-driver.ts");
@@ -59,16 +59,8 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
 }
 
 describeBackends("teacher call store", (backend) => {
-  let store: TestStore | undefined;
   let db: Kysely<Database>;
-  beforeEach(async () => {
-    store = await openTestStore(backend);
-    db = store.db;
-  });
-  afterEach(async () => {
-    await store?.close();
-    store = undefined;
-  });
+  storePerTest(backend, (h) => { db = h; });
 
   const keyInput = { teacher: "live" as const, model: "m", templateVersion: "v1", request: { messages: [{ role: "user" as const, content: "hi" }], params: { temperature: 0, max_tokens: 8 } } };
 

@@ -8,7 +8,7 @@ import { claimItems, completeClaim, countClaims, loadClaims, releaseClaim, renew
 import { closeStore, openStore } from "../../lib/store/db";
 import { loadWindows, upsertLabelJob, writeWindow, type WindowRecord } from "../../lib/store/labels";
 import type { Database } from "../../lib/store/schema";
-import { createPgSchema, describeBackends, openTestStore, type Backend, type TestStore } from "../pg";
+import { createPgSchema, describeBackends, storePerTest, type Backend } from "../pg";
 
 const JOB = "toy-job";
 const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
@@ -43,16 +43,10 @@ async function openHandles(backend: Backend, n: number): Promise<{ handles: Kyse
 }
 
 describeBackends("label claims", (backend) => {
-  let store: TestStore | undefined;
   let db: Kysely<Database>;
-  beforeEach(async () => {
-    store = await openTestStore(backend);
-    db = store.db;
+  storePerTest(backend, async (h) => {
+    db = h;
     await addJob(db);
-  });
-  afterEach(async () => {
-    await store?.close();
-    store = undefined;
   });
 
   it("seeds items once and hands them out lowest ord first, each to one worker", async () => {

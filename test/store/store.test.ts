@@ -34,7 +34,7 @@ import {
   type Database,
   type RunMeta,
 } from "../../lib/store";
-import { describeBackends, openTestStore, PG_TEST_URL, type Backend, type TestStore } from "../pg";
+import { describeBackends, openTestStore, PG_TEST_URL, storePerTest, type Backend } from "../pg";
 
 const ROOT = resolve(__dirname, "..", "..");
 const DL19_RUN = join(ROOT, "data", "trec-dl-2019-2020", "bm25_trec_results_dl19.txt");
@@ -107,16 +107,8 @@ function handDataset(name = "toy"): Dataset {
 }
 
 describeBackends("store", (backend) => {
-  let store: TestStore | undefined;
   let db: Kysely<Database>;
-  beforeEach(async () => {
-    store = await openTestStore(backend);
-    db = store.db;
-  });
-  afterEach(async () => {
-    await store?.close();
-    store = undefined;
-  });
+  storePerTest(backend, (h) => { db = h; });
 
   describe("migrations", () => {
     it("create every table on a fresh store and down removes them", async () => {
