@@ -223,7 +223,7 @@ function directionInChild(paths: ReproducePaths, direction: string, force: boole
 export async function reproduce(cfg: ReproduceConfig, options: ReproduceOptions = {}): Promise<ReproduceResult> {
   const t0 = Date.now();
   const log = options.log ?? ((l: string) => console.error(`[reproduce] ${l}`));
-  const paths: ReproducePaths = { ...defaultReproducePaths(cfg, options.db ?? ""), ...stripUndefined(options) };
+  const paths: ReproducePaths = { ...defaultReproducePaths(cfg, options.db ?? ""), ...givenPaths(options) };
   if (!paths.db) throw new RraError("reproduce: no store given (db)");
   mkdirSync(paths.work, { recursive: true });
   writeFileAtomic(join(paths.work, "config.json"), JSON.stringify(cfg, null, 1) + "\n");
@@ -326,9 +326,10 @@ export function bestStudent(directions: readonly DirectionOutput[]): Omit<Export
   return { student: best.name, direction: d.direction, seed: best.seed, source: best.outDir, heldOutNdcg10: best.test["ndcg@10"] };
 }
 
-function stripUndefined(o: ReproduceOptions): Partial<ReproducePaths> {
+/** The paths given in `o`, folders and files made absolute; a PostgreSQL URL or ":memory:" store kept as given. */
+function givenPaths(o: ReproduceOptions): Partial<ReproducePaths> {
   const out: Partial<ReproducePaths> = {};
-  for (const k of ["work", "db", "results", "figures", "export"] as const) if (o[k] !== undefined) out[k] = resolve(o[k] as string);
+  for (const k of ["work", "results", "figures", "export"] as const) if (o[k] !== undefined) out[k] = resolve(o[k] as string);
   if (o.db !== undefined) out.db = isPostgresUrl(o.db) || o.db === ":memory:" ? o.db : resolve(o.db);
   return out;
 }
