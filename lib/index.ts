@@ -32,7 +32,7 @@ export * from "./labels/text-fix";
 export * from "./labels/prompts";
 export * from "./labels/parse";
 export * from "./labels/tokens";
-export * from "./labels/tokenize";
+export * from "./lexical/analyzer";
 export * from "./labels/bm25";
 export * from "./labels/select";
 export * from "./labels/convert";

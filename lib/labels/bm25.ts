@@ -17,7 +17,7 @@
  */
 import { ConfigError, DataError, show } from "../core/errors";
 import type { Candidate, RankedList } from "../data/types";
-import { analyze } from "./tokenize";
+import { analyze } from "../lexical/analyzer";
 
 /** BM25 parameters. */
 export interface Bm25Config {
