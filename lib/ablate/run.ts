@@ -221,11 +221,12 @@ export async function runAblation(db: Kysely<Database>, gridOverrides: Partial<A
     if (!evals) {
       const student = loadStudent(modelDir);
       try {
-        evals = testSets.filter((t) => t === cell.dev || t === "noveleval").map((t) => {
-          const run = rerankLists(student, splits[t].lists, { depth, tag: cell.runId });
+        evals = [];
+        for (const t of testSets.filter((x) => x === cell.dev || x === "noveleval")) {
+          const run = await rerankLists(student, splits[t].lists, { depth, tag: cell.runId });
           const r = evaluateRun(splits[t].qrels, run, { metrics });
-          return { testSet: t, all: r.all, perQuery: r.perQuery };
-        });
+          evals.push({ testSet: t, all: r.all, perQuery: r.perQuery });
+        }
       } finally {
         student.dispose();
       }

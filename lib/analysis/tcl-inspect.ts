@@ -4,15 +4,18 @@
  * score t and s_cls + t, and where [CLS] looks: attention probabilities of the [CLS] query row,
  * averaged over heads, per layer and over layers. The summary "matched share" is the [CLS] attention
  * mass on passage tokens whose whole word also occurs in the query (Token Selection "exact"), next to
- * the share uniform attention would give (matched tokens / real tokens).
+ * the share uniform attention would give (matched tokens / real tokens). Matching is on the analyzer's
+ * stems (lexical/match.ts); with TCL v3 the selected tokens are the starts of words carrying a query term
+ * and t is the BM25-shaped term score.
  *
  * Every tensor is freed inside tf.tidy; results are plain arrays (./tcl-types.ts) for lib/plots/tcl.ts.
  */
 import * as tf from "@tensorflow/tfjs";
 import { ConfigError, ShapeError, show } from "../core/errors";
-import { computeTermScore, createRraBert, type RraBert } from "../models/tcl";
+import type { Lexicon } from "../lexical/lexicon";
+import { computeBm25TermScore, computeTermScore, createRraBert, termStartSelection, type RraBert } from "../models/tcl";
 import { readTclFile, loadTclInto } from "../models/tcl-file";
-import type { EncoderBatch, SelectionArrays } from "../models/types";
+import type { EncoderBatch, SelectionArrays, TermArrays } from "../models/types";
 import type { WordPieceTokenizer } from "../tokenize/wordpiece";
 import { packPairs } from "../train/batches";
 import { loadStudent, type Student, type StudentCore } from "../train/rerank";
@@ -24,10 +27,10 @@ export interface InspectOptions {
   maxLength?: number;
   /** Pack with the exact-match token types (the student's matchChannel). Default false. */
   matchChannel?: boolean;
-  /** IDF per normalized word (as in training: computeIdf over the training passages). Unknown words get the largest IDF of the map (unseenIdf in train/batches.ts). */
-  idf?: ReadonlyMap<string, number>;
-  /** IDF table of an IDF-bucketed match channel (the student's matchIdf). Default null. */
-  matchIdf?: ReadonlyMap<string, number> | null;
+  /** Collection statistics (the student's lexicon): idf of matched terms, BM25 parameters of TCL v3. Default null (idf 1). */
+  lexicon?: Lexicon | null;
+  /** The match channel is IDF-bucketed (the student's matchIdf). Default false. */
+  matchIdf?: boolean;
   /** Token Selection mode. Default: the model's. */
   tokenSelection?: string;
   /** Pairs per forward pass. Default 16. */
@@ -48,7 +51,7 @@ function forwardArrays(model: RraBert, batch: EncoderBatch): { sCls: Float32Arra
     if (model.tcl) {
       const wt = model.tcl.apply(out.hidden) as tf.Tensor2D; // [B, T]
       w = wt.dataSync() as Float32Array;
-      t = computeTermScore(wt, batch.selection as SelectionArrays, model.tclConfig.norm).dataSync() as Float32Array;
+      t = (model.tclConfig.form === "bm25" ? computeBm25TermScore(wt, batch.terms as TermArrays) : computeTermScore(wt, batch.selection as SelectionArrays, model.tclConfig.norm)).dataSync() as Float32Array;
     }
     const att = (out.attentions ?? []).map((a) => {
       const nh = a.shape[1];
@@ -61,15 +64,18 @@ function forwardArrays(model: RraBert, batch: EncoderBatch): { sCls: Float32Arra
 
 /** Inspect query-passage pairs with a model (with or without TCL); see PairInspection. */
 export function inspectPairs(model: RraBert, tokenizer: WordPieceTokenizer, pairs: readonly InspectPair[], options: InspectOptions = {}): PairInspection[] {
-  const { maxLength = 128, matchChannel = false, matchIdf = null, idf, tokenSelection = model.tokenSelection, batchSize = 16 } = options;
+  const { maxLength = 128, matchChannel = false, matchIdf = false, lexicon = null, tokenSelection = model.tokenSelection, batchSize = 16 } = options;
+  const v3 = model.tcl !== undefined && model.tclConfig.form === "bm25";
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConfigError(`inspectPairs: batchSize must be a positive integer, got ${show(batchSize)}`);
   const out: PairInspection[] = [];
   for (let start = 0; start < pairs.length; start += batchSize) {
     const chunk = pairs.slice(start, start + batchSize);
-    const batch = packPairs(tokenizer, chunk, { maxLength, tokenSelection, idf, matchChannel, matchIdf, padTo: "longest" });
-    const exact = packPairs(tokenizer, chunk, { maxLength, tokenSelection: "exact", padTo: "longest" });
+    const batch = packPairs(tokenizer, chunk, { maxLength, tokenSelection: v3 ? null : tokenSelection, lexicon, matchChannel, matchIdf, padTo: "longest", termArrays: v3 && lexicon !== null });
+    const exact = packPairs(tokenizer, chunk, { maxLength, tokenSelection: "exact", lexicon, padTo: "longest" });
     if (exact.seqLen !== batch.seqLen) throw new ShapeError(`inspectPairs: packings differ in length (${exact.seqLen} vs ${batch.seqLen})`);
-    const sel = batch.selection as SelectionArrays, matchMask = (exact.selection as SelectionArrays).mask;
+    if (v3 && !batch.terms) throw new ConfigError("inspectPairs: a TCL v3 model needs the student's lexicon (options.lexicon)");
+    const sel = v3 ? termStartSelection(batch.terms as TermArrays, batch.batch, batch.seqLen) : (batch.selection as SelectionArrays);
+    const matchMask = (exact.selection as SelectionArrays).mask;
     const T = batch.seqLen;
     const { sCls, w, t, att } = forwardArrays(model, batch);
     chunk.forEach((pair, b) => {
@@ -92,8 +98,8 @@ export function inspectPairs(model: RraBert, tokenizer: WordPieceTokenizer, pair
 }
 
 /** [CLS] attention share on matched passage tokens for two students (e.g. trained with and without TCL), per pair. */
-export function compareAttention(a: StudentCore, b: StudentCore, pairs: readonly InspectPair[], options: Pick<InspectOptions, "idf" | "batchSize"> = {}): AttentionComparison[] {
-  const inspect = (s: StudentCore): PairInspection[] => inspectPairs(s.model, s.tokenizer, pairs, { ...options, maxLength: s.maxLength, matchChannel: s.matchChannel, matchIdf: s.matchIdf ?? null });
+export function compareAttention(a: StudentCore, b: StudentCore, pairs: readonly InspectPair[], options: Pick<InspectOptions, "batchSize"> = {}): AttentionComparison[] {
+  const inspect = (s: StudentCore): PairInspection[] => inspectPairs(s.model, s.tokenizer, pairs, { ...options, maxLength: s.maxLength, matchChannel: s.matchChannel, matchIdf: s.matchIdf, lexicon: s.lexicon });
   const ra = inspect(a), rb = inspect(b);
   return ra.map((r, i) => ({ label: r.label, shareA: r.matchedShare, shareB: rb[i].matchedShare, matchedFraction: r.matchedFraction }));
 }
@@ -117,5 +123,5 @@ export function loadStudentWithTcl(dir: string): Student {
     plain.dispose();
   }
   const m = model;
-  return { model: m, tokenizer: plain.tokenizer, maxLength: plain.maxLength, matchChannel: plain.matchChannel, dispose: () => m.dispose() };
+  return { ...plain, model: m, dispose: () => m.dispose() };
 }

@@ -17,7 +17,8 @@ import { join } from "path";
 import { loadDataset } from "../data/datasets";
 import type { Dataset } from "../data/types";
 import { encoderVariableShapes } from "../models/encoder";
-import { computeIdf, packPairs } from "../train/batches";
+import { shippedLexicon } from "../lexical/shipped";
+import { packPairs } from "../train/batches";
 import { studentTokenizer } from "../train/config";
 import { loadStudent } from "../train/rerank";
 import { resolveBenchConfig, type BenchBackend, type BenchConfig } from "./config";
@@ -72,7 +73,7 @@ export async function runBench(overrides: Partial<BenchConfig> = {}, options: Ru
     const dataset = options.dataset ?? loadDataset("dl19");
     const tokenizer = studentTokenizer(BENCH_VOCAB_SIZE);
     const groups = benchGroups(dataset, config.groupSize);
-    const idf = computeIdf([...dataset.passages.values()].map((p) => p.text));
+    const lexicon = shippedLexicon();
     const dirs = new Map<string, string>();
     for (const preset of config.presets) {
       const encoder = benchEncoderConfig(preset, config.seed);
@@ -115,7 +116,7 @@ export async function runBench(overrides: Partial<BenchConfig> = {}, options: Ru
         } finally {
           student.dispose();
         }
-        const trained = measureTraining({ encoderConfig: benchEncoderConfig(preset, config.seed), tokenizer, groups, idf, batch: config.batch, maxLength: config.maxLength, seq: config.seq, steps, warmup: config.warmup, seed: config.seed });
+        const trained = measureTraining({ encoderConfig: benchEncoderConfig(preset, config.seed), tokenizer, groups, lexicon, batch: config.batch, maxLength: config.maxLength, seq: config.seq, steps, warmup: config.warmup, seed: config.seed });
         for (const s of trained) report.train.push(trainRow(name, preset, s, matmul.gflops));
         const last = (w: string) => report.train.find((r) => r.backend === name && r.preset === preset && r.workload === w);
         const inf = (w: string) => report.infer.find((r) => r.backend === name && r.preset === preset && r.workload === w);
@@ -204,7 +205,7 @@ async function benchOnnx(report: BenchReport, config: BenchConfig, dirs: Map<str
       report.infer.push(row);
       // the reference shape: forward passes over one pre-packed batch x seq batch (no tokenizing), as for tfjs and the PyTorch peer
       const refPairs = Array.from({ length: config.batch }, (_, i) => pairs[i % pairs.length]);
-      const packed = packPairs(tokenizer, refPairs, { maxLength: config.seq, tokenSelection: null, padTo: "max", matchChannel: true, matchIdf: null });
+      const packed = packPairs(tokenizer, refPairs, { maxLength: config.seq, tokenSelection: null, padTo: "max", matchChannel: true });
       for (let i = 0; i < config.warmup; i++) await r.runPacked(packed);
       const t1 = performance.now();
       for (let i = 0; i < config.steps; i++) await r.runPacked(packed);

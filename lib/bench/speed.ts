@@ -7,6 +7,7 @@
  * Numbers here are per workload; the caller adds backend, preset and the fraction of the matMul peak.
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Lexicon } from "../lexical/lexicon";
 import type { EncoderConfig } from "../models/presets";
 import { createRraBert } from "../models/tcl";
 import { packGroups, packPairs, type PackGroupsOptions, type QueryGroup } from "../train/batches";
@@ -37,8 +38,8 @@ export interface TrainSpeedInput {
   encoderConfig: Readonly<EncoderConfig>;
   tokenizer: WordPieceTokenizer;
   groups: readonly QueryGroup[];
-  /** IDF of the training passages, for Token Selection (the TCL's input). */
-  idf: ReadonlyMap<string, number>;
+  /** Collection statistics of matching and the TCL v3 term arrays (the training default). */
+  lexicon: Lexicon;
   /** Pairs per step (a multiple of the groups' size). */
   batch: number;
   /** Tokens per pair on the dl19 workload (padded to each batch's longest), and the reference length. */
@@ -64,10 +65,10 @@ export function measureTraining(input: TrainSpeedInput): SpeedSample[] {
   const { encoderConfig, tokenizer, groups, batch, steps, warmup, seed } = input;
   const groupSize = groups[0].labels.length;
   const batches = benchGroupBatches(groups.length, batch / groupSize, warmup + steps, seed);
-  const base: PackGroupsOptions = { maxLength: input.maxLength, tokenSelection: "exact", idf: input.idf, matchChannel: true, matchIdf: null };
+  const base: PackGroupsOptions = { maxLength: input.maxLength, tokenSelection: null, lexicon: input.lexicon, termArrays: true, matchChannel: true, matchIdf: false };
   const workloads: Array<[BenchWorkload, PackGroupsOptions]> = [
     ["dl19", { ...base, padTo: "longest" }],
-    ["reference", { ...base, maxLength: input.seq, padTo: "max" }],
+    ["reference", { ...base, termArrays: false, maxLength: input.seq, padTo: "max" }],
   ];
   let stepIndex = 0;
   return workloads.map(([workload, options]) => {
@@ -111,7 +112,7 @@ export interface InferSpeedInput {
 /** Inference pairs/s: scorePairs over real pairs (end to end), and forward passes at batch x seq. */
 export function measureInference(input: InferSpeedInput): SpeedSample[] {
   const { student, pairs, inferBatch, batch, seq, steps, warmup } = input;
-  const settings = { maxLength: student.maxLength, matchChannel: student.matchChannel, matchIdf: student.matchIdf ?? null };
+  const settings = { maxLength: student.maxLength, matchChannel: student.matchChannel, matchIdf: student.matchIdf, lexicon: student.lexicon };
   const sizes = student.model.encoder.config;
   // warm-up: whole untimed passes over the same pairs, so every batch shape has been seen once (as for ONNX Runtime)
   for (let i = 0; i < warmup; i++) scorePairs(student, pairs, inferBatch);

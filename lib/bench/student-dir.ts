@@ -44,7 +44,7 @@ export function makeBenchStudentDir(options: BenchStudentOptions): string {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), `rra-bench-${preset}-`));
   const model = createRraBert(benchEncoderConfig(preset, seed), { tcl: false, tokenSelection: "exact" });
   try {
-    saveStudent(dir, { model, tokenizer: studentTokenizer(BENCH_VOCAB_SIZE), maxLength, matchChannel: true, matchIdf: null, prior: 0, scoreScale: 1 });
+    saveStudent(dir, { model, tokenizer: studentTokenizer(BENCH_VOCAB_SIZE), maxLength, matchChannel: true, matchIdf: false, lexicon: null, features: [], composition: () => ({ scale: 1, prior: 0, weights: [] }) });
   } finally {
     model.dispose();
   }

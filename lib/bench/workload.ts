@@ -7,6 +7,7 @@
  * Plus the batch shapes scorePairs will compute, for the FLOP count.
  */
 import { createRng, deriveSeed } from "../core/rng";
+import type { Lexicon } from "../lexical/lexicon";
 import type { Dataset } from "../data/types";
 import type { EncoderBatch } from "../models/types";
 import type { QueryGroup } from "../train/batches";
@@ -42,7 +43,7 @@ export function benchGroups(dataset: Dataset, groupSize: number): QueryGroup[] {
       const part = cands.slice(i, i + groupSize);
       groups.push({
         qid: l.qid, windowId: `${l.qid}/${i}`, query: l.query, passages: part.map((c) => c.text as string), docids: part.map((c) => c.docid),
-        labels: part.map((c) => grades?.get(c.docid) ?? 0), hardNegative: part.map(() => 0), firstStage: part.map(() => 0),
+        labels: part.map((c) => grades?.get(c.docid) ?? 0), hardNegative: part.map(() => 0), firstStage: part.map(() => 0), features: part.map(() => new Float32Array(0)),
       });
     }
   }
@@ -66,7 +67,8 @@ export function batchShape(batch: EncoderBatch): { rows: number; seqLen: number;
 export interface PackSettings {
   maxLength: number;
   matchChannel: boolean;
-  matchIdf?: ReadonlyMap<string, number> | null;
+  matchIdf?: boolean;
+  lexicon?: Lexicon | null;
 }
 
 /**
@@ -78,7 +80,7 @@ export function scoringShapes(tokenizer: WordPieceTokenizer, pairs: readonly Tex
   const out: Array<{ rows: number; seqLen: number; tokens: number }> = [];
   for (let i = 0; i < order.length; i += batchSize) {
     const idx = order.slice(i, i + batchSize);
-    out.push(batchShape(packPairs(tokenizer, idx.map((j) => pairs[j]), { maxLength: settings.maxLength, tokenSelection: null, padTo: "longest", matchChannel: settings.matchChannel, matchIdf: settings.matchIdf ?? null })));
+    out.push(batchShape(packPairs(tokenizer, idx.map((j) => pairs[j]), { maxLength: settings.maxLength, tokenSelection: null, padTo: "longest", matchChannel: settings.matchChannel, matchIdf: settings.matchIdf ?? false, lexicon: settings.lexicon ?? null })));
   }
   return out;
 }

@@ -15,6 +15,7 @@ import { loadDataset, type DatasetName } from "../data/datasets";
 import { readEncoderWeights } from "../models/encoder";
 import { readWeightsDir } from "../models/weights-file";
 import { loadGptStudent, scoreGptPairs } from "../train/gpt-student";
+import { readScoringSpec } from "../train/scoring";
 import { loadStudent, scorePairs } from "../train/rerank";
 import { EXPORT_FORMAT, modelCard, readTrainingRecord, type ExportConfig, type ExportTarget, type ParityResult } from "./model-card";
 import { toOnnx } from "./onnx";
@@ -105,7 +106,7 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
   } else {
     const bert = loadStudent(src);
     try {
-      graph = bertGraph(bert.model.encoder.config, readEncoderWeights(src), bert.scoreScale ?? 1);
+      graph = bertGraph(bert.model.encoder.config, readEncoderWeights(src)); // the network score s_cls; score.json's composition is applied by the re-ranker
       reference = scorePairs(bert, pairs, batchSize);
       params = bert.model.encoder.countParams();
       modelConfig = { ...bert.model.encoder.config };
@@ -125,7 +126,7 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
       format: EXPORT_FORMAT, target: format, file: format === "onnx" ? "model.onnx" : "model.json",
       student: { kind: kind === "gpt" ? "rra-gpt" : "rra-bert", config: modelConfig, params },
       inputs: graph.inputs.map((i) => i.name), output: "logits", tokenizer: settings,
-      firstStagePrior: Number(settings.firstStagePrior ?? 0),
+      firstStagePrior: readScoringSpec(src, { firstStagePrior: Number(settings.firstStagePrior ?? 0), scoreScale: Number(settings.scoreScale ?? 1) }).composition.prior,
       source: { dir: src, runId: training?.runId ?? null },
       parity: { pairs: 0, source, maxAbsDiff: NaN, meanAbsDiff: NaN, tolerance, engine: "" },
       exportedAt: new Date().toISOString(), versions,
@@ -137,7 +138,7 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
       writeFileSync(join(tmp, "model.json"), JSON.stringify(art.modelJson));
       writeFileSync(join(tmp, TFJS_WEIGHTS_FILE), art.weightData);
     }
-    for (const f of ["vocab.txt", "tokenizer.json", "idf.json", "training.json"]) if (existsSync(join(src, f))) copyFileSync(join(src, f), join(tmp, f));
+    for (const f of ["vocab.txt", "tokenizer.json", "score.json", "lexicon.json", "training.json"]) if (existsSync(join(src, f))) copyFileSync(join(src, f), join(tmp, f));
     writeFileSync(join(tmp, "config.json"), JSON.stringify(config, null, 2) + "\n");
 
     // parity: re-load what was written and score the same pairs

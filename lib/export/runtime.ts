@@ -11,7 +11,8 @@ import { join } from "path";
 import { tfjsEngineName } from "../backend/native-matmul";
 import { ConfigError, show } from "../core/errors";
 import { packDecoderBatch, packDecoderExample } from "../models/decoder-input";
-import { matchTypeVocab, packPairs } from "../train/batches";
+import { matchTypeVocab, packPairs, type PairInput } from "../train/batches";
+import { readScoringSpec, type ScoringSpec } from "../train/scoring";
 import { lengthOrder } from "../train/rerank";
 import { loadVocab, type WordPieceTokenizer } from "../tokenize/wordpiece";
 import { readExportConfig, type ExportConfig } from "./model-card";
@@ -26,8 +27,10 @@ export interface ExportedScorer {
   format: "onnx" | "tfjs";
   engine: string;
   prior: number;
+  /** The student's composition and lexicon (score.json, lexicon.json), applied by the re-ranker. */
+  scoring: ScoringSpec;
   config: ExportConfig;
-  scorePairs(pairs: ReadonlyArray<{ query: string; passage: string }>): Promise<Float32Array>;
+  scorePairs(pairs: readonly PairInput[]): Promise<Float32Array>;
   /** Scores of rows packed by the caller (benchmarks, stacks with their own tokenizer): one forward pass. */
   runPacked(rows: PackedRows): Promise<Float32Array>;
   dispose(): void;
@@ -56,24 +59,23 @@ export function onnxRuntime(): typeof import("onnxruntime-node") | null {
 }
 
 /** The packer of an export: the source model's tokenizer and settings. */
-function packerOf(dir: string, config: ExportConfig): { tokenizer: WordPieceTokenizer; pack: (pairs: ReadonlyArray<{ query: string; passage: string }>) => Rows } {
+function packerOf(dir: string, config: ExportConfig, scoring: ScoringSpec): { tokenizer: WordPieceTokenizer; pack: (pairs: readonly PairInput[]) => Rows } {
   const tokenizer = loadVocab(join(dir, "vocab.txt"));
-  const s = config.tokenizer as { maxLength: number; matchChannel?: boolean; matchIdf?: boolean };
+  const s = config.tokenizer as { maxLength: number; matchChannel?: boolean; matchIdf?: boolean; stems?: boolean };
   if (config.student.kind === "rra-gpt") {
     return { tokenizer, pack: (pairs) => packDecoderBatch(pairs.map((p) => packDecoderExample(tokenizer, p.query, p.passage, undefined, { maxLength: s.maxLength })), tokenizer.padId) };
   }
-  let matchIdf: Map<string, number> | null = null;
-  if (s.matchIdf === true) {
-    const file = join(dir, "idf.json");
-    if (!existsSync(file)) throw new ConfigError(`export ${show(dir)}: tokenizer settings say matchIdf but idf.json is missing`);
-    matchIdf = new Map(Object.entries(JSON.parse(readFileSync(file, "utf8")) as Record<string, number>));
+  const matchIdf = s.matchIdf === true;
+  if (matchIdf) {
+    if (s.stems !== true) throw new ConfigError(`export ${show(dir)}: its match channel is bucketed by an older per-corpus idf.json; export a student trained by this version`);
+    if (!scoring.lexicon) throw new ConfigError(`export ${show(dir)}: tokenizer settings say matchIdf but lexicon.json is missing`);
     if (Number(config.student.config.typeVocabSize) < matchTypeVocab(true)) throw new ConfigError(`export ${show(dir)}: typeVocabSize ${String(config.student.config.typeVocabSize)} is too small for the IDF-bucketed match channel`);
   }
-  return { tokenizer, pack: (pairs) => packPairs(tokenizer, pairs, { maxLength: s.maxLength, tokenSelection: null, padTo: "longest", matchChannel: s.matchChannel === true, matchIdf }) };
+  return { tokenizer, pack: (pairs) => packPairs(tokenizer, pairs, { maxLength: s.maxLength, tokenSelection: null, padTo: "longest", matchChannel: s.matchChannel === true, matchIdf, lexicon: scoring.lexicon }) };
 }
 
 /** Score pairs in batches of neighbours by length; `run` scores one packed batch. */
-async function scoreBatched(pairs: ReadonlyArray<{ query: string; passage: string }>, batchSize: number, pack: (p: ReadonlyArray<{ query: string; passage: string }>) => Rows, run: (rows: Rows) => Promise<ArrayLike<number>>): Promise<Float32Array> {
+async function scoreBatched(pairs: readonly PairInput[], batchSize: number, pack: (p: readonly PairInput[]) => Rows, run: (rows: Rows) => Promise<ArrayLike<number>>): Promise<Float32Array> {
   const out = new Float32Array(pairs.length);
   const order = lengthOrder(pairs);
   for (let i = 0; i < order.length; i += batchSize) {
@@ -89,9 +91,11 @@ export async function loadExportedScorer(dir: string, options: ExportedScorerOpt
   const config = readExportConfig(dir);
   const engine = options.engine ?? "auto";
   const batchSize = options.batchSize ?? 128;
-  const { pack } = packerOf(dir, config);
+  const settings = config.tokenizer as { firstStagePrior?: number; scoreScale?: number };
+  const scoring = readScoringSpec(dir, { firstStagePrior: config.firstStagePrior ?? settings.firstStagePrior ?? 0, scoreScale: 1 });
+  const { pack } = packerOf(dir, config, scoring);
   const kind = config.student.kind === "rra-gpt" ? "gpt" : "bert";
-  const prior = config.firstStagePrior ?? 0;
+  const prior = scoring.composition.prior;
   if (config.target === "onnx") {
     if (engine === "tfjs") throw new ConfigError(`loadReranker: ${show(dir)} is an ONNX export, which runs on ONNX Runtime; export with --format tfjs for TensorFlow.js`);
     const ort = onnxRuntime();
@@ -106,7 +110,7 @@ export async function loadExportedScorer(dir: string, options: ExportedScorerOpt
       return out.logits.data as Float32Array;
     };
     return {
-      kind, format: "onnx", engine: `onnxruntime-cpu (${threads} thread${threads === 1 ? "" : "s"})`, prior, config,
+      kind, format: "onnx", engine: `onnxruntime-cpu (${threads} thread${threads === 1 ? "" : "s"})`, prior, scoring, config,
       scorePairs: (pairs) => scoreBatched(pairs, batchSize, pack, run),
       runPacked: run,
       dispose: () => { void session.release(); },
@@ -125,7 +129,7 @@ export async function loadExportedScorer(dir: string, options: ExportedScorerOpt
     return values;
   };
   return {
-    kind, format: "tfjs", engine: tfjsEngineName(), prior, config,
+    kind, format: "tfjs", engine: tfjsEngineName(), prior, scoring, config,
     scorePairs: (pairs) => scoreBatched(pairs, batchSize, pack, run),
     runPacked: run,
     dispose: () => model.dispose(),

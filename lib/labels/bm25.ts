@@ -18,6 +18,7 @@
 import { ConfigError, DataError, show } from "../core/errors";
 import type { Candidate, RankedList } from "../data/types";
 import { analyze } from "../lexical/analyzer";
+import { bm25Idf } from "../lexical/lucene";
 
 /** BM25 parameters. */
 export interface Bm25Config {
@@ -78,10 +79,7 @@ export function createBm25Index(docs: ReadonlyArray<{ docid: string; text: strin
   return { config: resolved, docs: indexed, docFreqs, avgLength: indexed.length ? totalLength / indexed.length : 0 };
 }
 
-/** Lucene's BM25 idf: ln(1 + (N - df + 0.5) / (df + 0.5)), always positive. */
-export function bm25Idf(numDocs: number, docFreq: number): number {
-  return Math.log(1 + (numDocs - docFreq + 0.5) / (docFreq + 0.5));
-}
+export { bm25Idf };
 
 /** Score every document of the index for a query: docid -> BM25 score (0 when no term matches). */
 export function scoreBm25(index: Bm25Index, queryText: string): Map<string, number> {

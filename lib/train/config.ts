@@ -4,7 +4,9 @@
  */
 import { ConfigError, show } from "../core/errors";
 import { hash8 } from "../core/hash";
+import { checkTargetForm, type TargetForm } from "../labels/convert";
 import { MISSING_POLICIES, type MissingPolicy } from "../labels/parse";
+import { LEXICAL_FEATURES, parseFeatureNames, type LexicalFeature } from "../lexical/features";
 import { getLoss } from "../losses/index";
 import { MODEL_PRESETS } from "../models/presets";
 import { parseSelectionMode } from "../models/token-selection";
@@ -40,17 +42,48 @@ export interface TrainConfig {
   missing: MissingPolicy;
   /** Train with the Term Control Layer. Default true. */
   tcl: boolean;
-  /** Token Selection mode (exact, topk:<k>, ...+query). Default "exact". */
+  /** TCL reconstruction (models/tcl.ts tclVersion): 3 = BM25-shaped contextual impacts (default), 2 = mean term score + KL align, 1 = mean + MSE align. */
+  tclVersion: number;
+  /** TCL weight a of L_rank(augmented score). Default 1. */
+  tclRankWeight: number;
+  /** TCL weight b of the align term. Default 1. */
+  tclAlignWeight: number;
+  /** TCL v3: weight lambda of z(t) in the augmented score. Default 1. */
+  tclLambda: number;
+  /** Token Selection mode (exact, topk:<k>, ...+query) of TCL v1/v2. Default "exact". */
   ts: string;
   /** Exact-match channel in the token types (train and inference; batches.ts). Default true. */
   match: boolean;
-  /** Bucket the match channel by the matched word's IDF over the training passages (saved as idf.json with the model). Default false. */
+  /** Bucket the match channel by the matched word's collection idf (the lexicon, saved as lexicon.json with the model). Default true. */
   matchIdf: boolean;
   /**
-   * First-stage prior weight beta: training losses and serving score s_cls + beta * z, z = the candidate's first-stage
-   * score standardised within its list (the student learns the teacher's correction of BM25). 0 = the student alone. Default 0.
+   * First-stage prior weight beta (the residual student, models/composition.ts): the ranking score is
+   * k s_cls + w . f + beta z, z = the candidate's first-stage score standardised within its list. 0 = the
+   * pure student. Default 1.
    */
   prior: number;
+  /** Train beta (from `prior`). Default true. */
+  learnPrior: boolean;
+  /**
+   * How the composition (features w, prior beta) is trained: "first" (default) fits it on every training
+   * group at once before the network trains (train/composition-fit.ts) and freezes it, so the network
+   * learns the residual; "joint" trains it with the network (learning rate lr * compositionLr).
+   */
+  compositionFit: string;
+  /** Learning-rate multiplier of the composition's weights with compositionFit "joint". Default 10. */
+  compositionLr: number;
+  /** Train the network (encoder or decoder). false: s_net stays 0 and only the composition trains (the lexical features alone, a linear ranker). Default true. */
+  network: boolean;
+  /** Start the score head at zero, so step 0 ranks by the composition alone (the first stage, with a prior). Default true. */
+  zeroHead: boolean;
+  /** Lexical features of the feature channel (lexical/features.ts): "all", "none", or a comma-separated list. Default "all". */
+  features: string;
+  /** A lexicon file (lexical/lexicon.ts, `rra stats --out`); "" = the shipped one (statistics recovered from the shipped BM25 runs). Default "". */
+  lexicon: string;
+  /** Gains of teacher ranks (labels/convert.ts): "linear" (v1) or "exp" (top-heavy 2^-(r-1)/tau). Default "exp". */
+  targets: string;
+  /** Ranks per halving of the exp gains. Default 5. */
+  targetTau: number;
   /**
    * Logit scale k: the ranking losses see k * s_cls (+ the prior), and serving scores are k * s_cls (+ prior). A
    * freshly initialised score head outputs |s| ~ 0.05, where a softmax loss is flat (measured: listNet stayed at
@@ -89,6 +122,12 @@ export interface TrainConfig {
   maxSteps: number;
   /** Evaluate on the first N dev queries only; 0 = all. Default 0. */
   devQueries: number;
+  /** Folds of the training queries for honest selection (train/select.ts); 0 = none. Used with `fold`. Default 0. */
+  folds: number;
+  /** With folds > 0: train on the other folds' queries and evaluate (select) on fold `fold` of the training set; -1 = all queries. Default -1. */
+  fold: number;
+  /** Stop after this many epochs of an `epochs`-long schedule and keep the last model (the refit of a selected epoch count; 0 = the untrained model); -1 = train every epoch and keep the best dev epoch. Default -1. */
+  stopEpoch: number;
   /** Train on the windows of the first N training queries only; 0 = all. Default 0. */
   trainQueries: number;
   /** Model directory; "" = models/<runId>. Not part of the run id. Default "". */
@@ -98,15 +137,16 @@ export interface TrainConfig {
 /** Defaults of every TrainConfig field. */
 export const TRAIN_DEFAULTS: Readonly<TrainConfig> = Object.freeze({
   arch: "bert", rationale: "auto", clsWeight: 0.5, lmWeight: 0.5, preset: "tiny", train: "dl19", dev: "dl20", labels: null, teacher: "projected:rankvicuna-7b", selection: "top10+bottom10",
-  loss: "listNet", missing: "hardNegative" as MissingPolicy, tcl: true, ts: "exact", match: true, matchIdf: false, prior: 0, scoreScale: 1, seed: 42, epochs: 3, lr: 5e-4, warmupSteps: -1,
+  loss: "listNet", missing: "hardNegative" as MissingPolicy, tcl: true, tclVersion: 3, tclRankWeight: 1, tclAlignWeight: 1, tclLambda: 1, ts: "exact", match: true, matchIdf: true,
+  prior: 1, learnPrior: true, compositionFit: "first", compositionLr: 10, network: true, zeroHead: true, features: "all", lexicon: "", targets: "exp", targetTau: 5, scoreScale: 1, seed: 42, epochs: 3, lr: 5e-4, warmupSteps: -1,
   weightDecay: 0.01, clip: 1, groupsPerBatch: 8, microBatch: 0, pretrainSteps: 0, groupSize: 20, maxLength: 128, vocabSize: 8000, dropout: 0.1, patience: 2,
-  maxSteps: 0, devQueries: 0, trainQueries: 0, out: "",
+  maxSteps: 0, devQueries: 0, folds: 0, fold: -1, stopEpoch: -1, trainQueries: 0, out: "",
 });
 
 /** Values of TrainConfig.rationale (RRA-GPT). */
 export const RATIONALE_MODES: readonly string[] = ["auto", "template", "none"];
 
-const INT_KEYS = ["seed", "epochs", "warmupSteps", "groupsPerBatch", "microBatch", "pretrainSteps", "groupSize", "maxLength", "vocabSize", "patience", "maxSteps", "devQueries", "trainQueries"] as const;
+const INT_KEYS = ["seed", "epochs", "warmupSteps", "groupsPerBatch", "microBatch", "pretrainSteps", "groupSize", "maxLength", "vocabSize", "patience", "maxSteps", "devQueries", "trainQueries", "folds", "stopEpoch"] as const;
 
 /** Merge overrides into TRAIN_DEFAULTS; ConfigError on unknown keys, wrong types and bad values. Returns a frozen copy. */
 export function resolveTrainConfig(overrides: Partial<TrainConfig> = {}): Readonly<TrainConfig> {
@@ -130,13 +170,23 @@ export function resolveTrainConfig(overrides: Partial<TrainConfig> = {}): Readon
   parseSelectionMode(c.ts);
   for (const k of INT_KEYS) {
     const v = c[k];
-    const min = k === "warmupSteps" ? -1 : ["seed", "patience", "maxSteps", "devQueries", "trainQueries", "microBatch", "pretrainSteps"].includes(k) ? 0 : 1;
+    const min = k === "warmupSteps" || k === "stopEpoch" ? -1 : ["seed", "patience", "maxSteps", "devQueries", "trainQueries", "microBatch", "pretrainSteps", "folds"].includes(k) ? 0 : 1;
     if (!Number.isInteger(v) || v < min) throw new ConfigError(`train config: ${k} must be an integer >= ${min}, got ${show(v)}`);
   }
   if (c.groupSize < 2) throw new ConfigError(`train config: groupSize must be >= 2, got ${c.groupSize}`);
   const maxLen = (MODEL_PRESETS as Record<string, { maxLen: number }>)[c.preset].maxLen;
   if (c.maxLength > maxLen) throw new ConfigError(`train config: maxLength ${c.maxLength} exceeds the ${c.preset} preset's maxLen ${maxLen}`);
-  for (const k of ["lr", "weightDecay", "clip", "dropout", "prior", "scoreScale"] as const) {
+  if (![1, 2, 3].includes(c.tclVersion)) throw new ConfigError(`train config: tclVersion must be 1, 2 or 3, got ${show(c.tclVersion)}`);
+  checkTargetForm(targetForm(c), "train config: targets");
+  featureNames(c);
+  if (c.folds === 1) throw new ConfigError("train config: folds must be 0 (no cross-validation) or at least 2, got 1");
+  if (!Number.isInteger(c.fold) || c.fold < -1 || (c.folds === 0 ? c.fold !== -1 : c.fold >= c.folds)) throw new ConfigError(`train config: fold must be -1 (all queries) or an integer in [0, folds), got ${show(c.fold)} with folds ${c.folds}`);
+  if (c.fold >= 0 && c.dev !== c.train) throw new ConfigError(`train config: with fold ${c.fold} the dev queries are that fold of the training set, so dev must equal train (${show(c.train)}), got ${show(c.dev)}`);
+  if (c.stopEpoch > c.epochs) throw new ConfigError(`train config: stopEpoch ${c.stopEpoch} exceeds epochs ${c.epochs}`);
+  if (c.compositionFit !== "first" && c.compositionFit !== "joint") throw new ConfigError(`train config: compositionFit must be "first" or "joint", got ${show(c.compositionFit)}`);
+  if (!c.network && c.tcl) throw new ConfigError("train config: network false trains the composition alone, which has no TCL; set tcl false");
+  if (!c.network && c.prior === 0 && featureNames(c).length === 0) throw new ConfigError("train config: network false with no prior and no features leaves nothing to train");
+  for (const k of ["lr", "weightDecay", "clip", "dropout", "prior", "scoreScale", "tclRankWeight", "tclAlignWeight", "tclLambda", "targetTau", "compositionLr"] as const) {
     if (!Number.isFinite(c[k]) || c[k] < 0) throw new ConfigError(`train config: ${k} must be a non-negative number, got ${show(c[k])}`);
   }
   if (!(c.lr > 0)) throw new ConfigError(`train config: lr must be positive, got ${c.lr}`);
@@ -145,18 +195,27 @@ export function resolveTrainConfig(overrides: Partial<TrainConfig> = {}): Readon
   return Object.freeze(out as unknown as TrainConfig);
 }
 
-/** Fields added after run ids were first issued: left out of the hash while 0 / false, so older run ids stay valid. */
-const OPTIONAL_ZERO_KEYS = ["microBatch", "pretrainSteps", "match", "prior", "matchIdf"] as const;
-/** RRA-GPT fields: left out of the hash while at their TRAIN_DEFAULTS value, so bert run ids stay unchanged. */
-const OPTIONAL_DEFAULT_KEYS = ["rationale", "clsWeight", "lmWeight", "scoreScale"] as const;
+/** The target form of a config. */
+export function targetForm(c: Pick<TrainConfig, "targets" | "targetTau">): TargetForm {
+  return { kind: c.targets as TargetForm["kind"], tau: c.targets === "exp" ? c.targetTau : 0 };
+}
 
-/** The run id of a config: `student-<hash8>` of every field but `out` (and microBatch/pretrainSteps when 0). */
+/** The lexical feature names of a config ("all", "none" / "", or a comma-separated list). */
+export function featureNames(c: Pick<TrainConfig, "features">): LexicalFeature[] {
+  const f = c.features.trim();
+  if (f === "all") return [...LEXICAL_FEATURES];
+  if (f === "none" || f === "") return [];
+  return parseFeatureNames(f.split(",").map((x) => x.trim()), "train config: features");
+}
+
+/**
+ * The run id of a config: `student-<hash8>` of every field but `out`, with the recipe version (the
+ * lexical statistics and matching of reconstruction v3 changed what every field means, so no run id of
+ * an earlier version is reused).
+ */
 export function trainRunId(config: Readonly<TrainConfig>): string {
   const { out: _out, ...rest } = config;
-  const keyed = rest as Record<string, unknown>;
-  for (const k of OPTIONAL_ZERO_KEYS) if (keyed[k] === 0 || keyed[k] === false) delete keyed[k];
-  for (const k of OPTIONAL_DEFAULT_KEYS) if (keyed[k] === TRAIN_DEFAULTS[k]) delete keyed[k];
-  return `student-${hash8(keyed)}`;
+  return `student-${hash8({ ...rest, recipe: 3 })}`;
 }
 
 /** One curve point: train loss/lr/grad_norm per step, dev ndcg@10 per epoch; pretrain loss/lr/grad_norm per warm-up step (epoch 0, own step count). */
@@ -202,6 +261,8 @@ export interface TrainOptions {
   datasets?: Record<string, Dataset>;
   /** Datasets of the warm-up corpus (default: every shipped dataset, DATASET_NAMES). */
   pretrainDatasets?: Dataset[];
+  /** The held-out nDCG@10 that selected this run's epoch count (select.ts), recorded as its best for a refit (stopEpoch >= 0). */
+  selectionNdcg?: number;
 }
 
 const vocabCache = new Map<number, WordPieceTokenizer>();

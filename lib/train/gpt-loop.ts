@@ -41,10 +41,14 @@ import { loadRationales, type WindowRecord } from "../store/labels";
 import type { Database } from "../store/schema";
 import { normalizedWords } from "../tokenize/normalize";
 import type { WordPieceTokenizer } from "../tokenize/wordpiece";
-import { buildGroups, epochBatches, type QueryGroup } from "./batches";
-import { rerankGptLists, saveGptStudent } from "./gpt-student";
-import { resolveTrainConfig, studentTokenizer, trainRunId, type CurvePoint, type TrainConfig, type TrainOptions, type TrainResult } from "./config";
-import { labelWindows, runSchedule, saveCheckpoint, startRun, storeCurves } from "./run-state";
+import { createComposition, type ScoreComposition } from "../models/composition";
+import { buildGroups, epochBatches, type BuildGroupsOptions, type QueryGroup } from "./batches";
+import { rerankGptLists, saveGptStudent, type GptStudentCore } from "./gpt-student";
+import { featureNames, resolveTrainConfig, studentTokenizer, targetForm, trainRunId, type CurvePoint, type TrainConfig, type TrainOptions, type TrainResult } from "./config";
+import { fitComposition } from "./composition-fit";
+import { listInputs } from "./lexical-inputs";
+import { splitRun, trainLexicon } from "./run-data";
+import { finishedRecord, labelWindows, runSchedule, saveCheckpoint, startRun, storeCurves } from "./run-state";
 import { accumulateAndApply, createAdamW, type AdamW } from "./schedule";
 
 /** A query group with what the decoder also needs: listed flags and one rationale (or null) per slot. */
@@ -81,11 +85,11 @@ export function templateRationale(query: string, passage: string, fact: { listed
 }
 
 /** Query groups (batches.ts buildGroups) with listed flags and rationales; `stored` maps window id -> stored rationale text. */
-export function buildGptGroups(windows: readonly WindowRecord[], dataset: Dataset, cfg: Pick<TrainConfig, "missing" | "groupSize" | "rationale">, stored: ReadonlyMap<string, string> = new Map()): { groups: GptGroup[]; rationale: RationaleSummary } {
+export function buildGptGroups(windows: readonly WindowRecord[], dataset: Dataset, cfg: Pick<TrainConfig, "missing" | "groupSize" | "rationale">, stored: ReadonlyMap<string, string> = new Map(), options: BuildGroupsOptions = {}): { groups: GptGroup[]; rationale: RationaleSummary } {
   const byWindow = new Map(windows.map((w) => [w.windowId, w]));
   const summary: RationaleSummary = { mode: cfg.rationale, storedWindows: 0, templateSlots: 0 };
-  const groups = buildGroups(windows, dataset, cfg.missing, cfg.groupSize).map((g): GptGroup => {
-    const targets = new Map(windowTargets(byWindow.get(g.windowId) as WindowRecord, cfg.missing).map((t) => [t.docid, t]));
+  const groups = buildGroups(windows, dataset, cfg.missing, cfg.groupSize, options).map((g): GptGroup => {
+    const targets = new Map(windowTargets(byWindow.get(g.windowId) as WindowRecord, cfg.missing, options.targets).map((t) => [t.docid, t]));
     const of = [...targets.values()].filter((t) => t.listed).length;
     const llm = cfg.rationale === "auto" ? stored.get(g.windowId) : undefined;
     if (llm !== undefined) summary.storedWindows++;
@@ -116,6 +120,11 @@ export interface GptTrainBatch {
   labels: Float32Array;
   hardNegative: Float32Array;
   listed: Float32Array;
+  /** [groups, groupSize] first-stage z-scores. */
+  firstStage: Float32Array;
+  /** [groups * groupSize, F] lexical features. */
+  features: Float32Array;
+  featureCount: number;
   groups: number;
   groupSize: number;
 }
@@ -123,9 +132,13 @@ export interface GptTrainBatch {
 /** Gather groups (with their examples packed once, `examples[g][slot]`) into one training batch. */
 export function gptBatch(groups: readonly GptGroup[], examples: readonly DecoderExample[][], indices: readonly number[]): GptTrainBatch {
   const pick = <T>(f: (g: GptGroup) => T[]): T[] => indices.flatMap((i) => f(groups[i]));
+  const L = groups[indices[0]].labels.length, F = groups[indices[0]].features[0]?.length ?? 0;
+  const features = new Float32Array(indices.length * L * F);
+  indices.forEach((gi, k) => groups[gi].features.forEach((f, slot) => features.set(f, (k * L + slot) * F)));
   return {
     rows: indices.flatMap((i) => examples[i]), labels: Float32Array.from(pick((g) => g.labels)), hardNegative: Float32Array.from(pick((g) => g.hardNegative)),
-    listed: Float32Array.from(pick((g) => g.listed)), groups: indices.length, groupSize: groups[indices[0]].labels.length,
+    listed: Float32Array.from(pick((g) => g.listed)), firstStage: Float32Array.from(pick((g) => g.firstStage)), features, featureCount: F,
+    groups: indices.length, groupSize: L,
   };
 }
 
@@ -135,7 +148,7 @@ export function gptBatch(groups: readonly GptGroup[], examples: readonly Decoder
  * one when dropout is off and the per-micro-batch means agree with the batch means (L_cls and L_lm average over
  * the micro-batch's own rows and rationale tokens; with lmWeight 0 and full groups they match exactly).
  */
-export function createGptTrainStep(model: RraGpt, optimizer: AdamW, config: Pick<TrainConfig, "loss" | "clip" | "seed" | "microBatch" | "clsWeight" | "lmWeight">, padId: number, lrAt: (step: number) => number) {
+export function createGptTrainStep(model: RraGpt, optimizer: AdamW, config: Pick<TrainConfig, "loss" | "clip" | "seed" | "microBatch" | "clsWeight" | "lmWeight">, padId: number, lrAt: (step: number) => number, composition?: ScoreComposition) {
   const rankLoss = getLoss(config.loss);
   const vars = optimizer.variables as tf.Variable[];
   return (batch: GptTrainBatch, step: number): { loss: number; gradNorm: number } => {
@@ -146,8 +159,13 @@ export function createGptTrainStep(model: RraGpt, optimizer: AdamW, config: Pick
         const g0 = k * size, g1 = Math.min(batch.groups, g0 + size), L = batch.groupSize;
         const rows = [g0 * L, g1 * L] as const;
         const hardNegativeMask = tf.tensor2d(batch.hardNegative.subarray(...rows), [g1 - g0, L]);
+        const F = batch.featureCount;
+        // the ranking loss sees the composed score (scale, features, first-stage prior), as RRA-BERT's does
+        const compose = (sc: tf.Tensor2D): tf.Tensor2D => composition
+          ? composition.compose(sc, tf.tensor2d(batch.firstStage.subarray(...rows), [g1 - g0, L]), F ? tf.tensor2d(batch.features.subarray(rows[0] * F, rows[1] * F), [(g1 - g0) * L, F]) : null)
+          : sc;
         const l = model.trainingLoss(packDecoderBatch(batch.rows.slice(...rows), padId), batch.labels.subarray(...rows), {
-          rankLoss: (sc, y) => rankLoss(sc, y, { hardNegativeMask }), clsWeight: config.clsWeight, lmWeight: config.lmWeight,
+          rankLoss: (sc, y) => rankLoss(compose(sc), y, { hardNegativeMask }), clsWeight: config.clsWeight, lmWeight: config.lmWeight,
           listShape: [g1 - g0, L], listed: batch.listed.subarray(...rows), training: true,
           seed: deriveSeed(config.seed, parts === 1 ? `dropout/step-${step}` : `dropout/step-${step}/mb-${k}`),
         });
@@ -161,13 +179,6 @@ export function createGptTrainStep(model: RraGpt, optimizer: AdamW, config: Pick
   };
 }
 
-/** Windows of the first `n` distinct training queries (0 = all). */
-function firstQueries(windows: WindowRecord[], n: number): WindowRecord[] {
-  if (n <= 0) return windows;
-  const keep = new Set([...new Set(windows.map((w) => w.qid))].slice(0, n));
-  return windows.filter((w) => keep.has(w.qid));
-}
-
 /** Train RRA-GPT (cfg.arch "gpt"); same config, result, store rows and resume behaviour as trainStudent. */
 export async function trainGpt(db: Kysely<Database>, overrides: Partial<TrainConfig>, options: TrainOptions = {}): Promise<TrainResult> {
   const cfg = resolveTrainConfig(overrides);
@@ -177,33 +188,56 @@ export async function trainGpt(db: Kysely<Database>, overrides: Partial<TrainCon
   const runId = trainRunId(cfg);
   const outDir = cfg.out || projectPath("models", runId);
   const ckptDir = join(outDir, "checkpoint");
+  const finished = finishedRecord(outDir, runId);
+  if (finished !== null) return finished;
   const data = (name: string): Dataset => options.datasets?.[name] ?? loadDataset(name);
   const train = data(cfg.train), dev = data(cfg.dev);
-  const windows = firstQueries(await labelWindows(db, cfg, train), cfg.trainQueries);
-  const { groups, rationale } = buildGptGroups(windows, train, cfg, await storedRationales(db, cfg, windows));
+  const lexicon = trainLexicon(cfg, options.datasets);
+  const names = featureNames(cfg);
+  const split = splitRun(cfg, await labelWindows(db, cfg, train), train, dev);
+  const inputs = listInputs(lexicon, train.lists, names);
+  const { groups, rationale } = buildGptGroups(split.windows, train, cfg, await storedRationales(db, cfg, split.windows), { inputs, targets: targetForm(cfg) });
   if (groups.length === 0) throw new ConfigError(`train: no training groups from ${cfg.labels ?? `${cfg.teacher} labels of ${cfg.train}`} (check the labels and the dataset)`);
-  const devLists = cfg.devQueries > 0 ? dev.lists.slice(0, cfg.devQueries) : dev.lists;
+  const devLists = cfg.stopEpoch >= 0 ? [] : split.devLists;
 
   const tokenizer: WordPieceTokenizer = studentTokenizer(cfg.vocabSize);
   const examples = groups.map((g) => g.passages.map((p, i) => packDecoderExample(tokenizer, g.query, p, g.rationales[i] ?? undefined, { maxLength: cfg.maxLength })));
   const decCfg = resolveDecoderConfig({ vocabSize: tokenizer.idToToken.length, dropout: cfg.dropout, seed: deriveSeed(cfg.seed, "model") }, { preset: cfg.preset });
   const model = createRraGpt(decCfg);
-  const vars = model.trainableVariables();
-  const optimizer = createAdamW(vars, { weightDecay: cfg.weightDecay });
+  if (cfg.zeroHead) {
+    const w = model.getWeights();
+    for (const k of ["rank/kernel", "rank/bias"]) w[k] = { shape: w[k].shape, values: new Float32Array(w[k].values.length) };
+    model.setWeights(w);
+  }
+  const composition = createComposition({ scale: cfg.scoreScale, prior: cfg.prior, learnPrior: cfg.learnPrior, features: names.length });
+  const compVars = composition.variables();
+  const compositionFit = cfg.compositionFit === "first" ? fitComposition(composition, groups, { loss: cfg.loss }) : null;
+  const vars = [...(cfg.network ? model.trainableVariables() : []), ...(cfg.compositionFit === "first" ? [] : compVars)];
+  const optimizer = createAdamW(vars, { weightDecay: cfg.weightDecay, lrScale: vars.map((v) => (compVars.includes(v) ? cfg.compositionLr : 1)) });
   try {
     const { stepsPerEpoch, totalSteps, warmupSteps, lrAt } = runSchedule(cfg, groups.length);
-    const step = createGptTrainStep(model, optimizer, cfg, tokenizer.padId, lrAt);
+    const step = createGptTrainStep(model, optimizer, cfg, tokenizer.padId, lrAt, composition);
     const start = await startRun(db, ckptDir, runId, cfg, outDir, vars, optimizer);
     let { curves, best, badEpochs, steps } = start;
     const startEpoch = start.startEpoch;
 
-    const student = { model, tokenizer, maxLength: cfg.maxLength };
-    const progress = createProgress({ label: `train ${runId} (gpt)`, total: totalSteps, unit: "steps", quiet: options.quiet });
+    const student: GptStudentCore = { model, tokenizer, maxLength: cfg.maxLength, scoring: { composition: composition.values(), features: names, lexicon } };
+    const live = (): GptStudentCore => ({ ...student, scoring: { ...student.scoring, composition: composition.values() } });
+    const devNdcg = async (): Promise<number> => evaluateRun(dev.qrels, await rerankGptLists(live(), devLists, { tag: runId }), { metrics: ["ndcg@10"], querySet: "intersection" }).all["ndcg@10"];
+    if (!start.resumed && devLists.length && best === null) {
+      const p0: CurvePoint = { step: 0, epoch: 0, split: "dev", metric: "ndcg@10", value: await devNdcg() };
+      curves = curves.concat([p0]);
+      await storeCurves(db, runId, [p0]);
+      best = { epoch: 0, step: 0, "ndcg@10": p0.value };
+      saveGptStudent(outDir, live());
+    }
+    const lastEpoch = vars.length === 0 ? 0 : cfg.stopEpoch >= 0 ? cfg.stopEpoch : cfg.epochs;
+    const progress = createProgress({ label: `train ${runId} (gpt)`, total: Math.min(totalSteps, lastEpoch * stepsPerEpoch), unit: "steps", quiet: options.quiet });
     progress.tick(steps);
-    const patienceUsed = (): boolean => cfg.patience > 0 && badEpochs >= cfg.patience;
+    const patienceUsed = (): boolean => devLists.length > 0 && cfg.patience > 0 && badEpochs >= cfg.patience;
     let status: TrainResult["status"] = patienceUsed() ? "stopped" : "done";
     const timing = { sec: 0, steps: 0, examples: 0 };
-    for (let epoch = startEpoch, calls = 0; epoch < cfg.epochs && steps < totalSteps && status === "done"; epoch++) {
+    for (let epoch = startEpoch, calls = 0; epoch < lastEpoch && steps < totalSteps && status === "done"; epoch++) {
       const fresh: CurvePoint[] = [];
       const point = (split: CurvePoint["split"], metric: string, value: number): void => { fresh.push({ step: steps, epoch: epoch + 1, split, metric, value }); };
       for (const indices of epochBatches(groups.length, cfg.seed, epoch, cfg.groupsPerBatch)) {
@@ -218,32 +252,41 @@ export async function trainGpt(db: Kysely<Database>, overrides: Partial<TrainCon
         point("train", "loss", loss); point("train", "lr", lr); point("train", "grad_norm", gradNorm);
         progress.tick(1, `epoch ${epoch + 1} loss ${loss.toFixed(4)} ${(timing.examples / Math.max(timing.sec, 1e-9)).toFixed(1)} ex/s`);
       }
-      const ndcg = evaluateRun(dev.qrels, rerankGptLists(student, devLists, { tag: runId }), { metrics: ["ndcg@10"], querySet: "intersection" }).all["ndcg@10"];
-      point("dev", "ndcg@10", ndcg);
+      if (devLists.length) {
+        const ndcg = await devNdcg();
+        point("dev", "ndcg@10", ndcg);
+        if (best === null || ndcg > best["ndcg@10"]) {
+          best = { epoch: epoch + 1, step: steps, "ndcg@10": ndcg };
+          badEpochs = 0;
+          saveGptStudent(outDir, live());
+        } else badEpochs++;
+      }
       curves = curves.concat(fresh);
       await storeCurves(db, runId, fresh);
-      if (best === null || ndcg > best["ndcg@10"]) {
-        best = { epoch: epoch + 1, step: steps, "ndcg@10": ndcg };
-        badEpochs = 0;
-        saveGptStudent(outDir, student);
-      } else badEpochs++;
       saveCheckpoint(ckptDir, { format: "rra-train-checkpoint/1", runId, epoch: epoch + 1, step: steps, curves, best, badEpochs, shapes: vars.map((v) => v.shape) }, vars, optimizer);
       if (patienceUsed()) status = "stopped";
-      else if (options.stopAfterEpochs !== undefined && ++calls >= options.stopAfterEpochs && epoch + 1 < cfg.epochs && steps < totalSteps) status = "interrupted";
+      else if (options.stopAfterEpochs !== undefined && ++calls >= options.stopAfterEpochs && epoch + 1 < lastEpoch && steps < totalSteps) status = "interrupted";
     }
-    progress.done(best ? `best dev nDCG@10 ${best["ndcg@10"].toFixed(4)} (epoch ${best.epoch})` : "");
+    if (!devLists.length && status !== "interrupted") {
+      best = { epoch: Math.min(lastEpoch, Math.ceil(steps / stepsPerEpoch)), step: steps, "ndcg@10": options.selectionNdcg ?? NaN };
+      saveGptStudent(outDir, live());
+    }
+    progress.done(best && Number.isFinite(best["ndcg@10"]) ? `best dev nDCG@10 ${best["ndcg@10"].toFixed(4)} (epoch ${best.epoch})` : `${steps} steps`);
     const throughput = { stepsPerSec: timing.steps / Math.max(timing.sec, 1e-9), examplesPerSec: timing.examples / Math.max(timing.sec, 1e-9) };
     const result: TrainResult = { runId, outDir, status, curves, best, steps, resumedFromEpoch: startEpoch, throughput, pretrain: null };
     const prov = provenance();
     writeFileAtomic(join(outDir, "training.json"), JSON.stringify({
       format: "rra-training-record/1", runId, arch: "gpt", config: cfg, decoder: decCfg, params: model.countParams(), seed: cfg.seed,
       backend: backendInfo()?.name ?? tf.getBackend(), versions: { node: prov.node, ...prov.packages }, gitSha: prov.gitSha, groups: groups.length,
-      rationale, stepsPerEpoch, totalSteps, warmupSteps, status, steps, best, bestEpoch: best?.epoch ?? null, resumedFromEpoch: startEpoch, throughput, curves,
+      trainQueries: new Set(groups.map((g) => g.qid)).size, devQueries: devLists.map((l) => l.qid), lexicon: lexicon.provenance, features: names, composition: composition.values(), compositionFit,
+      rationale, stepsPerEpoch, totalSteps, warmupSteps, status, steps, best: best && { ...best, "ndcg@10": Number.isFinite(best["ndcg@10"]) ? best["ndcg@10"] : null },
+      bestEpoch: best?.epoch ?? null, resumedFromEpoch: startEpoch, throughput, curves,
     }, null, 1) + "\n");
     await db.updateTable("train_runs").set({ status, finished_at: status === "interrupted" ? null : new Date().toISOString() }).where("id", "=", runId).execute();
     return result;
   } finally {
     optimizer.dispose();
+    composition.dispose();
     model.dispose();
   }
 }

@@ -15,7 +15,8 @@ import { checkDecoderConfig, createRraGpt, type RraGpt } from "../models/decoder
 import { packDecoderBatch, packDecoderExample } from "../models/decoder-input";
 import { readWeightsDir } from "../models/weights-file";
 import { loadVocab, type WordPieceTokenizer } from "../tokenize/wordpiece";
-import { rerankWith, type RerankOptions, type StudentTokenizerSettings } from "./rerank";
+import type { RerankOptions, StudentTokenizerSettings } from "./rerank";
+import { readScoringSpec, rerankComposed, saveScoringSpec, type ScoringSpec } from "./scoring";
 
 /** The `kind` field of an RRA-GPT directory's config.json. */
 export const GPT_STUDENT_KIND = "rra-gpt";
@@ -28,11 +29,13 @@ export interface GptStudent {
   tokenizer: WordPieceTokenizer;
   /** Longest packed prompt (+ rationale in training), tokens. */
   maxLength: number;
+  /** The composition of the ranking score (scoring.ts). */
+  scoring: ScoringSpec;
   dispose(): void;
 }
 
 /** What scoring needs of an RRA-GPT student. */
-export type GptStudentCore = Pick<GptStudent, "model" | "tokenizer" | "maxLength">;
+export type GptStudentCore = Pick<GptStudent, "model" | "tokenizer" | "maxLength" | "scoring">;
 
 /** Write an RRA-GPT model directory (see the module comment). */
 export function saveGptStudent(dir: string, student: GptStudentCore): void {
@@ -42,6 +45,7 @@ export function saveGptStudent(dir: string, student: GptStudentCore): void {
   student.tokenizer.saveVocab(dir);
   const settings: StudentTokenizerSettings = { format: "rra-student-tokenizer/1", maxLength: student.maxLength, matchChannel: false };
   writeFileAtomic(join(dir, "tokenizer.json"), JSON.stringify(settings, null, 1) + "\n");
+  saveScoringSpec(dir, student.scoring);
 }
 
 /** Load an RRA-GPT model directory written by `rra train --arch gpt`. */
@@ -64,7 +68,7 @@ export function loadGptStudent(dir: string): GptStudent {
     model.dispose();
     throw e;
   }
-  return { model, tokenizer, maxLength: settings.maxLength, dispose: () => model.dispose() };
+  return { model, tokenizer, maxLength: settings.maxLength, scoring: readScoringSpec(dir), dispose: () => model.dispose() };
 }
 
 /**
@@ -87,6 +91,6 @@ export function scoreGptPairs(student: GptStudentCore, pairs: ReadonlyArray<{ qu
 }
 
 /** Re-rank the first `depth` candidates of each list by the ranking-layer score (same Run format as rerankLists). */
-export function rerankGptLists(student: GptStudentCore, lists: readonly RankedList[], options: RerankOptions = {}): Run {
-  return rerankWith((pairs) => scoreGptPairs(student, pairs, options.batchSize ?? 128), lists, options);
+export function rerankGptLists(student: GptStudentCore, lists: readonly RankedList[], options: RerankOptions = {}): Promise<Run> {
+  return rerankComposed(lists, (pairs) => scoreGptPairs(student, pairs, options.batchSize ?? 128), student.scoring, { depth: options.depth, tag: options.tag, prior: options.prior });
 }

@@ -7,6 +7,7 @@
  * to the model directory. Curves go to the store (train_curves), the record to `training.json`.
  */
 import * as tf from "@tensorflow/tfjs";
+import { existsSync, readFileSync } from "fs";
 import { join } from "path";
 import type { Kysely } from "kysely";
 import { backendInfo, initBackend } from "../backend/tf";
@@ -17,20 +18,23 @@ import { createProgress } from "../core/progress";
 import { provenance } from "../core/provenance";
 import { deriveSeed } from "../core/rng";
 import { DATASET_NAMES, loadDataset } from "../data/datasets";
-import type { Dataset } from "../data/types";
+import type { Dataset, RankedList } from "../data/types";
 import type { EncoderBatch } from "../models/types";
 import { evaluateRun } from "../eval/evaluate";
 import { getLoss } from "../losses/index";
 import { resolveEncoderConfig } from "../models/presets";
-import { createRraBert, type RraBert } from "../models/tcl";
+import { createRraBert, tclVersion, type Compose, type RraBert } from "../models/tcl";
 import { saveTcl } from "../models/tcl-file";
 import type { Database } from "../store/schema";
-import { buildGroups, computeIdf, epochBatches, matchTypeVocab, packGroups, type TrainBatch } from "./batches";
-import { rerankLists, saveStudent } from "./rerank";
+import { buildGroups, epochBatches, matchTypeVocab, packGroups, type PackGroupsOptions, type TrainBatch } from "./batches";
+import { fitComposition } from "./composition-fit";
+import { listInputs } from "./lexical-inputs";
+import { rerankLists, saveStudent, type StudentCore } from "./rerank";
 import { trainGpt } from "./gpt-loop";
 import { accumulateAndApply, createAdamW, type AdamW } from "./schedule";
 import { buildPretrainCorpus, pretrainEncoder } from "./warmup";
-import { resolveTrainConfig, studentTokenizer, trainRunId, type CurvePoint, type TrainConfig, type TrainOptions, type TrainResult } from "./config";
+import { featureNames, resolveTrainConfig, studentTokenizer, targetForm, trainRunId, type BestEpoch, type CurvePoint, type TrainConfig, type TrainOptions, type TrainResult } from "./config";
+import { splitRun, trainLexicon } from "./run-data";
 import { finishedRecord, labelWindows, runSchedule, saveCheckpoint, startRun, storeCurves } from "./run-state";
 
 export * from "./config";
@@ -49,21 +53,34 @@ export function sliceBatch(batch: TrainBatch, from: number, to: number): TrainBa
     attentionMask: e.attentionMask.subarray(r0 * T, r1 * T), batch: r1 - r0, seqLen: T,
   };
   if (e.selection) encoder.selection = { mask: e.selection.mask.subarray(r0 * T, r1 * T), idf: e.selection.idf.subarray(r0 * T, r1 * T) };
+  if (e.terms) {
+    const J = e.terms.terms;
+    encoder.terms = { counts: e.terms.counts.subarray(r0 * T * J, r1 * T * J), extra: e.terms.extra.subarray(r0 * J, r1 * J), weight: e.terms.weight.subarray(r0 * J, r1 * J), norm: e.terms.norm.subarray(r0, r1), terms: J };
+  }
+  const F = batch.featureCount;
   return {
     encoder, labels: batch.labels.subarray(from * L, to * L), hardNegative: batch.hardNegative.subarray(from * L, to * L),
-    firstStage: batch.firstStage.subarray(from * L, to * L), groups: to - from, groupSize: L,
+    firstStage: batch.firstStage.subarray(from * L, to * L), features: batch.features.subarray(r0 * F, r1 * F), featureCount: F, groups: to - from, groupSize: L,
   };
 }
 
+/** The composition of a batch part's network scores (models/composition.ts), or the identity for a model without one. */
+export function batchCompose(model: RraBert, part: TrainBatch): Compose {
+  const comp = model.composition;
+  if (!comp) return (x) => x;
+  return (sNet) => comp.compose(sNet, tf.tensor2d(part.firstStage, [part.groups, part.groupSize]), part.featureCount ? tf.tensor2d(part.features, [part.groups * part.groupSize, part.featureCount]) : null);
+}
+
 /**
- * Build the step function: seeded dropout, the RRA-BERT loss, grads, clipping and AdamW, all inside tf.tidy.
- * With `microBatch` > 0 and smaller than the batch, the groups are run `microBatch` at a time: each micro-batch's
- * loss is weighted by its share of the groups, its gradients are added up, and one clipped AdamW step follows, so
- * only one micro-batch's activations are alive at a time. The update equals the full-batch one when every group
- * contributes to the loss (listwise losses average over contributing groups) and dropout is off; micro-batch k of
- * step N draws dropout from deriveSeed(seed, `dropout/step-N/mb-k`).
+ * Build the step function: seeded dropout, the RRA-BERT loss (every term on the composed ranking score),
+ * grads, clipping and AdamW, all inside tf.tidy. With `microBatch` > 0 and smaller than the batch, the
+ * groups are run `microBatch` at a time: each micro-batch's loss is weighted by its share of the groups, its
+ * gradients are added up, and one clipped AdamW step follows, so only one micro-batch's activations are
+ * alive at a time. The update equals the full-batch one when every group contributes to the loss (listwise
+ * losses average over contributing groups) and dropout is off; micro-batch k of step N draws dropout from
+ * deriveSeed(seed, `dropout/step-N/mb-k`).
  */
-export function createTrainStep(model: RraBert, optimizer: AdamW, config: Pick<TrainConfig, "loss" | "clip" | "seed"> & { microBatch?: number; prior?: number; scoreScale?: number }, lrAt: (step: number) => number): TrainStep {
+export function createTrainStep(model: RraBert, optimizer: AdamW, config: Pick<TrainConfig, "loss" | "clip" | "seed"> & { microBatch?: number; network?: boolean }, lrAt: (step: number) => number): TrainStep {
   const rankLoss = getLoss(config.loss);
   const vars = optimizer.variables as tf.Variable[];
   const micro = config.microBatch ?? 0;
@@ -77,14 +94,11 @@ export function createTrainStep(model: RraBert, optimizer: AdamW, config: Pick<T
         const seed = deriveSeed(config.seed, size === batch.groups ? `dropout/step-${step}` : `dropout/step-${step}/mb-${k}`);
         const labels = tf.tensor2d(part.labels, [part.groups, part.groupSize]);
         const hardNegativeMask = tf.tensor2d(part.hardNegative, [part.groups, part.groupSize]);
-        // with a first-stage prior the ranking losses see s + prior * z(first stage): the student learns the teacher's residual over it
-        const prior = (config.prior ?? 0) > 0 ? tf.mul(tf.tensor2d(part.firstStage, [part.groups, part.groupSize]), config.prior as number) : null;
-        const scale = config.scoreScale ?? 1;
-        const scored = (sc: tf.Tensor2D): tf.Tensor2D => {
-          const s = scale === 1 ? sc : (tf.mul(sc, scale) as tf.Tensor2D);
-          return prior ? (tf.add(s, prior) as tf.Tensor2D) : s;
-        };
-        const l = model.trainingLoss(part.encoder, labels, (sc, y) => rankLoss(scored(sc), y, { hardNegativeMask }), { training: true, seed });
+        const compose = batchCompose(model, part);
+        // network off: s_net = 0, only the composition (features, prior) is scored and trained
+        const l = config.network === false
+          ? rankLoss(compose(tf.zeros([part.groups, part.groupSize]) as tf.Tensor2D), labels, { hardNegativeMask })
+          : model.trainingLoss(part.encoder, labels, (sc, y) => rankLoss(sc, y, { hardNegativeMask }), { training: true, seed }, compose);
         return (weight === 1 ? l : tf.mul(l, weight)) as tf.Scalar;
       }, config.clip, lrAt(step));
       return [r.loss, r.norm];
@@ -95,6 +109,31 @@ export function createTrainStep(model: RraBert, optimizer: AdamW, config: Pick<T
   };
 }
 
+/** nDCG@10 of a student on lists (qrels of the lists' dataset; only the lists' queries count); the run is kept in `runs` under `epoch` when given. */
+export async function devNdcg(student: StudentCore, dev: Dataset, lists: readonly RankedList[], tag: string, runs: DevRuns | null = null, epoch = 0): Promise<number> {
+  const run = await rerankLists(student, lists, { tag });
+  if (runs) runs[String(epoch)] = Object.fromEntries([...run.queries].map(([q, docs]) => [q, Object.fromEntries(docs.map((d) => [d.docid, d.score]))]));
+  return evaluateRun(dev.qrels, run, { metrics: ["ndcg@10"], querySet: "intersection" }).all["ndcg@10"];
+}
+
+/** Held-out runs per epoch: epoch -> qid -> docid -> score. */
+export type DevRuns = Record<string, Record<string, Record<string, number>>>;
+
+/** The dev-runs.json of a run (empty when absent or of another run). */
+export function readDevRuns(outDir: string, runId: string): DevRuns {
+  const file = join(outDir, "dev-runs.json");
+  if (!existsSync(file)) return {};
+  try {
+    const o = JSON.parse(readFileSync(file, "utf8")) as { runId?: string; epochs?: DevRuns };
+    return o.runId === runId && o.epochs ? o.epochs : {};
+  } catch {
+    return {};
+  }
+}
+
+function writeDevRuns(outDir: string, runId: string, runs: DevRuns): void {
+  writeFileAtomic(join(outDir, "dev-runs.json"), JSON.stringify({ format: "rra-dev-runs/1", runId, epochs: runs }) + "\n");
+}
 
 /** Train a student; resumes from `<out>/checkpoint` when it holds the same run id, returns a finished run's record. */
 export async function trainStudent(db: Kysely<Database>, overrides: Partial<TrainConfig>, options: TrainOptions = {}): Promise<TrainResult> {
@@ -109,22 +148,28 @@ export async function trainStudent(db: Kysely<Database>, overrides: Partial<Trai
   const data = (name: string): Dataset => options.datasets?.[name] ?? loadDataset(name);
   const train = data(cfg.train), dev = data(cfg.dev);
 
-  let windows = await labelWindows(db, cfg, train);
-  if (cfg.trainQueries > 0) {
-    const keep = new Set<string>();
-    for (const w of windows) if (keep.size < cfg.trainQueries || keep.has(w.qid)) keep.add(w.qid);
-    windows = windows.filter((w) => keep.has(w.qid));
-  }
-  const groups = buildGroups(windows, train, cfg.missing, cfg.groupSize);
+  const lexicon = trainLexicon(cfg, options.datasets);
+  const names = featureNames(cfg);
+  const split = splitRun(cfg, await labelWindows(db, cfg, train), train, dev);
+  const inputs = listInputs(lexicon, train.lists, names);
+  const groups = buildGroups(split.windows, train, cfg.missing, cfg.groupSize, { inputs, targets: targetForm(cfg) });
   if (groups.length === 0) throw new ConfigError(`train: no training groups from ${cfg.labels ?? `${cfg.teacher} labels of ${cfg.train}`} (check the labels and the dataset)`);
-  const devLists = cfg.devQueries > 0 ? dev.lists.slice(0, cfg.devQueries) : dev.lists;
+  const devLists = cfg.stopEpoch >= 0 ? [] : split.devLists;
 
   const tokenizer = studentTokenizer(cfg.vocabSize);
-  const idf = cfg.tcl || (cfg.match && cfg.matchIdf) ? computeIdf([...train.passages.values()].map((p) => p.text)) : undefined;
   const encCfg = resolveEncoderConfig({ vocabSize: tokenizer.idToToken.length, typeVocabSize: cfg.match ? matchTypeVocab(cfg.matchIdf) : 2, dropout: cfg.dropout, seed: deriveSeed(cfg.seed, "model") }, { preset: cfg.preset });
-  const model = createRraBert(encCfg, { tcl: cfg.tcl, tokenSelection: cfg.ts, tclConfig: { seed: deriveSeed(cfg.seed, "tcl") } });
-  const vars = model.trainableVariables();
-  const optimizer = createAdamW(vars, { weightDecay: cfg.weightDecay });
+  const v3 = cfg.tcl && cfg.tclVersion === 3;
+  const model = createRraBert(encCfg, {
+    tcl: cfg.tcl, tokenSelection: cfg.ts, zeroHead: cfg.zeroHead,
+    tclConfig: { ...tclVersion(cfg.tclVersion), rankWeight: cfg.tclRankWeight, alignWeight: cfg.tclAlignWeight, lambda: cfg.tclLambda, seed: deriveSeed(cfg.seed, "tcl") },
+    composition: { scale: cfg.scoreScale, prior: cfg.prior, learnPrior: cfg.learnPrior, features: names.length },
+  });
+  const compVars = model.composition?.variables() ?? [];
+  // stage 1 (compositionFit "first"): the composition is fitted on every group now (deterministic, so a resumed run fits it again) and then frozen
+  const compositionFit = model.composition && cfg.compositionFit === "first" ? fitComposition(model.composition, groups, { loss: cfg.loss }) : null;
+  const networkVars = model.trainableVariables().filter((v) => !compVars.includes(v));
+  const vars = cfg.compositionFit === "first" ? (cfg.network ? networkVars : []) : cfg.network ? model.trainableVariables() : compVars;
+  const optimizer = createAdamW(vars, { weightDecay: cfg.weightDecay, lrScale: vars.map((v) => (compVars.includes(v) ? cfg.compositionLr : 1)) });
   try {
     const { stepsPerEpoch, totalSteps, warmupSteps, lrAt } = runSchedule(cfg, groups.length);
     const step = createTrainStep(model, optimizer, cfg, lrAt);
@@ -132,6 +177,9 @@ export async function trainStudent(db: Kysely<Database>, overrides: Partial<Trai
     let { curves, best, badEpochs, steps } = start;
     const startEpoch = start.startEpoch;
     let pretrain: TrainResult["pretrain"] = null;
+    const packOpts: PackGroupsOptions = {
+      maxLength: cfg.maxLength, tokenSelection: cfg.tcl && !v3 ? cfg.ts : null, lexicon, matchChannel: cfg.match, matchIdf: cfg.match && cfg.matchIdf, termArrays: v3,
+    };
     if (cfg.pretrainSteps > 0 && !start.resumed) {
       // the warm-up is part of the run: done once, then checkpointed as epoch 0 (a rerun resumes after it)
       const corpus = buildPretrainCorpus(options.pretrainDatasets ?? DATASET_NAMES.map((n) => data(n)));
@@ -139,9 +187,10 @@ export async function trainStudent(db: Kysely<Database>, overrides: Partial<Trai
       const r = pretrainEncoder(model.encoder, tokenizer, corpus, {
         steps: cfg.pretrainSteps, seed: deriveSeed(cfg.seed, "pretrain"), lr: cfg.lr, weightDecay: cfg.weightDecay, clip: cfg.clip,
         groupsPerBatch: cfg.groupsPerBatch, groupSize: cfg.groupSize, microBatch: cfg.microBatch, maxLength: cfg.maxLength, matchChannel: cfg.match,
-        matchIdf: cfg.match && cfg.matchIdf ? idf ?? null : null,
+        matchIdf: cfg.match && cfg.matchIdf, lexicon,
       }, (p) => bar.tick(1, `loss ${p.loss.toFixed(4)}`));
       bar.done(`pretrain loss ${r.points[0].loss.toFixed(4)} -> ${r.points[r.points.length - 1].loss.toFixed(4)} in ${r.seconds.toFixed(0)} s`);
+      if (cfg.zeroHead) zeroScoreHead(model); // the residual student starts from its prior again, with the warmed-up encoder
       const pts: CurvePoint[] = r.points.flatMap((p) => [
         { step: p.step, epoch: 0, split: "pretrain" as const, metric: "loss", value: p.loss },
         { step: p.step, epoch: 0, split: "pretrain" as const, metric: "lr", value: p.lr },
@@ -153,17 +202,36 @@ export async function trainStudent(db: Kysely<Database>, overrides: Partial<Trai
       saveCheckpoint(ckptDir, { format: "rra-train-checkpoint/1", runId, epoch: 0, step: 0, curves, best, badEpochs, shapes: vars.map((v) => v.shape) }, vars, optimizer);
     }
 
-    const matchIdf = cfg.match && cfg.matchIdf ? idf ?? null : null;
-    const packOpts = { maxLength: cfg.maxLength, tokenSelection: cfg.tcl ? cfg.ts : null, idf, matchChannel: cfg.match, matchIdf };
-    const student = { model, tokenizer, maxLength: cfg.maxLength, matchChannel: cfg.match, prior: cfg.prior, matchIdf, scoreScale: cfg.scoreScale };
-    const progress = createProgress({ label: `train ${runId}`, total: totalSteps, unit: "steps", quiet: options.quiet });
+    const student: StudentCore = {
+      model, tokenizer, maxLength: cfg.maxLength, matchChannel: cfg.match, matchIdf: cfg.match && cfg.matchIdf, lexicon, features: names,
+      composition: () => model.composition?.values() ?? { scale: cfg.scoreScale, prior: 0, weights: [] },
+    };
+    const keep = (): void => {
+      saveStudent(outDir, student);
+      saveTcl(outDir, model); // tcl.json: the train-only TCL, for inspection (notebook 04); inference never reads it
+    };
+    // epoch 0: the untrained student (with a prior and a zero head, exactly the first stage) is a candidate too
+    // the held-out runs of every epoch (fold runs): select.ts tunes fusion on them; kept in dev-runs.json across resumes
+    const devRuns = cfg.fold >= 0 ? readDevRuns(outDir, runId) : null;
+    if (!start.resumed && devLists.length && best === null) {
+      const ndcg = await devNdcg(student, dev, devLists, runId, devRuns, 0);
+      const p0: CurvePoint = { step: 0, epoch: 0, split: "dev", metric: "ndcg@10", value: ndcg };
+      curves = curves.concat([p0]);
+      await storeCurves(db, runId, [p0]);
+      best = { epoch: 0, step: 0, "ndcg@10": ndcg };
+      keep();
+      if (devRuns) writeDevRuns(outDir, runId, devRuns);
+    }
+    // nothing left to train (the composition alone, fitted in stage 1): the run is its epoch 0
+    const lastEpoch = vars.length === 0 ? 0 : cfg.stopEpoch >= 0 ? cfg.stopEpoch : cfg.epochs;
+    const progress = createProgress({ label: `train ${runId}`, total: Math.min(totalSteps, lastEpoch * stepsPerEpoch), unit: "steps", quiet: options.quiet });
     progress.tick(steps);
     let status: TrainResult["status"] = "done";
     let trainSec = 0, trainSteps = 0, trainExamples = 0;
     let epochsThisCall = 0;
-    const patienceSpent = (): boolean => cfg.patience > 0 && badEpochs >= cfg.patience;
+    const patienceSpent = (): boolean => devLists.length > 0 && cfg.patience > 0 && badEpochs >= cfg.patience;
     if (patienceSpent()) status = "stopped"; // a run resumed after its early stop trains no further
-    for (let epoch = startEpoch; epoch < cfg.epochs && steps < totalSteps && !patienceSpent(); epoch++) {
+    for (let epoch = startEpoch; epoch < lastEpoch && steps < totalSteps && !patienceSpent(); epoch++) {
       const fresh: CurvePoint[] = [];
       for (const indices of epochBatches(groups.length, cfg.seed, epoch, cfg.groupsPerBatch)) {
         if (steps >= totalSteps) break;
@@ -180,25 +248,32 @@ export async function trainStudent(db: Kysely<Database>, overrides: Partial<Trai
           { step: steps, epoch: epoch + 1, split: "train", metric: "grad_norm", value: gradNorm });
         progress.tick(1, `epoch ${epoch + 1} loss ${loss.toFixed(4)} ${(trainExamples / Math.max(trainSec, 1e-9)).toFixed(0)} ex/s`);
       }
-      const run = rerankLists(student, devLists, { tag: runId });
-      const ndcg = evaluateRun(dev.qrels, run, { metrics: ["ndcg@10"], querySet: "intersection" }).all["ndcg@10"];
-      fresh.push({ step: steps, epoch: epoch + 1, split: "dev", metric: "ndcg@10", value: ndcg });
+      if (devLists.length) {
+        const ndcg = await devNdcg(student, dev, devLists, runId, devRuns, epoch + 1);
+        fresh.push({ step: steps, epoch: epoch + 1, split: "dev", metric: "ndcg@10", value: ndcg });
+        if (best === null || ndcg > best["ndcg@10"]) {
+          best = { epoch: epoch + 1, step: steps, "ndcg@10": ndcg };
+          badEpochs = 0;
+          keep();
+        } else {
+          badEpochs++;
+        }
+      }
       curves = curves.concat(fresh);
       await storeCurves(db, runId, fresh);
-      if (best === null || ndcg > best["ndcg@10"]) {
-        best = { epoch: epoch + 1, step: steps, "ndcg@10": ndcg };
-        badEpochs = 0;
-        saveStudent(outDir, student);
-        saveTcl(outDir, model); // tcl.json: the train-only TCL, for inspection (notebook 04); inference never reads it
-      } else {
-        badEpochs++;
-      }
+      if (devRuns) writeDevRuns(outDir, runId, devRuns);
       saveCheckpoint(ckptDir, { format: "rra-train-checkpoint/1", runId, epoch: epoch + 1, step: steps, curves, best, badEpochs, shapes: vars.map((v) => v.shape) }, vars, optimizer);
       epochsThisCall++;
       if (patienceSpent()) { status = "stopped"; break; }
-      if (options.stopAfterEpochs !== undefined && epochsThisCall >= options.stopAfterEpochs && epoch + 1 < cfg.epochs && steps < totalSteps) { status = "interrupted"; break; }
+      if (options.stopAfterEpochs !== undefined && epochsThisCall >= options.stopAfterEpochs && epoch + 1 < lastEpoch && steps < totalSteps) { status = "interrupted"; break; }
     }
-    progress.done(best ? `best dev nDCG@10 ${best["ndcg@10"].toFixed(4)} (epoch ${best.epoch})` : "");
+    if (!devLists.length && status !== "interrupted") {
+      // no selection in this run (a refit of a selected epoch count, or no dev lists): the last model is the model
+      const epochsDone = Math.min(lastEpoch, Math.ceil(steps / stepsPerEpoch));
+      best = { epoch: epochsDone, step: steps, "ndcg@10": options.selectionNdcg ?? NaN };
+      keep();
+    }
+    progress.done(best && Number.isFinite(best["ndcg@10"]) ? `best dev nDCG@10 ${best["ndcg@10"].toFixed(4)} (epoch ${best.epoch})` : `${steps} steps`);
     const result: TrainResult = {
       runId, outDir, status, curves, best, steps, resumedFromEpoch: startEpoch,
       throughput: { stepsPerSec: trainSteps / Math.max(trainSec, 1e-9), examplesPerSec: trainExamples / Math.max(trainSec, 1e-9) }, pretrain,
@@ -206,8 +281,9 @@ export async function trainStudent(db: Kysely<Database>, overrides: Partial<Trai
     const prov = provenance();
     writeFileAtomic(join(outDir, "training.json"), JSON.stringify({
       format: "rra-training-record/1", runId, config: cfg, encoder: encCfg, seed: cfg.seed, backend: backendInfo()?.name ?? tf.getBackend(),
-      versions: { node: prov.node, ...prov.packages }, gitSha: prov.gitSha, groups: groups.length, stepsPerEpoch, totalSteps, warmupSteps,
-      status, steps, best, bestEpoch: best?.epoch ?? null, resumedFromEpoch: startEpoch, throughput: result.throughput, pretrain, curves,
+      versions: { node: prov.node, ...prov.packages }, gitSha: prov.gitSha, groups: groups.length, trainQueries: new Set(groups.map((g) => g.qid)).size,
+      devQueries: devLists.map((l) => l.qid), lexicon: lexicon.provenance, features: names, composition: student.composition(), compositionFit,
+      stepsPerEpoch, totalSteps, warmupSteps, status, steps, best: bestRecord(best), bestEpoch: best?.epoch ?? null, resumedFromEpoch: startEpoch, throughput: result.throughput, pretrain, curves,
     }, null, 1) + "\n");
     await db.updateTable("train_runs").set({ status, finished_at: status === "interrupted" ? null : new Date().toISOString() }).where("id", "=", runId).execute();
     return result;
@@ -215,4 +291,15 @@ export async function trainStudent(db: Kysely<Database>, overrides: Partial<Trai
     optimizer.dispose();
     model.dispose();
   }
+}
+
+/** Set the encoder's score head to zero (the residual student's start). */
+function zeroScoreHead(model: RraBert): void {
+  const w = model.encoder.getWeights();
+  model.encoder.setWeights({ "head/kernel": { shape: w["head/kernel"].shape, values: new Float32Array(w["head/kernel"].values.length) }, "head/bias": { shape: w["head/bias"].shape, values: new Float32Array(w["head/bias"].values.length) } }, { partial: true });
+}
+
+/** A best-epoch record for JSON (a missing selection score is written as null). */
+function bestRecord(best: BestEpoch | null): unknown {
+  return best && { ...best, "ndcg@10": Number.isFinite(best["ndcg@10"]) ? best["ndcg@10"] : null };
 }

@@ -1,10 +1,12 @@
 /**
  * A trained student as a re-ranker: the model directory format (save/load) and re-ranking of
  * first-stage candidate lists into a TREC run. Inference uses s_cls only (the TCL is train-only), so a
- * student loads without its TCL.
+ * student loads without its TCL; the ranking score adds the composition (scoring.ts: scale, lexical
+ * features, first-stage prior).
  *
  * Model directory: config.json + weights.json + weights.bin (encoder save format), vocab.txt,
- * tokenizer.json (packing settings), training.json (the training record, written by the loop).
+ * tokenizer.json (packing settings), score.json (composition), lexicon.json (collection statistics),
+ * training.json (the training record, written by the loop).
  * RRA-GPT directories (gpt-student.ts) say `kind: "rra-gpt"` in config.json; loadReranker (reranker.ts) dispatches on it.
  */
 import * as tf from "@tensorflow/tfjs";
@@ -13,15 +15,34 @@ import { join } from "path";
 import { ConfigError, DataError, show } from "../core/errors";
 import { writeFileAtomic } from "../core/files";
 import type { RankedList, Run } from "../data/types";
+import type { LexicalFeature } from "../lexical/features";
+import type { Lexicon } from "../lexical/lexicon";
+import type { CompositionValues } from "../models/composition";
 import { readEncoderWeights } from "../models/encoder";
 import { checkEncoderConfig } from "../models/presets";
 import { createRraBert, type RraBert } from "../models/tcl";
 import { loadVocab, type WordPieceTokenizer } from "../tokenize/wordpiece";
 import { zScores } from "../eval/fusion";
-import { MATCH_TYPE_VOCAB, matchTypeVocab, packPairs } from "./batches";
+import { MATCH_TYPE_VOCAB, matchTypeVocab, packPairs, type PairInput } from "./batches";
+import { readScoringSpec, rerankComposed, saveScoringSpec, type ScoringSpec } from "./scoring";
 
 /** What scoring needs of a student. */
-export type StudentCore = Pick<Student, "model" | "tokenizer" | "maxLength" | "matchChannel" | "prior" | "matchIdf" | "scoreScale">;
+export interface StudentCore {
+  model: RraBert;
+  tokenizer: WordPieceTokenizer;
+  /** Sequence length of packed pairs (tokens). */
+  maxLength: number;
+  /** Pack pairs with the exact-match channel. */
+  matchChannel: boolean;
+  /** The match channel is bucketed by idf (the lexicon's). */
+  matchIdf: boolean;
+  /** Collection statistics of matching, features and prior (null: none needed). */
+  lexicon: Lexicon | null;
+  /** Names of the lexical features the composition weighs. */
+  features: LexicalFeature[];
+  /** The composition's current values (the trained ones, read live during training). */
+  composition: () => CompositionValues;
+}
 
 /** Packing settings stored as tokenizer.json next to vocab.txt. */
 export interface StudentTokenizerSettings {
@@ -30,39 +51,36 @@ export interface StudentTokenizerSettings {
   maxLength: number;
   /** Token types carry the exact-match channel (batches.ts MATCH_TYPE_VOCAB). Absent in older directories = false. */
   matchChannel?: boolean;
-  /** Weight of the first-stage prior added to s_cls (TrainConfig.prior). Absent = 0. */
+  /** Weight of the first-stage prior added to s_cls (older directories; score.json supersedes it). Absent = 0. */
   firstStagePrior?: number;
-  /** The match channel is IDF-bucketed with the table in idf.json (batches.ts matchIdf). Absent = false. */
+  /** The match channel is IDF-bucketed with the lexicon in lexicon.json (batches.ts matchIdf). Absent = false. */
   matchIdf?: boolean;
-  /** Serving score = scoreScale * s_cls (+ prior); TrainConfig.scoreScale. Absent = 1. */
+  /** Serving score = scoreScale * s_cls (older directories; score.json supersedes it). Absent = 1. */
   scoreScale?: number;
+  /** Matching on the analyzer's stems (reconstruction v3). Absent = false (an older directory: not loadable by this version's packer for matchIdf). */
+  stems?: boolean;
 }
 
 /** A loaded student re-ranker. */
-export interface Student {
-  model: RraBert;
-  tokenizer: WordPieceTokenizer;
-  /** Sequence length of packed pairs (tokens). */
-  maxLength: number;
-  /** Pack pairs with the exact-match channel. */
-  matchChannel: boolean;
-  /** Weight of the first-stage prior (0 = the student alone): score = s_cls + prior * z(first-stage score) within each list. */
-  prior?: number;
-  /** IDF table of an IDF-bucketed match channel (idf.json), or null. */
-  matchIdf?: ReadonlyMap<string, number> | null;
-  /** Serving score = scoreScale * s_cls (+ prior * z). Default 1. */
-  scoreScale?: number;
+export interface Student extends StudentCore {
+  /** The scoring of the directory (composition, features, lexicon). */
+  scoring: ScoringSpec;
   dispose(): void;
 }
 
-/** Write a model directory: encoder config + weights, vocab.txt, tokenizer.json. */
+/** The scoring spec of a live student. */
+export function studentScoring(student: StudentCore): ScoringSpec {
+  return { composition: student.composition(), features: student.features, lexicon: student.lexicon };
+}
+
+/** Write a model directory: encoder config + weights, vocab.txt, tokenizer.json, score.json, lexicon.json. */
 export function saveStudent(dir: string, student: StudentCore): void {
   mkdirSync(dir, { recursive: true });
   student.model.encoder.save(dir);
   student.tokenizer.saveVocab(dir);
-  const settings: StudentTokenizerSettings = { format: "rra-student-tokenizer/1", maxLength: student.maxLength, matchChannel: student.matchChannel, firstStagePrior: student.prior ?? 0, matchIdf: Boolean(student.matchIdf), scoreScale: student.scoreScale ?? 1 };
-  if (student.matchIdf) writeFileAtomic(join(dir, "idf.json"), JSON.stringify(Object.fromEntries([...student.matchIdf].map(([w, v]) => [w, +v.toFixed(5)]))) + "\n");
+  const settings: StudentTokenizerSettings = { format: "rra-student-tokenizer/1", maxLength: student.maxLength, matchChannel: student.matchChannel, matchIdf: student.matchIdf, stems: true };
   writeFileAtomic(join(dir, "tokenizer.json"), JSON.stringify(settings, null, 1) + "\n");
+  saveScoringSpec(dir, studentScoring(student));
 }
 
 /** Load a model directory written by `rra train` (no TCL: inference never reads it). */
@@ -75,6 +93,17 @@ export function loadStudent(dir: string): Student {
   const config = checkEncoderConfig(JSON.parse(readFileSync(join(dir, "config.json"), "utf8")), join(dir, "config.json"));
   const tokenizer = loadVocab(join(dir, "vocab.txt"));
   if (tokenizer.idToToken.length !== config.vocabSize) throw new DataError({ file: join(dir, "vocab.txt") }, `${config.vocabSize} tokens (config.json vocabSize)`, `${tokenizer.idToToken.length}`);
+  const matchChannel = settings.matchChannel === true;
+  if (matchChannel && config.typeVocabSize < MATCH_TYPE_VOCAB) throw new DataError({ file: join(dir, "config.json"), field: "typeVocabSize" }, `>= ${MATCH_TYPE_VOCAB} (tokenizer.json has matchChannel: true)`, `${config.typeVocabSize}`);
+  const prior = settings.firstStagePrior ?? 0;
+  if (typeof prior !== "number" || !Number.isFinite(prior) || prior < 0) throw new DataError({ file: join(dir, "tokenizer.json"), field: "firstStagePrior" }, "a non-negative number", show(prior));
+  const scoreScale = settings.scoreScale ?? 1;
+  if (typeof scoreScale !== "number" || !(scoreScale > 0)) throw new DataError({ file: join(dir, "tokenizer.json"), field: "scoreScale" }, "a positive number", show(scoreScale));
+  const matchIdf = settings.matchIdf === true;
+  if (matchIdf && settings.stems !== true) throw new DataError({ file: join(dir, "tokenizer.json"), field: "matchIdf" }, "an IDF-bucketed match channel on collection statistics (written by this version's rra train)", "a match channel bucketed by an older per-corpus idf.json; train the student again");
+  if (matchIdf && config.typeVocabSize < matchTypeVocab(true)) throw new DataError({ file: join(dir, "config.json"), field: "typeVocabSize" }, `>= ${matchTypeVocab(true)} (IDF-bucketed match channel)`, `${config.typeVocabSize}`);
+  const scoring = readScoringSpec(dir, { firstStagePrior: prior, scoreScale });
+  if (matchIdf && !scoring.lexicon) throw new ConfigError(`loadStudent: ${show(dir)}: tokenizer.json says matchIdf but lexicon.json is missing`);
   const model = createRraBert(config, { tcl: false, tokenSelection: "exact" });
   try {
     model.encoder.setWeights(readEncoderWeights(dir));
@@ -82,20 +111,10 @@ export function loadStudent(dir: string): Student {
     model.dispose();
     throw e;
   }
-  const matchChannel = settings.matchChannel === true;
-  if (matchChannel && config.typeVocabSize < MATCH_TYPE_VOCAB) throw new DataError({ file: join(dir, "config.json"), field: "typeVocabSize" }, `>= ${MATCH_TYPE_VOCAB} (tokenizer.json has matchChannel: true)`, `${config.typeVocabSize}`);
-  const prior = settings.firstStagePrior ?? 0;
-  if (typeof prior !== "number" || !Number.isFinite(prior) || prior < 0) throw new DataError({ file: join(dir, "tokenizer.json"), field: "firstStagePrior" }, "a non-negative number", show(prior));
-  let matchIdf: Map<string, number> | null = null;
-  if (settings.matchIdf === true) {
-    const file = join(dir, "idf.json");
-    if (!existsSync(file)) throw new ConfigError(`loadStudent: ${show(dir)}: tokenizer.json says matchIdf but idf.json is missing`);
-    matchIdf = new Map(Object.entries(JSON.parse(readFileSync(file, "utf8")) as Record<string, number>));
-    if (config.typeVocabSize < matchTypeVocab(true)) throw new DataError({ file: join(dir, "config.json"), field: "typeVocabSize" }, `>= ${matchTypeVocab(true)} (IDF-bucketed match channel)`, `${config.typeVocabSize}`);
-  }
-  const scoreScale = settings.scoreScale ?? 1;
-  if (typeof scoreScale !== "number" || !(scoreScale > 0)) throw new DataError({ file: join(dir, "tokenizer.json"), field: "scoreScale" }, "a positive number", show(scoreScale));
-  return { model, tokenizer, maxLength: settings.maxLength, matchChannel, prior, matchIdf, scoreScale, dispose: () => model.dispose() };
+  return {
+    model, tokenizer, maxLength: settings.maxLength, matchChannel, matchIdf, lexicon: scoring.lexicon, features: scoring.features,
+    composition: () => scoring.composition, scoring, dispose: () => model.dispose(),
+  };
 }
 
 /** Options of rerankLists. */
@@ -106,7 +125,7 @@ export interface RerankOptions {
   depth?: number;
   /** Run tag. Default "rra-student". */
   tag?: string;
-  /** Add prior * z(first-stage score) of each candidate within its list to the student's score (0 = off). Default: the student's own prior. */
+  /** Override the student's prior weight beta (0: the network and features alone). Default: the student's own. */
   prior?: number;
 }
 
@@ -120,29 +139,27 @@ export function lengthOrder(pairs: ReadonlyArray<{ query: string; passage: strin
 }
 
 /**
- * Serving scores of query-passage pairs (scoreScale * s_cls, dropout off), in input order. Pairs are
- * batched in order of length (lengthOrder) to limit padding; padding is masked, so the scores do not
- * depend on the batching beyond float rounding.
+ * Network scores s_cls of query-passage pairs (dropout off), in input order. Pairs are batched in order of
+ * length (lengthOrder) to limit padding; padding is masked, so the scores do not depend on the batching
+ * beyond float rounding. The composition (scale, features, prior) is not applied: see rerankLists.
  */
-export function scorePairs(student: StudentCore, pairs: ReadonlyArray<{ query: string; passage: string }>, batchSize = 128): Float32Array {
+export function scorePairs(student: Pick<StudentCore, "model" | "tokenizer" | "maxLength" | "matchChannel" | "matchIdf" | "lexicon">, pairs: readonly PairInput[], batchSize = 128): Float32Array {
   const out = new Float32Array(pairs.length);
   const order = lengthOrder(pairs);
   for (let i = 0; i < order.length; i += batchSize) {
     const idx = order.slice(i, i + batchSize);
-    const batch = packPairs(student.tokenizer, idx.map((j) => pairs[j]), { maxLength: student.maxLength, tokenSelection: null, padTo: "longest", matchChannel: student.matchChannel, matchIdf: student.matchIdf ?? null });
+    const batch = packPairs(student.tokenizer, idx.map((j) => pairs[j]), { maxLength: student.maxLength, tokenSelection: null, padTo: "longest", matchChannel: student.matchChannel, matchIdf: student.matchIdf, lexicon: student.lexicon });
     const scores = tf.tidy(() => student.model.inferenceScores(batch));
     const values = scores.dataSync();
     scores.dispose();
     idx.forEach((j, k) => { out[j] = values[k]; });
   }
-  const k = student.scoreScale ?? 1;
-  if (k !== 1) for (let i = 0; i < out.length; i++) out[i] *= k;
   return out;
 }
 
-/** Re-rank the first `depth` candidates of each list by the student's score (ties keep first-stage order). */
-export function rerankLists(student: StudentCore, lists: readonly RankedList[], options: RerankOptions = {}): Run {
-  return rerankWith((pairs) => scorePairs(student, pairs, options.batchSize ?? 128), lists, { ...options, prior: options.prior ?? student.prior ?? 0 });
+/** Re-rank the first `depth` candidates of each list by the student's ranking score (ties keep first-stage order). */
+export function rerankLists(student: StudentCore, lists: readonly RankedList[], options: RerankOptions = {}): Promise<Run> {
+  return rerankComposed(lists, (pairs) => scorePairs(student, pairs, options.batchSize ?? 128), studentScoring(student), { depth: options.depth, tag: options.tag, prior: options.prior });
 }
 
 /** Scores of query-passage pairs, in input order (any student kind). */

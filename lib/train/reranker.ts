@@ -14,7 +14,8 @@ import type { RankedList, Run } from "../data/types";
 import { EXPORT_FORMAT } from "../export/model-card";
 import { loadExportedScorer, type ScorerEngine } from "../export/runtime";
 import { GPT_STUDENT_KIND, loadGptStudent, scoreGptPairs } from "./gpt-student";
-import { loadStudent, rankByScores, rerankPairs, scorePairs, type RerankOptions } from "./rerank";
+import { loadStudent, scorePairs, type RerankOptions } from "./rerank";
+import { rerankComposed, scoreComposed, type ScoringSpec } from "./scoring";
 
 /** The kind of a model directory: "gpt" when config.json has `kind: "rra-gpt"` (gpt-student.ts), "bert" when it has no kind. */
 export function studentKind(dir: string): "bert" | "gpt" {
@@ -40,11 +41,13 @@ export interface Reranker {
   engine: string;
   /** The model directory. */
   dir: string;
-  /** Scores of `passages` for one query, in input order. */
+  /** What the student adds to its network score (scoring.ts: scale, lexical features, first-stage prior) and its lexicon. */
+  scoring: ScoringSpec;
+  /** Serving scores of `passages` for one query, in input order (the passages are the candidate pool; the lexicon's BM25 is their first stage). */
   score(query: string, passages: readonly string[]): Promise<Float32Array>;
-  /** Scores of query-passage pairs, in input order (batched by length to limit padding). */
+  /** Network scores of query-passage pairs, in input order (batched by length to limit padding); no composition (it needs the candidate list). */
   scorePairs(pairs: readonly Pair[]): Promise<Float32Array>;
-  /** Re-rank the first `depth` candidates of each list into a TREC run (the student's first-stage prior applied unless options.prior says otherwise). */
+  /** Re-rank the first `depth` candidates of each list into a TREC run with the serving score (the prior is the student's unless options.prior says otherwise). */
   rerank(lists: readonly RankedList[], options?: RerankOptions): Promise<Run>;
   dispose(): void;
 }
@@ -66,26 +69,20 @@ export async function loadReranker(dir: string, options: LoadRerankerOptions = {
   const config = JSON.parse(readFileSync(configFile, "utf8")) as { format?: unknown };
   const batchSize = options.batchSize ?? 128;
   let base: Omit<Reranker, "score" | "rerank">;
-  let prior = 0;
   if (config.format === EXPORT_FORMAT) {
     const exported = await loadExportedScorer(dir, { engine: options.engine ?? "auto", batchSize, threads: options.threads });
-    prior = exported.prior;
-    base = { kind: exported.kind, format: exported.format, engine: exported.engine, dir, scorePairs: exported.scorePairs, dispose: exported.dispose };
+    base = { kind: exported.kind, format: exported.format, engine: exported.engine, dir, scoring: exported.scoring, scorePairs: exported.scorePairs, dispose: exported.dispose };
   } else if (studentKind(dir) === "gpt") {
     const gpt = loadGptStudent(dir);
-    base = { kind: "gpt", format: "native", engine: tfjsEngineName(), dir, scorePairs: async (pairs) => scoreGptPairs(gpt, pairs, batchSize), dispose: () => gpt.dispose() };
+    base = { kind: "gpt", format: "native", engine: tfjsEngineName(), dir, scoring: gpt.scoring, scorePairs: async (pairs) => scoreGptPairs(gpt, pairs, batchSize), dispose: () => gpt.dispose() };
   } else {
     const bert = loadStudent(dir);
-    prior = bert.prior ?? 0;
-    base = { kind: "bert", format: "native", engine: tfjsEngineName(), dir, scorePairs: async (pairs) => scorePairs(bert, pairs, batchSize), dispose: () => bert.dispose() };
+    base = { kind: "bert", format: "native", engine: tfjsEngineName(), dir, scoring: bert.scoring, scorePairs: async (pairs) => scorePairs(bert, pairs, batchSize), dispose: () => bert.dispose() };
   }
   return {
     ...base,
-    score: (query, passages) => base.scorePairs(passages.map((passage) => ({ query, passage }))),
-    async rerank(lists, rerankOptions = {}) {
-      const { pairs, heads } = rerankPairs(lists, rerankOptions.depth ?? 100);
-      return rankByScores(lists, heads, await base.scorePairs(pairs), { ...rerankOptions, prior: rerankOptions.prior ?? prior });
-    },
+    score: (query, passages) => scoreComposed(query, passages, base.scorePairs, base.scoring),
+    rerank: (lists, rerankOptions = {}) => rerankComposed(lists, base.scorePairs, base.scoring, { depth: rerankOptions.depth, tag: rerankOptions.tag, prior: rerankOptions.prior }),
   };
 }
 

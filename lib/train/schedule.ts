@@ -47,10 +47,12 @@ export interface AdamWConfig {
   beta2: number;
   /** Default 1e-6 (BERT). */
   epsilon: number;
+  /** Per-variable multipliers of the learning rate (same order as the variables; null = all 1). Default null. */
+  lrScale: readonly number[] | null;
 }
 
 /** AdamW defaults. */
-export const ADAMW_DEFAULTS: Readonly<AdamWConfig> = Object.freeze({ weightDecay: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-6 });
+export const ADAMW_DEFAULTS: Readonly<AdamWConfig> = Object.freeze({ weightDecay: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-6, lrScale: null });
 
 /** Optimizer state as plain arrays, in the order of the variables the optimizer was built with. */
 export interface AdamWState {
@@ -59,9 +61,9 @@ export interface AdamWState {
   v: Float32Array[];
 }
 
-/** True for variables that get weight decay: everything but biases and layer-norm gamma/beta. */
+/** True for variables that get weight decay: everything but biases, layer-norm gamma/beta and the first-stage prior weight. */
 export function decaysWeight(name: string): boolean {
-  return !/(\/|^)(bias|gamma|beta)(_\d+)?$/.test(name);
+  return !/(\/|^)(bias|gamma|beta|prior)(_\d+)?$/.test(name);
 }
 
 /** AdamW over a fixed list of variables. */
@@ -84,6 +86,8 @@ export function createAdamW(variables: readonly tf.Variable[], overrides: Partia
   const m = variables.map((v) => tf.tidy(() => tf.variable(tf.zerosLike(v), false)));
   const s = variables.map((v) => tf.tidy(() => tf.variable(tf.zerosLike(v), false)));
   const decay = variables.map((v) => decaysWeight(v.name));
+  if (c.lrScale && c.lrScale.length !== variables.length) throw new ConfigError(`AdamW: lrScale has ${c.lrScale.length} multipliers for ${variables.length} variables`);
+  const scale = c.lrScale;
   let step = 0;
   return {
     variables,
@@ -102,7 +106,7 @@ export function createAdamW(variables: readonly tf.Variable[], overrides: Partia
           s[i].assign(vi);
           let update = tf.div(tf.div(mi, bc1), tf.add(tf.sqrt(tf.div(vi, bc2)), c.epsilon));
           if (decay[i] && c.weightDecay !== 0) update = tf.add(update, tf.mul(p, c.weightDecay));
-          p.assign(tf.sub(p, tf.mul(update, lr)));
+          p.assign(tf.sub(p, tf.mul(update, scale ? lr * scale[i] : lr)));
         });
       });
     },

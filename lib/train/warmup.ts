@@ -19,6 +19,7 @@ import * as tf from "@tensorflow/tfjs";
 import { createRng, deriveSeed } from "../core/rng";
 import type { Dataset } from "../data/types";
 import { getLoss } from "../losses/index";
+import type { Lexicon } from "../lexical/lexicon";
 import type { Encoder } from "../models/encoder";
 import type { WordPieceTokenizer } from "../tokenize/wordpiece";
 import { packPairs, type TrainBatch } from "./batches";
@@ -77,8 +78,10 @@ export interface PretrainConfig {
   negatives?: "list" | "random";
   /** Pack with the exact-match channel (batches.ts); must match the encoder's typeVocabSize. Default false. */
   matchChannel?: boolean;
-  /** IDF buckets of the match channel (batches.ts PackGroupsOptions.matchIdf). Default null. */
-  matchIdf?: ReadonlyMap<string, number> | null;
+  /** IDF buckets of the match channel (batches.ts PackGroupsOptions.matchIdf). Default false. */
+  matchIdf?: boolean;
+  /** Collection statistics of the match channel's idf (the pseudo-query's terms get the lexicon's idf). Default null. */
+  lexicon?: Lexicon | null;
 }
 
 /** One pseudo-query group. */
@@ -115,13 +118,15 @@ export function pseudoQueryGroups(corpus: PretrainCorpus, config: Pick<PretrainC
 }
 
 /** Pack pseudo-query groups into a training batch (no Token Selection). */
-export function packPseudoQueries(tokenizer: WordPieceTokenizer, groups: readonly PseudoQueryGroup[], maxLength: number, matchChannel = false, matchIdf: ReadonlyMap<string, number> | null = null): TrainBatch {
+export function packPseudoQueries(tokenizer: WordPieceTokenizer, groups: readonly PseudoQueryGroup[], maxLength: number, matchChannel = false, matchIdf = false, lexicon: Lexicon | null = null): TrainBatch {
   const L = groups[0].passages.length;
   return {
-    encoder: packPairs(tokenizer, groups.flatMap((g) => g.passages.map((passage) => ({ query: g.query, passage }))), { maxLength, tokenSelection: null, matchChannel, matchIdf }),
+    encoder: packPairs(tokenizer, groups.flatMap((g) => g.passages.map((passage) => ({ query: g.query, passage }))), { maxLength, tokenSelection: null, matchChannel, matchIdf, lexicon }),
     labels: Float32Array.from(groups.flatMap((g) => g.labels)),
     hardNegative: new Float32Array(groups.length * L),
     firstStage: new Float32Array(groups.length * L),
+    features: new Float32Array(0),
+    featureCount: 0,
     groups: groups.length,
     groupSize: L,
   };
@@ -157,7 +162,7 @@ export function pretrainEncoder(encoder: Encoder, tokenizer: WordPieceTokenizer,
   try {
     for (let step = 0; step < config.steps; step++) {
       const groups = pseudoQueryGroups(corpus, { ...config, spanWithin: config.spanWithin ?? Math.max(config.maxWords ?? 8, Math.floor((config.maxLength - 16) / 2)) }, step);
-      const batch = packPseudoQueries(tokenizer, groups, config.maxLength, config.matchChannel ?? false, config.matchIdf ?? null);
+      const batch = packPseudoQueries(tokenizer, groups, config.maxLength, config.matchChannel ?? false, config.matchIdf ?? false, config.lexicon ?? null);
       const lr = learningRateAt(step, schedule);
       const size = config.microBatch > 0 && config.microBatch < batch.groups ? config.microBatch : batch.groups;
       const [loss, norm] = tf.tidy(() => {

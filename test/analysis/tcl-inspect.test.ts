@@ -8,7 +8,8 @@ import type { PairInspection } from "../../lib/analysis/tcl-types";
 import { initBackend } from "../../lib/backend/tf";
 import { ConfigError, DataError } from "../../lib/core/errors";
 import { resolveEncoderConfig } from "../../lib/models/presets";
-import { createRraBert, type RraBert } from "../../lib/models/tcl";
+import { createRraBert, tclVersion, type RraBert } from "../../lib/models/tcl";
+import { lexiconFromIdf } from "../../lib/lexical/lexicon";
 import { loadTclInto, readTclFile, saveTcl, TCL_FILE } from "../../lib/models/tcl-file";
 import { attentionShareFigure, figureHeight, passageGrid, tclScoreFigure, termWeightFigure } from "../../lib/plots/tcl";
 import { packPairs } from "../../lib/train/batches";
@@ -23,12 +24,13 @@ const PAIRS = [
   { query: "what is a cheap street food market in seoul", passage: "the market sells food in the rain in seoul at night", label: "long" },
 ];
 const IDF = new Map([["seoul", 2], ["market", 3], ["food", 1.5], ["street", 0.7]]);
+const LEX = lexiconFromIdf(IDF);
 const close = (a: number, b: number, tol = 1e-5): boolean => Math.abs(a - b) <= tol * Math.max(1, Math.abs(b));
 
-/** A tiny model whose TCL variables are not the seeded init (u random, c = 0.3). */
+/** A tiny model with the TCL v2 (mean term score) whose TCL variables are not the seeded init (u random, c = 0.3). */
 function tinyModel(seed: number, tcl: boolean, typeVocabSize = 2): RraBert {
   const config = resolveEncoderConfig({ vocabSize: VOCAB.length, typeVocabSize, seed, dropout: 0, numLayers: 2, hiddenSize: 16, numHeads: 2, ffnSize: 32, maxLen: 64 });
-  const model = createRraBert(config, { tcl, tokenSelection: "exact", tclConfig: { seed } });
+  const model = createRraBert(config, { tcl, tokenSelection: "exact", tclConfig: { ...tclVersion(2), seed } });
   if (model.tcl) {
     const [u, c] = model.tcl.variables();
     tf.tidy(() => {
@@ -48,13 +50,13 @@ describe("TCL inspection (inspectPairs, tcl.json)", () => {
 
   it("saveTcl / loadTclInto round-trip u, c and the config: identical term weights", () => {
     const a = tinyModel(3, true);
-    const b = createRraBert(a.encoder.config, { tcl: true, tokenSelection: "exact", tclConfig: { seed: 99 } });
+    const b = createRraBert(a.encoder.config, { tcl: true, tokenSelection: "exact", tclConfig: { ...tclVersion(2), seed: 99 } });
     b.encoder.setWeights(a.encoder.getWeights());
     assert.equal(saveTcl(join(dir, "rt"), a), true);
     const file = loadTclInto(b, join(dir, "rt"));
     assert.equal(file.hiddenSize, 16);
     assert.equal(file.tokenSelection, "exact");
-    const batch = packPairs(tokenizer, PAIRS, { maxLength: 32, tokenSelection: "exact", idf: IDF });
+    const batch = packPairs(tokenizer, PAIRS, { maxLength: 32, tokenSelection: "exact", lexicon: LEX });
     assert.deepEqual(b.termWeights(batch), a.termWeights(batch));
     a.dispose();
     b.dispose();
@@ -66,7 +68,7 @@ describe("TCL inspection (inspectPairs, tcl.json)", () => {
     assert.equal(existsSync(join(dir, "off", TCL_FILE)), false);
     assert.throws(() => loadTclInto(off, join(dir, "rt")), ConfigError);
     assert.throws(() => readTclFile(join(dir, "off")), /tcl\.json.*does not exist/);
-    const sqrt = createRraBert(off.encoder.config, { tcl: true, tokenSelection: "exact", tclConfig: { norm: "sqrt" } });
+    const sqrt = createRraBert(off.encoder.config, { tcl: true, tokenSelection: "exact", tclConfig: { ...tclVersion(2), norm: "sqrt" } });
     assert.throws(() => loadTclInto(sqrt, join(dir, "rt")), /norm "count"/);
     const bad = mkdtempSync(join(tmpdir(), "rra-tcl-bad-"));
     writeFileSync(join(bad, TCL_FILE), JSON.stringify({ format: "rra-tcl/1", hiddenSize: 2, tokenSelection: "exact", config: {}, u: [1], c: 0 }));
@@ -78,7 +80,7 @@ describe("TCL inspection (inspectPairs, tcl.json)", () => {
   it("inspectPairs: s_cls equals inferenceScores, t equals sum(mask*idf*w)/max(1,n_sel), attention rows sum to 1, no leaked tensors", () => {
     const model = tinyModel(5, true);
     const n0 = tf.memory().numTensors;
-    const rows = inspectPairs(model, tokenizer, PAIRS, { maxLength: 32, idf: IDF, batchSize: 2 });
+    const rows = inspectPairs(model, tokenizer, PAIRS, { maxLength: 32, lexicon: LEX, batchSize: 2 });
     assert.equal(tf.memory().numTensors, n0);
     const batch = packPairs(tokenizer, PAIRS, { maxLength: 32, tokenSelection: null, padTo: "longest" });
     const s = model.inferenceScores(batch);
@@ -115,17 +117,17 @@ describe("TCL inspection (inspectPairs, tcl.json)", () => {
   it("loadStudentWithTcl rebuilds a saved student with its TCL; compareAttention runs two students (match channel too)", () => {
     const withTcl = tinyModel(7, true, 4), without = tinyModel(7, false, 4);
     const sdir = join(dir, "student");
-    saveStudent(sdir, { model: withTcl, tokenizer, maxLength: 32, matchChannel: true });
+    saveStudent(sdir, { model: withTcl, tokenizer, maxLength: 32, matchChannel: true, matchIdf: false, lexicon: LEX, features: [], composition: () => ({ scale: 1, prior: 0, weights: [] }) });
     saveTcl(sdir, withTcl);
     const loaded = loadStudentWithTcl(sdir);
     assert.equal(loaded.matchChannel, true);
-    const opts = { maxLength: 32, matchChannel: true, idf: IDF };
+    const opts = { maxLength: 32, matchChannel: true, lexicon: LEX };
     const a = inspectPairs(withTcl, tokenizer, PAIRS, opts), b = inspectPairs(loaded.model, tokenizer, PAIRS, opts);
     assert.deepEqual(b.map((r) => [r.sCls, r.t, r.termWeights]), a.map((r) => [r.sCls, r.t, r.termWeights]));
     assert.deepEqual(a[0].side.slice(0, 6), [0, 0, 0, 0, 0, 0]);
     assert.ok(a[0].side.slice(6).every((s) => s === 1));
     const n0 = tf.memory().numTensors;
-    const cmp = compareAttention(loaded, { model: without, tokenizer, maxLength: 32, matchChannel: true }, PAIRS, { idf: IDF });
+    const cmp = compareAttention(loaded, { model: without, tokenizer, maxLength: 32, matchChannel: true, matchIdf: false, lexicon: LEX, features: [], composition: () => ({ scale: 1, prior: 0, weights: [] }) }, PAIRS);
     assert.equal(tf.memory().numTensors, n0);
     assert.equal(cmp.length, 3);
     assert.ok(close(cmp[0].shareA, a[0].matchedShare));
@@ -142,7 +144,7 @@ describe("TCL inspection (inspectPairs, tcl.json)", () => {
 
   it("figure builders: one heatmap cell per passage token, bars per pair", () => {
     const model = tinyModel(11, true);
-    const rows = inspectPairs(model, tokenizer, PAIRS, { maxLength: 32, idf: IDF });
+    const rows = inspectPairs(model, tokenizer, PAIRS, { maxLength: 32, lexicon: LEX });
     model.dispose();
     const grid = passageGrid(rows[0], 4);
     // passage "the seoul night mar ##ket sells street food" = 8 tokens -> 2 rows of 4

@@ -3,7 +3,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../lib/backend/tf";
 import { ConfigError, ShapeError } from "../../lib/core/errors";
 import { resolveEncoderConfig } from "../../lib/models/presets";
-import { computeRraLoss, computeTermScore, createRraBert, RankingLossFn, resolveTclConfig, TermControlLayer } from "../../lib/models/tcl";
+import { computeBm25TermScore, computeRraLoss, computeTermScore, createRraBert, RankingLossFn, resolveTclConfig, rowZScores, tclVersion, TermControlLayer, UNIT_IMPACT_BIAS } from "../../lib/models/tcl";
 import { computeTokenSelection, packSelections, parseSelectionMode, TokenSelectionInput } from "../../lib/models/token-selection";
 import { EncoderBatch } from "../../lib/models/types";
 
@@ -76,9 +76,10 @@ describe("Term Control Layer and RRA-BERT (createRraBert)", () => {
     await initBackend({ quiet: true });
   });
   const config = resolveEncoderConfig({ vocabSize: 30, seed: 5 }, { preset: "tiny" });
+  const v2 = tclVersion(2);
 
   it("gives identical inference scores with and without the TCL (same encoder weights)", () => {
-    const withTcl = createRraBert(config, { tcl: true, tokenSelection: "exact" });
+    const withTcl = createRraBert(config, { tcl: true, tokenSelection: "exact", tclConfig: v2 });
     const without = createRraBert(config, { tcl: false, tokenSelection: "exact" });
     const batch = makeBatch();
     // Train the TCL model a few steps so the weights are not just the shared seeded init.
@@ -118,7 +119,7 @@ describe("Term Control Layer and RRA-BERT (createRraBert)", () => {
   });
 
   it("puts positive term weights at selected positions only", () => {
-    const model = createRraBert(config, { tcl: true, tokenSelection: "exact" });
+    const model = createRraBert(config, { tcl: true, tokenSelection: "exact", tclConfig: v2 });
     const batch = makeBatch();
     const w = model.termWeights(batch);
     const mask = (batch.selection as { mask: Float32Array }).mask;
@@ -177,7 +178,7 @@ describe("Term Control Layer and RRA-BERT (createRraBert)", () => {
   });
 
   it("trains with the TCL: the loss goes down and gradients reach u and c", () => {
-    const model = createRraBert(config, { tcl: true, tokenSelection: "exact", tclConfig: { rankWeight: 1, alignWeight: 0.5 } });
+    const model = createRraBert(config, { tcl: true, tokenSelection: "exact", tclConfig: { ...v2, rankWeight: 1, alignWeight: 0.5 } });
     const batch = makeBatch();
     const labels = tf.tensor2d([[1, 0]]);
     const before = model.tcl?.variables().map((v) => Array.from(v.dataSync())) ?? [];
@@ -195,6 +196,62 @@ describe("Term Control Layer and RRA-BERT (createRraBert)", () => {
     assert.throws(() => model.trainingLoss({ ...batch, selection: undefined }, labels, mse), /selection is missing/);
     tf.dispose(labels);
     opt.dispose();
+    model.dispose();
+  });
+
+  it("v3: impacts start at 1 (u = 0, c = ln(e - 1)) and t = sum_j weight_j a_j / (a_j + norm), a_j = sum of impacts x counts + extra", () => {
+    assert.ok(Math.abs(Math.log1p(Math.exp(UNIT_IMPACT_BIAS)) - 1) < 1e-12);
+    const layer = new TermControlLayer({ initStd: 0, biasInit: UNIT_IMPACT_BIAS });
+    const h = tf.randomNormal([2, 4, 8], 0, 1, "float32", 3) as tf.Tensor3D;
+    const w = layer.apply(h) as tf.Tensor2D;
+    Array.from(w.dataSync()).forEach((x) => assert.ok(Math.abs(x - 1) < 1e-6, `impact ${x}`));
+    // row 0: term 0 twice (tokens 1, 3), term 1 once (token 2) + 1 cut off; row 1: nothing matched
+    const J = 2, T = 4;
+    const counts = new Float32Array(2 * T * J);
+    counts[(0 * T + 1) * J + 0] = 1; counts[(0 * T + 3) * J + 0] = 1; counts[(0 * T + 2) * J + 1] = 1;
+    const terms = { counts, extra: Float32Array.from([0, 1, 0, 0]), weight: Float32Array.from([2, 3, 2, 3]), norm: Float32Array.from([0.5, 0.7]), terms: J };
+    const impacts = tf.tensor2d([[9, 1.5, 2, 0.5], [1, 1, 1, 1]]);
+    const t = Array.from(computeBm25TermScore(impacts, terms).dataSync());
+    // a_0 = 1.5 + 0.5 = 2, a_1 = 2 + 1 = 3: t = 2 * 2 / 2.5 + 3 * 3 / 3.5 (hand-computed)
+    assert.ok(Math.abs(t[0] - (2 * 2 / 2.5 + 3 * 3 / 3.5)) < 1e-5, `${t}`);
+    assert.equal(t[1], 0);
+    assert.throws(() => computeBm25TermScore(tf.zeros([1, 3]) as tf.Tensor2D, terms), /do not fit/);
+    tf.dispose([h, w, impacts]);
+    layer.dispose();
+  });
+
+  it("v3 loss: L_rank(aug) trains only the term score (stop-gradient on s), the align term pulls s towards aug, z(t) is per list over valid slots", () => {
+    const two = tf.tensor2d([[1, 0.5, -1]]);
+    const z = Array.from(rowZScores(tf.tensor2d([[3, 1, 100]]), two).dataSync());
+    assert.ok(Math.abs(z[0] - 1) < 1e-3 && Math.abs(z[1] + 1) < 1e-3 && z[2] === 0, `${z}`);
+    const labels = tf.tensor2d([[1, 0.5, 0.25, -1]]);
+    const cfg = { ...resolveTclConfig({}), rankWeight: 1, alignWeight: 0 };
+    const loss = (sCls: tf.Tensor, term: tf.Tensor) => computeRraLoss({ sCls: sCls as tf.Tensor1D, sTcl: sCls as tf.Tensor1D, term: term as tf.Tensor1D }, labels, (sc, y) => tf.neg(tf.sum(tf.mul(tf.logSoftmax(tf.where(tf.equal(y, -1), tf.fill(sc.shape, -1e9), sc)), tf.maximum(y, 0)))) as tf.Scalar, cfg);
+    const [gs, gt] = tf.grads(loss)([tf.tensor1d([0.1, 0.2, 0.3, 0]), tf.tensor1d([1, 2, 4, 0])]);
+    // gs comes from L_rank(s) alone: with the aug term dropped it is the same
+    const gsOnly = tf.grad((sCls: tf.Tensor) => computeRraLoss({ sCls: sCls as tf.Tensor1D, sTcl: sCls as tf.Tensor1D }, labels, (sc, y) => tf.neg(tf.sum(tf.mul(tf.logSoftmax(tf.where(tf.equal(y, -1), tf.fill(sc.shape, -1e9), sc)), tf.maximum(y, 0)))) as tf.Scalar, cfg, false))(tf.tensor1d([0.1, 0.2, 0.3, 0]));
+    Array.from(gs.dataSync()).forEach((v, i) => assert.ok(Math.abs(v - gsOnly.dataSync()[i]) < 1e-6, `s gradient ${gs.dataSync()} vs ${gsOnly.dataSync()}`));
+    assert.ok(Math.abs(gt.dataSync()[0]) > 1e-4, "the term score gets a gradient from L_rank(aug)");
+    assert.equal(gt.dataSync()[3], 0);
+    // align only: zero gradient on t, a push on s towards aug's order (aug prefers slot 1 through z(t))
+    const [ga, gta] = tf.grads((sCls: tf.Tensor, term: tf.Tensor) => computeRraLoss({ sCls: sCls as tf.Tensor1D, sTcl: sCls as tf.Tensor1D, term: term as tf.Tensor1D }, labels, (sc) => tf.mul(tf.sum(sc), 0) as tf.Scalar, { ...cfg, rankWeight: 0, alignWeight: 1 }))([tf.tensor1d([0, 0, 0, 0]), tf.tensor1d([1, 2, 4, 0])]);
+    assert.deepEqual(Array.from(gta.dataSync()), [0, 0, 0, 0]);
+    // aug prefers slot 2 (the largest t): the gradient of the KL lowers its loss by raising s[2] (negative gradient) and lowering s[0]
+    assert.ok(ga.dataSync()[2] < 0 && ga.dataSync()[0] > 0 && ga.dataSync()[3] === 0, `${ga.dataSync()}`);
+  });
+
+  it("v3 trains: gradients reach u, c and the encoder through the impacts", () => {
+    const model = createRraBert(config, { tcl: true, tokenSelection: "exact", tclConfig: { alignWeight: 0 } });
+    const batch = makeBatch();
+    const J = 2, T = batch.seqLen;
+    const counts = new Float32Array(2 * T * J);
+    counts[(0 * T + 5) * J + 0] = 1; counts[(0 * T + 6) * J + 1] = 2; counts[(1 * T + 5) * J + 0] = 1;
+    batch.terms = { counts, extra: new Float32Array(2 * J), weight: Float32Array.from([1.5, 3, 1.5, 3]), norm: Float32Array.from([0.9, 0.9]), terms: J };
+    const labels = tf.tensor2d([[0, 1]]);
+    const g = tf.variableGrads(() => model.trainingLoss(batch, labels, mse, { training: false }), model.tcl?.variables());
+    assert.ok(Object.values(g.grads).some((x) => Math.abs(x.dataSync()[0]) > 0), "u or c gets a gradient");
+    tf.dispose([labels, g.value, ...Object.values(g.grads)]);
+    assert.throws(() => model.trainingLoss({ ...batch, terms: undefined }, tf.tensor2d([[0, 1]]), mse), /batch\.terms is missing/);
     model.dispose();
   });
 });

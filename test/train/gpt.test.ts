@@ -18,6 +18,7 @@ import type { WindowRecord } from "../../lib/store/labels";
 import type { Database } from "../../lib/store/schema";
 import { buildGptGroups, templateRationale, trainGpt } from "../../lib/train/gpt-loop";
 import { loadGptStudent, rerankGptLists, saveGptStudent } from "../../lib/train/gpt-student";
+import { shippedLexicon } from "../../lib/lexical/shipped";
 import { resolveTrainConfig, studentTokenizer, trainRunId, trainStudent, TRAIN_DEFAULTS, type CurvePoint, type TrainConfig } from "../../lib/train/loop";
 import { loadReranker, studentKind } from "../../lib/train/reranker";
 
@@ -139,17 +140,18 @@ describe("RRA-GPT training and re-ranking (lib/train/gpt-loop.ts)", function () 
   });
 
   describe("gpt model directory", () => {
-    it("rerank from a saved directory gives the in-memory model's scores", () => {
+    it("rerank from a saved directory gives the in-memory model's scores", async () => {
       const tokenizer = studentTokenizer(2000);
       const model = createRraGpt(resolveDecoderConfig({ vocabSize: tokenizer.idToToken.length, seed: 7 }, { preset: "tiny" }));
       const out = join(dir, "gpt-mem");
       try {
-        saveGptStudent(out, { model, tokenizer, maxLength: 48 });
+        const scoring = { composition: { scale: 1, prior: 0.5, weights: [] }, features: [], lexicon: shippedLexicon(datasets) };
+        saveGptStudent(out, { model, tokenizer, maxLength: 48, scoring });
         const lists = datasets.dl20.lists.slice(0, 2).map((l) => ({ ...l, candidates: l.candidates.slice(0, 12) }));
-        const mem = rerankGptLists({ model, tokenizer, maxLength: 48 }, lists, { batchSize: 5 });
+        const mem = await rerankGptLists({ model, tokenizer, maxLength: 48, scoring }, lists, { batchSize: 5 });
         const loaded = loadGptStudent(out);
         try {
-          const disk = rerankGptLists(loaded, lists, { batchSize: 5 });
+          const disk = await rerankGptLists(loaded, lists, { batchSize: 5 });
           assert.deepEqual([...disk.queries.entries()], [...mem.queries.entries()]);
         } finally {
           loaded.dispose();

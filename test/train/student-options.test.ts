@@ -7,31 +7,31 @@ import type { WindowRecord } from "../../lib/store/labels";
 import { buildGroups, idfBucket, MATCH_TYPE_VOCAB, matchTypeVocab, packPairs } from "../../lib/train/batches";
 import { finishedRecord } from "../../lib/train/run-state";
 import { resolveTrainConfig, trainRunId, TRAIN_DEFAULTS } from "../../lib/train/config";
-import { rerankWith } from "../../lib/train/rerank";
+import { rerankComposed } from "../../lib/train/scoring";
 import { WordPieceTokenizer } from "../../lib/tokenize/wordpiece";
 
 const tokenizer = new WordPieceTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "cat", "dog", "sat", "the", "mat", "##s", "on", ","]);
 
 describe("student options (match channel, first-stage prior, finished runs)", () => {
-  it("match channel: token types 2 / 3 mark query / passage tokens whose whole word occurs on the other side", () => {
+  it("match channel: token types 2 / 3 mark query / passage tokens whose word shares an analyzed term (stem) with the other side", () => {
     const b = packPairs(tokenizer, [{ query: "cats sat", passage: "the cat sat on the mat" }], { maxLength: 16, tokenSelection: null, padTo: "longest", matchChannel: true });
     const toks = Array.from(b.inputIds.subarray(0, b.seqLen)).map((id) => tokenizer.idToToken[id]);
     const types = Array.from(b.tokenTypeIds.subarray(0, b.seqLen));
-    // hand-derived: "cats" (cat ##s) has no whole-word match ("cat" is another word); "sat" matches on both sides
+    // hand-derived: "cats" (cat ##s) stems to "cat" and matches; "sat" matches on both sides; "the" and "on" are stop words
     assert.deepEqual(toks, ["[CLS]", "cat", "##s", "sat", "[SEP]", "the", "cat", "sat", "on", "the", "mat", "[SEP]"]);
-    assert.deepEqual(types, [0, 0, 0, 2, 0, 1, 1, 3, 1, 1, 1, 1]);
+    assert.deepEqual(types, [0, 2, 2, 2, 0, 1, 3, 3, 1, 1, 1, 1]);
     assert.ok(Math.max(...types) < MATCH_TYPE_VOCAB);
     const off = packPairs(tokenizer, [{ query: "cats sat", passage: "the cat sat on the mat" }], { maxLength: 16, tokenSelection: null, padTo: "longest" });
     assert.deepEqual(Array.from(off.tokenTypeIds.subarray(0, off.seqLen)), [0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1]);
   });
 
-  it("IDF-bucketed match channel: type = side + 2 * (1 + bucket of the word's idf); unseen words count as the rarest", () => {
-    assert.deepEqual([0.5, 2, 3.9, 4, 5.99, 6, 12].map(idfBucket), [0, 1, 1, 2, 2, 3, 3]);
+  it("IDF-bucketed match channel: type = side + 2 * (1 + bucket of the matched term's collection idf)", () => {
+    assert.deepEqual([0.5, 3.49, 3.5, 5.49, 5.5, 7.49, 7.5, 12].map(idfBucket), [0, 0, 1, 1, 2, 2, 3, 3]);
     assert.equal(matchTypeVocab(true), 10);
-    const idf = new Map([["sat", 1.5], ["cat", 4.2], ["the", 0.1]]);
-    const b = packPairs(tokenizer, [{ query: "sat cat dog", passage: "the cat sat dog" }], { maxLength: 16, tokenSelection: null, padTo: "longest", matchChannel: true, matchIdf: idf });
-    // sat: bucket 0 -> 2 / 3; cat: bucket 2 -> 6 / 7; dog: unseen -> the largest idf of the map (4.2) -> bucket 2
-    assert.deepEqual(Array.from(b.tokenTypeIds.subarray(0, b.seqLen)), [0, 2, 6, 6, 0, 1, 7, 3, 7, 1]);
+    const idf = new Map([["sat", 1.5], ["cat", 6.2], ["dog", 9]]);
+    const b = packPairs(tokenizer, [{ query: "sat cat dog", passage: "the cat sat dog", idf: (t) => idf.get(t) ?? 1 }], { maxLength: 16, tokenSelection: null, padTo: "longest", matchChannel: true, matchIdf: true });
+    // sat: bucket 0 -> 2 / 3; cat: bucket 2 -> 6 / 7; dog: bucket 3 -> 8 / 9; "the" is a stop word
+    assert.deepEqual(Array.from(b.tokenTypeIds.subarray(0, b.seqLen)), [0, 2, 6, 8, 0, 1, 7, 3, 9, 1]);
   });
 
   it("never marks or selects the punctuation pieces of a matched word", () => {
@@ -57,25 +57,35 @@ describe("student options (match channel, first-stage prior, finished runs)", ()
     assert.deepEqual(g.firstStage.map((v) => +v.toFixed(4)), [-1.2247, 1.2247, 0]);
   });
 
-  it("first-stage prior at serving: score = s + prior * z within each list", () => {
+  it("first-stage prior at serving: score = scale * s + prior * z within each list", async () => {
     const lists = [{ qid: "q", query: "x", candidates: [{ docid: "a", score: 3, rank: 1, text: "a" }, { docid: "b", score: 2, rank: 2, text: "b" }, { docid: "c", score: 1, rank: 3, text: "c" }] }];
-    const student = () => Float32Array.from([0, 1, 2]); // prefers c > b > a
-    const order = (prior: number): string[] => (rerankWith(student, lists, { prior }).queries.get("q") ?? []).map((c) => c.docid);
-    assert.deepEqual(order(0), ["c", "b", "a"]);
+    const net = () => Float32Array.from([0, 1, 2]); // prefers c > b > a
+    const spec = (prior: number, scale = 1) => ({ composition: { scale, prior, weights: [] }, features: [], lexicon: null });
+    const order = async (prior: number, scale = 1): Promise<string[]> => ((await rerankComposed(lists, net, spec(prior, scale))).queries.get("q") ?? []).map((c) => c.docid);
+    assert.deepEqual(await order(0), ["c", "b", "a"]);
     // z = (1.2247, 0, -1.2247): prior 1 gives (1.2247, 1, 0.7753) -> a, b, c; prior 0.5 gives (0.6124, 1, 1.3876) -> c, b, a
-    assert.deepEqual(order(1), ["a", "b", "c"]);
-    assert.deepEqual(order(0.5), ["c", "b", "a"]);
-    const top = (rerankWith(student, lists, { prior: 1 }).queries.get("q") ?? [])[0];
+    assert.deepEqual(await order(1), ["a", "b", "c"]);
+    assert.deepEqual(await order(0.5), ["c", "b", "a"]);
+    // scale 0.25 with prior 1: (1.2247, 0.25, -0.7247) -> a, b, c
+    assert.deepEqual(await order(1, 0.25), ["a", "b", "c"]);
+    const top = ((await rerankComposed(lists, net, spec(1))).queries.get("q") ?? [])[0];
     assert.ok(Math.abs(top.score - 1.224745) < 1e-5);
   });
 
-  it("new switches keep older run ids at their defaults and are validated", () => {
+  it("every switch is part of the run id, and the switches are validated", () => {
     const base = resolveTrainConfig({});
     assert.equal(TRAIN_DEFAULTS.scoreScale, 1);
-    assert.notEqual(trainRunId(resolveTrainConfig({ scoreScale: 10 })), trainRunId(base));
-    assert.notEqual(trainRunId(resolveTrainConfig({ matchIdf: true })), trainRunId(base));
+    for (const o of [{ scoreScale: 10 }, { matchIdf: false }, { prior: 0 }, { features: "none" }, { tclVersion: 2 }, { targets: "linear" }, { folds: 3 }, { network: false, tcl: false }]) {
+      assert.notEqual(trainRunId(resolveTrainConfig(o)), trainRunId(base), JSON.stringify(o));
+    }
     assert.throws(() => resolveTrainConfig({ scoreScale: 0 }), /scoreScale must be positive/);
     assert.throws(() => resolveTrainConfig({ prior: -1 }), /prior must be a non-negative number/);
+    assert.throws(() => resolveTrainConfig({ tclVersion: 4 }), /tclVersion must be 1, 2 or 3/);
+    assert.throws(() => resolveTrainConfig({ targets: "log" }), /unknown target form "log"/);
+    assert.throws(() => resolveTrainConfig({ features: "coverage,Centroid" }), /unknown feature "Centroid".*did you mean "centroid"/);
+    assert.throws(() => resolveTrainConfig({ folds: 3, fold: 3 }), /fold must be -1/);
+    assert.throws(() => resolveTrainConfig({ folds: 3, fold: 1, dev: "dl20" }), /dev must equal train/);
+    assert.throws(() => resolveTrainConfig({ network: false }), /network false .* set tcl false/);
   });
 
   it("a finished run's record is returned as is; an interrupted or different run is not", () => {

@@ -14,7 +14,8 @@ import { resolveEncoderConfig } from "../../lib/models/presets";
 import { createRraBert } from "../../lib/models/tcl";
 import { closeStore, openStore } from "../../lib/store/db";
 import type { Database } from "../../lib/store/schema";
-import { buildGroups, computeIdf, epochOrder, packGroups, readLabelsJsonl } from "../../lib/train/batches";
+import { buildGroups, epochOrder, packGroups, readLabelsJsonl } from "../../lib/train/batches";
+import { shippedLexicon } from "../../lib/lexical/shipped";
 import { createTrainStep, loadTrainCurves, resolveTrainConfig, studentTokenizer, trainRunId, trainStudent, type CurvePoint, type TrainConfig } from "../../lib/train/loop";
 import { loadStudent } from "../../lib/train/rerank";
 import { clipByGlobalNorm, createAdamW, decaysWeight, learningRateAt } from "../../lib/train/schedule";
@@ -77,7 +78,7 @@ describe("student training (lib/train)", () => {
       assert.deepEqual(epochOrder(10, 42, 0), epochOrder(10, 42, 0));
       assert.notDeepEqual(epochOrder(10, 42, 0), epochOrder(10, 42, 1));
       const tok = studentTokenizer(2000);
-      const b = packGroups(tok, groups, [0, 1], { maxLength: 64, tokenSelection: "exact", idf: computeIdf([...datasets.dl19.passages.values()].map((p) => p.text)) });
+      const b = packGroups(tok, groups, [0, 1], { maxLength: 64, tokenSelection: "exact", lexicon: shippedLexicon(datasets) });
       assert.equal(b.encoder.batch, 48);
       assert.equal(b.encoder.inputIds.length, 48 * 64);
       assert.ok(b.encoder.selection && b.encoder.selection.mask.some((v) => v === 1), "some query words are selected in passages");
@@ -108,7 +109,7 @@ describe("student training (lib/train)", () => {
       const model = createRraBert(resolveEncoderConfig({ vocabSize: tok.idToToken.length, seed: 1 }, { preset: "tiny" }), { tcl: true, tokenSelection: "exact" });
       const opt = createAdamW(model.trainableVariables());
       const step = createTrainStep(model, opt, { loss: "rankNet", clip: 1, seed: 3 }, () => 1e-3);
-      const batch = packGroups(tok, groups, [0, 1], { maxLength: 64, tokenSelection: "exact", idf: new Map() });
+      const batch = packGroups(tok, groups, [0, 1], { maxLength: 64, tokenSelection: "exact" });
       step(batch, 0);
       const before = tf.memory().numTensors;
       for (let i = 1; i <= 3; i++) {

@@ -10,11 +10,12 @@ import type { Dataset } from "../../lib/data/types";
 import { runLabelJob } from "../../lib/labels/pipeline";
 import { createEncoder } from "../../lib/models/encoder";
 import { resolveEncoderConfig } from "../../lib/models/presets";
-import { createRraBert } from "../../lib/models/tcl";
+import { createRraBert, tclVersion } from "../../lib/models/tcl";
 import { closeStore, openStore } from "../../lib/store/db";
 import { loadWindows } from "../../lib/store/labels";
 import type { Database } from "../../lib/store/schema";
-import { buildGroups, computeIdf, packGroups } from "../../lib/train/batches";
+import { buildGroups, packGroups } from "../../lib/train/batches";
+import { shippedLexicon } from "../../lib/lexical/shipped";
 import { createTrainStep, loadTrainCurves, resolveTrainConfig, studentTokenizer, trainRunId, trainStudent } from "../../lib/train/loop";
 import { createAdamW } from "../../lib/train/schedule";
 import { buildPretrainCorpus, pretrainEncoder, pseudoQueryGroups, type PretrainConfig } from "../../lib/train/warmup";
@@ -45,9 +46,9 @@ describe("micro-batching and pseudo-query warm-up (lib/train)", () => {
     const { summary } = await runLabelJob(db, { dataset: "dl19", teacher: "projected:rankvicuna-7b", selection: "top10+bottom10" }, { quiet: true, dataset: dl19 });
     const groups = buildGroups(await loadWindows(db, summary.job), dl19, "hardNegative", 8);
     const tok = studentTokenizer(2000);
-    const batch = packGroups(tok, groups, [0, 1, 2, 3], { maxLength: 48, tokenSelection: "exact", idf: computeIdf([...dl19.passages.values()].map((p) => p.text)) });
+    const batch = packGroups(tok, groups, [0, 1, 2, 3], { maxLength: 48, tokenSelection: "exact", lexicon: shippedLexicon() });
     const run = (microBatch: number) => {
-      const model = createRraBert(resolveEncoderConfig({ vocabSize: tok.idToToken.length, seed: 1, dropout: 0 }, { preset: "tiny" }), { tcl: true, tokenSelection: "exact", tclConfig: { seed: 2 } });
+      const model = createRraBert(resolveEncoderConfig({ vocabSize: tok.idToToken.length, seed: 1, dropout: 0 }, { preset: "tiny" }), { tcl: true, tokenSelection: "exact", tclConfig: { ...tclVersion(2), seed: 2 } });
       const opt = createAdamW(model.trainableVariables());
       const step = createTrainStep(model, opt, { loss: "listNet", clip: 1, seed: 3, microBatch }, () => 1e-3);
       const before = tf.memory().numTensors;

@@ -1,0 +1,54 @@
+/**
+ * The data side of a training run, shared by both students: the lexicon a config names, the folds of
+ * the training queries (honest selection, select.ts), and which label windows train and which lists
+ * select the epoch.
+ *
+ * Folds: the training set's qids, sorted, are shuffled with a seed of their own (deriveSeed(0,
+ * `folds/<dataset>/<K>`)) and dealt round-robin into K folds, so every configuration and every model
+ * seed sees the same folds. With `fold` = k the run trains on the windows of the other folds' queries
+ * and evaluates every epoch on fold k's lists (the held-out part of the training side); the test year is
+ * never read.
+ */
+import { ConfigError, show } from "../core/errors";
+import { createRng, deriveSeed } from "../core/rng";
+import type { Dataset, RankedList } from "../data/types";
+import { loadLexicon, type Lexicon } from "../lexical/lexicon";
+import { shippedLexicon } from "../lexical/shipped";
+import type { WindowRecord } from "../store/labels";
+import type { TrainConfig } from "./config";
+
+/** Fold of each qid (see the file header). */
+export function queryFolds(dataset: string, qids: readonly string[], folds: number): Map<string, number> {
+  if (!Number.isInteger(folds) || folds < 2) throw new ConfigError(`queryFolds: folds must be an integer >= 2, got ${show(folds)}`);
+  const order = createRng(deriveSeed(0, `folds/${dataset}/${folds}`)).shuffle([...new Set(qids)].sort());
+  return new Map(order.map((q, i) => [q, i % folds]));
+}
+
+const lexicons = new Map<string, Lexicon>();
+
+/** The lexicon of a config: its file, or the shipped one (memoised per process). */
+export function trainLexicon(cfg: Pick<TrainConfig, "lexicon">, datasets: Record<string, Dataset> = {}): Lexicon {
+  if (!cfg.lexicon) return shippedLexicon(datasets as Partial<Record<"dl19" | "dl20" | "noveleval", Dataset>>);
+  let lex = lexicons.get(cfg.lexicon);
+  if (!lex) lexicons.set(cfg.lexicon, (lex = loadLexicon(cfg.lexicon)));
+  return lex;
+}
+
+/** The windows a run trains on and the lists it selects on (trainQueries, folds / fold, devQueries). */
+export function splitRun(cfg: Pick<TrainConfig, "train" | "trainQueries" | "folds" | "fold" | "devQueries">, windows: readonly WindowRecord[], train: Dataset, dev: Dataset): { windows: WindowRecord[]; devLists: RankedList[] } {
+  let out = [...windows];
+  if (cfg.trainQueries > 0) {
+    const keep = new Set<string>();
+    for (const w of out) if (keep.size < cfg.trainQueries || keep.has(w.qid)) keep.add(w.qid);
+    out = out.filter((w) => keep.has(w.qid));
+  }
+  let devLists = dev.lists;
+  if (cfg.folds > 0 && cfg.fold >= 0) {
+    const folds = queryFolds(cfg.train, train.lists.map((l) => l.qid), cfg.folds);
+    out = out.filter((w) => folds.get(w.qid) !== cfg.fold);
+    const trained = new Set(out.map((w) => w.qid));
+    devLists = train.lists.filter((l) => folds.get(l.qid) === cfg.fold && !trained.has(l.qid));
+  }
+  if (cfg.devQueries > 0) devLists = devLists.slice(0, cfg.devQueries);
+  return { windows: out, devLists };
+}
