@@ -26,6 +26,7 @@ import type { PerQuery } from "../eval/types";
 import { bm25PreRank } from "../labels/bm25";
 import type { Database } from "../store/schema";
 import { trainStudent, type BestEpoch } from "../train/loop";
+import { trainSelected } from "../train/select";
 import { loadStudent, rerankLists } from "../train/rerank";
 import { expandGrid, resolveAblationGrid, type AblationCell, type AblationGrid } from "./grid";
 import { ablationMarkdown, aggregateAblation, AGGREGATE_DEFAULTS, configLabel, type AblationRow, type AblationTest, type CellScores } from "./table";
@@ -77,6 +78,8 @@ export interface AblationCellResult extends AblationCell {
   trainSeconds: number;
   evalSeconds: number;
   evals: CellEvaluation[];
+  /** Honest selection (folds >= 2): the selected epoch count, its held-out nDCG@10 and the curve. */
+  selection: { epoch: number; ndcg: number; curve: Array<{ epoch: number; ndcg: number }> } | null;
 }
 
 /** The first stage of a test set, evaluated on the same queries as the students. */
@@ -194,11 +197,20 @@ export async function runAblation(db: Kysely<Database>, gridOverrides: Partial<A
   const results: AblationCellResult[] = [];
   for (const cell of cells) {
     options.onCellStart?.(cell, cells.length);
-    const modelDir = join(out, "models", cell.runId);
+    let modelDir = join(out, "models", cell.runId);
     const t1 = Date.now();
     let rec = finishedTraining(modelDir, cell.runId);
-    const reused = rec !== null;
-    if (!rec) {
+    let reused = rec !== null;
+    let selection: AblationCellResult["selection"] = null;
+    if (!rec && (cell.trainConfig.folds ?? 0) >= 2) {
+      // honest selection: fold runs and the refit, each a finished-run-reusing training run under models/
+      data(cell.train);
+      const sel = await trainSelected(db, cell.trainConfig, { out: join(out, "models"), quiet, datasets: cache });
+      modelDir = sel.final.outDir;
+      reused = [...sel.folds, sel.final].every((r) => r.reused === true);
+      rec = { runId: sel.final.runId, status: sel.final.status, steps: sel.final.steps, best: sel.final.best };
+      selection = { epoch: sel.epoch, ndcg: sel.ndcg, curve: sel.curve.map((c) => ({ epoch: c.epoch, ndcg: c.ndcg })) };
+    } else if (!rec) {
       data(cell.train);
       data(cell.dev);
       const r = await trainStudent(db, { ...cell.trainConfig, out: modelDir }, { quiet, datasets: cache });
@@ -234,7 +246,7 @@ export async function runAblation(db: Kysely<Database>, gridOverrides: Partial<A
       writeFileAtomic(cacheFile, JSON.stringify(record) + "\n");
     }
     const res: AblationCellResult = {
-      ...cell, label: configLabel(cell), modelDir, reused, evalCached, status: rec.status ?? "done", steps: rec.steps ?? 0, best: rec.best ?? null,
+      ...cell, label: configLabel(cell), modelDir, reused, evalCached, selection, status: rec.status ?? "done", steps: rec.steps ?? 0, best: rec.best ?? null,
       trainSeconds, evalSeconds: (Date.now() - t2) / 1000, evals: evals.filter((e) => e.testSet === cell.dev || (noveleval && e.testSet === "noveleval")),
     };
     results.push(res);

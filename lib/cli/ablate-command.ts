@@ -6,7 +6,8 @@ import { ConfigError } from "../core/errors";
 import type { MissingPolicy } from "../labels/parse";
 import { closeStore, defaultStoreTarget, openStore } from "../store/db";
 import type { TrainConfig } from "../train/loop";
-import { listFlag, numberFlag, onOffFlag, parseFlags, required, type Command } from "./args";
+import { listFlag, numberFlag, parseFlags, required, type Command } from "./args";
+import { RECIPE_FLAGS, RECIPE_HELP, recipeConfig } from "./recipe-flags";
 
 const D = ABLATION_GRID_DEFAULTS;
 
@@ -48,16 +49,17 @@ Training (shared by every cell; see rra train --help):
   --vocab-size V      WordPiece vocabulary size                              default 8000
   --lr X              peak learning rate                                     default 5e-4
   --arch A            bert or gpt (RRA-GPT ignores the TCL: use --tcl off)    default bert
-  --prior B           first-stage prior weight (rra train --prior)           default 0
-  --match on|off      exact-match channel in the token types                 default on
-  --match-idf on|off  bucket the match channel by IDF (rra train --match-idf)  default off
   --patience N        epochs without gain on the training year before stopping   default 2
+  Every flag of the student recipe below (rra train --help); with --folds K each cell's epoch count is
+  selected on K held-out folds of its training year.
 
 Evaluation:
   --eval-queries N    test on the first N queries of each test set only (BM25 too); default all
   --no-noveleval      do not test on NovelEval
   --test NAME         t (paired t-test, default) or randomization (Fisher sign-flip)
   --alpha A           significance level, default ${AGGREGATE_DEFAULTS.alpha}
+
+${RECIPE_HELP}
 
 Output:
   --out DIR           output folder (required)
@@ -93,7 +95,8 @@ function seconds(s: number): string {
 
 function cellLine(c: AblationCellResult, total: number): string {
   const train = c.reused ? `reused ${c.runId}` : `trained ${c.steps} steps in ${seconds(c.trainSeconds)} (${c.status})`;
-  const best = c.best ? `, best dev nDCG@10 ${c.best["ndcg@10"].toFixed(4)} @ epoch ${c.best.epoch}` : "";
+  const best = c.selection ? `, selected ${c.selection.epoch} epoch(s) on held-out folds (nDCG@10 ${c.selection.ndcg.toFixed(4)})`
+    : c.best && Number.isFinite(c.best["ndcg@10"]) ? `, best dev nDCG@10 ${c.best["ndcg@10"].toFixed(4)} @ epoch ${c.best.epoch}` : "";
   const tests = c.evals.map((e) => `${e.testSet} nDCG@10 ${e.all["ndcg@10"]?.toFixed(4) ?? "-"} MRR@10 ${e.all["mrr@10"]?.toFixed(4) ?? "-"}`).join("; ");
   return `[ablate] cell ${c.index + 1}/${total} done: ${train}${best}; ${tests} (eval ${c.evalCached ? "cached" : seconds(c.evalSeconds)})`;
 }
@@ -109,7 +112,7 @@ export const ablateCommand: Command = {
       losses: { type: "string" }, missing: { type: "string" }, tcl: { type: "string" }, ts: { type: "string" }, seeds: { type: "string" }, directions: { type: "string" },
       preset: { type: "string" }, epochs: { type: "string" }, "max-steps": { type: "string" }, "train-queries": { type: "string" }, "dev-queries": { type: "string" },
       batch: { type: "string" }, "group-size": { type: "string" }, "max-length": { type: "string" }, "vocab-size": { type: "string" }, lr: { type: "string" },
-      arch: { type: "string" }, prior: { type: "string" }, match: { type: "string" }, "match-idf": { type: "string" }, patience: { type: "string" },
+      arch: { type: "string" }, patience: { type: "string" }, ...RECIPE_FLAGS,
       "eval-queries": { type: "string" }, "no-noveleval": { type: "boolean" }, test: { type: "string" }, alpha: { type: "string" },
       out: { type: "string" }, db: { type: "string" }, json: { type: "boolean" },
     });
@@ -121,8 +124,7 @@ export const ablateCommand: Command = {
     const baseAll: Partial<TrainConfig> = {
       preset: values.preset as string | undefined, epochs: num("epochs"), maxSteps: num("max-steps"), trainQueries: num("train-queries"), devQueries: num("dev-queries"),
       groupsPerBatch: num("batch"), groupSize: num("group-size"), maxLength: num("max-length"), vocabSize: num("vocab-size"), lr: num("lr"),
-      arch: values.arch as string | undefined, prior: num("prior"), patience: num("patience"),
-      match: onOffFlag("ablate", values, "match"), matchIdf: onOffFlag("ablate", values, "match-idf"),
+      arch: values.arch as string | undefined, patience: num("patience"), ...recipeConfig("ablate", values),
     };
     const base = Object.fromEntries(Object.entries(baseAll).filter(([, v]) => v !== undefined)) as Partial<TrainConfig>;
     const grid: Partial<AblationGrid> = {

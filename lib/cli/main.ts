@@ -14,9 +14,10 @@ import { exportCommand } from "./export-command";
 import { reproduceCommand } from "./reproduce-command";
 import { rerankCommand } from "./rerank-command";
 import { serveCommand } from "./serve-command";
+import { statsCommand } from "./stats-command";
 import { trainCommand } from "./train-command";
 
-const COMMANDS: Command[] = [evalCommand, compareCommand, dataCommand, labelCommand, trainCommand, ablateCommand, studentsCommand, rerankCommand, exportCommand, serveCommand, benchCommand, backendCommand, notebooksCommand, reproduceCommand];
+const COMMANDS: Command[] = [evalCommand, compareCommand, dataCommand, statsCommand, labelCommand, trainCommand, ablateCommand, studentsCommand, rerankCommand, exportCommand, serveCommand, benchCommand, backendCommand, notebooksCommand, reproduceCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

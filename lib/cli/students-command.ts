@@ -6,33 +6,51 @@ import { writeFileAtomic } from "../core/files";
 import { provenance } from "../core/provenance";
 import { compareSystems } from "../eval/compare";
 import { comparisonMarkdown } from "../eval/tables";
+import { crossValidateStudents } from "../pipeline/crossval";
 import { compareStudents, type StudentSpec } from "../pipeline/students";
 import { closeStore, defaultStoreTarget, openStore } from "../store/db";
 import type { TrainConfig } from "../train/config";
-import { listFlag, numberFlag, onOffFlag, parseFlags, required, type Command } from "./args";
+import { listFlag, numberFlag, parseFlags, required, type Command } from "./args";
+import { defined, RECIPE_FLAGS, RECIPE_HELP, recipeConfig } from "./recipe-flags";
 
 const HELP = `rra students --train dl19 --test dl20 --out DIR [options]
+rra students --protocol crossval --out DIR [options]
 
-The cross-year student table: train RRA-BERT with the TCL, RRA-BERT without it (also fused with BM25 at
-a weight tuned on the training year) and RRA-GPT on the training year's teacher labels, once per seed;
-each picks its best epoch by nDCG@10 on the training year's qrels. Every saved model re-ranks the test
-year's BM25 top-100; the per-query scores, averaged over seeds, are compared with the shipped BM25 run
-(paired t-test, Holm-corrected, bootstrap CI) next to the teacher's shipped runs (RankVicuna-7B).
-Finished runs in DIR are reused. Writes DIR/students-<train>-<test>.md and .json.
+The student table. Protocol "years" (default): train each student on the training year's teacher labels,
+once per seed, select its epoch count on held-out folds of that year's queries (--folds; epoch 0 is the
+untrained student, which with the residual prior ranks as BM25 does), re-rank the test year's BM25
+top-100, and compare the seed-averaged per-query scores with the shipped BM25 run (paired t-test,
+Holm-corrected, bootstrap CI) next to the teacher's shipped runs (RankVicuna-7B). Protocol "crossval":
+pool both years' labelled queries (97), deal them into --outer-folds folds, train on all but one fold
+(selecting on inner folds) and test on that fold, so every query is tested once by a model that never
+saw it; NovelEval's queries are tested by their fold's model (an unseen domain, never trained on).
+Finished runs in DIR are reused. Writes DIR/students-<train>-<test>.md and .json (or students-crossval.*).
+
+Students (--students, comma-separated):
+  residual          RRA-BERT: s = s_cls + w . f + beta z(BM25), TCL v3, lexical features (the default recipe)
+  residual-notcl    the same without the TCL
+  residual-nofeat   the same without the lexical features (prior only)
+  lexical           the lexical features and the prior alone, no transformer (--network off)
+  pure              RRA-BERT without prior or features (the pure cross-encoder), TCL v3
+  pure-notcl        the pure cross-encoder without the TCL
+  gpt               RRA-GPT with the same residual prior and features
+  gpt-pure          RRA-GPT without prior or features
 
 Options:
-  --train Y          training year: dl19 or dl20                      default dl19
-  --test Y           held-out year                                    default dl20
+  --protocol P       years or crossval                                default years
+  --train Y          years: training year, dl19 or dl20              default dl19
+  --test Y           years: held-out year                             default dl20
+  --outer-folds K    crossval: outer folds                            default 5
   --seeds LIST       comma-separated seeds                            default 1,2,3
-  --students LIST    which of bert-tcl, bert, gpt                     default bert-tcl,bert,gpt
-  --epochs N         maximum epochs per run                           default 4
+  --students LIST    see above                                        default residual,residual-notcl,pure,gpt
+  --epochs N         maximum epochs per run                           default 5
   --gpt-epochs N     maximum epochs of the RRA-GPT runs               default: --epochs
   --lr X             peak learning rate                               default 1e-3
-  --match-idf on|off IDF-bucketed match channel for the BERT students   default on
   --batch G          query groups per optimizer step                  default 2
-  --score-scale K    logit scale of the BERT students (rra train)     default 1
-  --dev-queries N    pick the best epoch on the first N training-year queries (0 = all)   default 0
-  --test-queries N   test on the first N queries only (smoke runs)
+  --select MODE      teacher window: top10+bottom10 (RRADistill) or top100 (the full sliding-window
+                     ranking; --group-size 100)                       default top10+bottom10
+  --group-size N     documents per training group                     default 20
+  --test-queries N   years: test on the first N queries only (smoke runs)
   --max-steps N      stop every run after N optimizer steps (smoke runs)
   --train-queries N  train on the first N queries only (smoke runs)
   --out DIR          model directories and tables (required)
@@ -40,11 +58,30 @@ Options:
   --json             print the comparison rows as JSON
   -h, --help         this text
 
-Example:
-  rra students --train dl19 --test dl20 --seeds 1,2,3 --out runs/students`;
+${RECIPE_HELP}
+  (rra students uses --folds 3 unless told otherwise: it always selects on held-out folds)
+
+Examples:
+  rra students --train dl19 --test dl20 --seeds 1,2,3 --out runs/students
+  rra students --protocol crossval --students residual,lexical --seeds 1 --out runs/crossval`;
 
 const YEARS = ["dl19", "dl20"];
-const KINDS = ["bert-tcl", "bert", "gpt"];
+
+/** The student kinds of the table: display name and config (on top of the shared settings). */
+export function studentKinds(shared: Partial<TrainConfig>, gptEpochs?: number): Record<string, StudentSpec> {
+  const bert: Partial<TrainConfig> = { ...shared, arch: "bert" };
+  const gpt: Partial<TrainConfig> = { ...shared, arch: "gpt", tcl: false, epochs: gptEpochs ?? shared.epochs };
+  return {
+    residual: { name: "RRA-BERT residual + features + TCL v3", config: { ...bert, tcl: true } },
+    "residual-notcl": { name: "RRA-BERT residual + features, no TCL", config: { ...bert, tcl: false } },
+    "residual-nofeat": { name: "RRA-BERT residual, no features, TCL v3", config: { ...bert, tcl: true, features: "none" } },
+    lexical: { name: "lexical features + prior (no transformer)", config: { ...bert, tcl: false, network: false } },
+    pure: { name: "RRA-BERT pure (no prior, no features), TCL v3", config: { ...bert, tcl: true, prior: 0, features: "none" }, fuse: true },
+    "pure-notcl": { name: "RRA-BERT pure, no TCL", config: { ...bert, tcl: false, prior: 0, features: "none" }, fuse: true },
+    gpt: { name: "RRA-GPT residual + features", config: gpt },
+    "gpt-pure": { name: "RRA-GPT pure", config: { ...gpt, prior: 0, features: "none" } },
+  };
+}
 
 /** The students command. */
 export const studentsCommand: Command = {
@@ -53,11 +90,14 @@ export const studentsCommand: Command = {
   help: HELP,
   async run(argv) {
     const { values } = parseFlags("students", argv, {
+      protocol: { type: "string" }, "outer-folds": { type: "string" },
       train: { type: "string" }, test: { type: "string" }, seeds: { type: "string" }, students: { type: "string" }, epochs: { type: "string" }, "gpt-epochs": { type: "string" },
-      lr: { type: "string" }, "match-idf": { type: "string" }, "test-queries": { type: "string" }, "max-steps": { type: "string" },
-      "train-queries": { type: "string" }, batch: { type: "string" }, "score-scale": { type: "string" }, "dev-queries": { type: "string" }, out: { type: "string" }, db: { type: "string" }, json: { type: "boolean" },
+      lr: { type: "string" }, "test-queries": { type: "string" }, "max-steps": { type: "string" }, select: { type: "string" }, "group-size": { type: "string" },
+      "train-queries": { type: "string" }, batch: { type: "string" }, out: { type: "string" }, db: { type: "string" }, json: { type: "boolean" }, ...RECIPE_FLAGS,
     });
     if (values.help) { console.log(HELP); return 0; }
+    const protocol = (values.protocol as string | undefined) ?? "years";
+    if (protocol !== "years" && protocol !== "crossval") throw new ConfigError(`rra students: --protocol expects years or crossval, got ${JSON.stringify(protocol)}`);
     const train = (values.train as string | undefined) ?? "dl19", test = (values.test as string | undefined) ?? "dl20";
     for (const [flag, y] of [["train", train], ["test", test]]) if (!YEARS.includes(y)) throw new ConfigError(`rra students: --${flag} expects dl19 or dl20, got ${JSON.stringify(y)}`);
     const seeds = (listFlag(values, "seeds") ?? ["1", "2", "3"]).map((s) => {
@@ -65,40 +105,51 @@ export const studentsCommand: Command = {
       if (!Number.isInteger(n) || n < 0) throw new ConfigError(`rra students: --seeds expects non-negative integers, got ${JSON.stringify(s)}`);
       return n;
     });
-    const kinds = listFlag(values, "students") ?? KINDS;
-    for (const k of kinds) if (!KINDS.includes(k)) throw new ConfigError(`rra students: --students expects some of ${KINDS.join(", ")}, got ${JSON.stringify(k)}`);
-    const matchIdf = onOffFlag("students", values, "match-idf") ?? true;
     const num = (f: string, d: number): number => numberFlag("students", values, f, d);
-    const shared: Partial<TrainConfig> = { epochs: num("epochs", 4), lr: num("lr", 1e-3), maxSteps: num("max-steps", 0), trainQueries: num("train-queries", 0),
-      groupsPerBatch: num("batch", 2), devQueries: num("dev-queries", 0) };
-    const bert: Partial<TrainConfig> = { ...shared, arch: "bert", matchIdf, scoreScale: num("score-scale", 1) };
-    const specs: Record<string, StudentSpec> = {
-      "bert-tcl": { name: "RRA-BERT + TCL", config: { ...bert, tcl: true } },
-      bert: { name: "RRA-BERT no TCL", config: { ...bert, tcl: false }, fuse: true },
-      gpt: { name: "RRA-GPT", config: { ...shared, arch: "gpt", tcl: false, epochs: num("gpt-epochs", shared.epochs as number) } },
+    const shared: Partial<TrainConfig> = {
+      epochs: num("epochs", 5), lr: num("lr", 1e-3), maxSteps: num("max-steps", 0), trainQueries: num("train-queries", 0), groupsPerBatch: num("batch", 2),
+      groupSize: num("group-size", 20), folds: 3, ...(values.select ? { selection: values.select as string } : {}), ...defined(recipeConfig("students", values)),
     };
+    const specs = studentKinds(shared, values["gpt-epochs"] === undefined ? undefined : num("gpt-epochs", 5));
+    const kinds = listFlag(values, "students") ?? ["residual", "residual-notcl", "pure", "gpt"];
+    for (const k of kinds) if (!(k in specs)) throw new ConfigError(`rra students: --students expects some of ${Object.keys(specs).join(", ")}, got ${JSON.stringify(k)}`);
     const out = required("students", values, "out");
     mkdirSync(out, { recursive: true });
     const t0 = Date.now();
+    const prov = provenance();
     const db = await openStore((values.db as string | undefined) ?? defaultStoreTarget());
     try {
+      if (protocol === "crossval") {
+        const r = await crossValidateStudents(db, {
+          students: kinds.map((k) => specs[k]), seeds, out: join(out, "models"), folds: num("outer-folds", 5), quiet: Boolean(values.json),
+          onRun: (name, seed, fold, res) => { if (!values.json) console.log(`[students] ${name} seed ${seed} fold ${fold + 1}: ${res.steps} steps, epoch ${res.best?.epoch ?? "-"}`); },
+        });
+        const base = join(out, "students-crossval");
+        const md = `# Students: ${r.folds}-fold cross-validation over DL19 + DL20 (${r.queries.pooled} queries)\n\n${comparisonMarkdown(r.rows)}\n` +
+          (r.novelRows.length ? `\nNovelEval (${r.queries.noveleval} queries, never trained on; each tested by its fold's model):\n\n${comparisonMarkdown(r.novelRows)}\n` : "");
+        writeFileAtomic(`${base}.md`, md);
+        writeFileAtomic(`${base}.json`, JSON.stringify({ format: "rra-students-crossval/1", seeds, ...r, versions: { node: prov.node, ...prov.packages }, gitSha: prov.gitSha, wallSeconds: (Date.now() - t0) / 1000 }, null, 1) + "\n");
+        if (values.json) console.log(JSON.stringify(r.rows, null, 1));
+        else console.log(`\n${md}\nwritten: ${base}.md, ${base}.json`);
+        return 0;
+      }
       const r = await compareStudents(db, {
         students: kinds.map((k) => specs[k]), train: train as "dl19" | "dl20", test: test as "dl19" | "dl20", seeds, out: join(out, "models"),
         testQueries: num("test-queries", 0), quiet: Boolean(values.json),
         onRun: (name, seed, res) => {
-          if (!values.json) console.log(`[students] ${name} seed ${seed}: ${res.steps} steps, ${res.throughput.examplesPerSec.toFixed(1)} ex/s, best ${train} nDCG@10 ${res.best ? res.best["ndcg@10"].toFixed(4) : "-"} (epoch ${res.best?.epoch ?? "-"})`);
+          if (!values.json) console.log(`[students] ${name} seed ${seed}: ${res.steps} steps, ${res.throughput.examplesPerSec.toFixed(1)} ex/s, epoch ${res.best?.epoch ?? "-"} selected`);
         },
       });
-      const prov = provenance();
       const base = join(out, `students-${train}-${test}`);
       const spread = r.seedStats.map((s) => `| ${s.name} | ${s.metric} | ${s.mean.toFixed(4)} | ${s.std === null ? "-" : s.std.toFixed(4)} | ${s.seeds.join(",")} |`).join("\n");
-      // the TCL ablation: the TCL student against the same student without it, paired over the test queries
-      const tcl = specs["bert-tcl"].name, noTcl = specs.bert.name;
-      const tclRows = r.perQuery[tcl] && r.perQuery[noTcl]
-        ? compareSystems({ systems: [{ name: noTcl, perQuery: r.perQuery[noTcl] }, { name: tcl, perQuery: r.perQuery[tcl] }], baseline: noTcl, metrics: ["ndcg@10", "mrr@10"], seed: 42 })
-        : [];
+      // the TCL ablation: each TCL student against the same student without it, paired over the test queries
+      const pairs: Array<[string, string]> = [["residual", "residual-notcl"], ["pure", "pure-notcl"]];
+      const tclRows = pairs.filter(([a, b]) => kinds.includes(a) && kinds.includes(b)).flatMap(([a, b]) => compareSystems({
+        systems: [{ name: specs[b].name, perQuery: r.perQuery[specs[b].name] }, { name: specs[a].name, perQuery: r.perQuery[specs[a].name] }], baseline: specs[b].name, metrics: ["ndcg@10", "mrr@10"], seed: 42,
+      }));
       const tclMd = tclRows.length ? `\nTCL against no TCL (same settings and seeds):\n\n${comparisonMarkdown(tclRows)}\n` : "";
-      const md = `# Students: ${train} labels -> ${test}\n\n${comparisonMarkdown(r.rows)}\n${tclMd}\nSpread over seeds (each seed's mean):\n\n| student | metric | mean | std | seeds |\n|---|---|---|---|---|\n${spread}\n`;
+      const selection = r.runs.map((x) => `| ${x.name} | ${x.seed} | ${x.selectedEpoch ?? "-"} | ${x.selectionNdcg === null ? "-" : x.selectionNdcg.toFixed(4)} |`).join("\n");
+      const md = `# Students: ${train} labels -> ${test}\n\n${comparisonMarkdown(r.rows)}\n${tclMd}\nSelection on held-out folds of ${train} (never on ${test}):\n\n| student | seed | epochs selected | held-out nDCG@10 |\n|---|---|---|---|\n${selection}\n\nSpread over seeds (each seed's mean):\n\n| student | metric | mean | std | seeds |\n|---|---|---|---|---|\n${spread}\n`;
       writeFileAtomic(`${base}.md`, md);
       writeFileAtomic(`${base}.json`, JSON.stringify({ format: "rra-students/1", train, test, seeds, rows: r.rows, tclRows, runs: r.runs, seedStats: r.seedStats, versions: { node: prov.node, ...prov.packages }, gitSha: prov.gitSha, wallSeconds: (Date.now() - t0) / 1000 }, null, 1) + "\n");
       if (values.json) console.log(JSON.stringify(r.rows, null, 1));

@@ -1,7 +1,10 @@
 /** `rra train`: train a student re-ranker on teacher labels and write a model directory. */
 import { closeStore, defaultStoreTarget, openStore } from "../store/db";
-import { trainStudent, TRAIN_DEFAULTS, type TrainConfig } from "../train/loop";
+import { join } from "path";
+import { resolveTrainConfig, trainStudent, TRAIN_DEFAULTS, type TrainConfig } from "../train/loop";
+import { trainSelected } from "../train/select";
 import { numberFlag, onOffFlag, parseFlags, required, type Command } from "./args";
+import { defined, RECIPE_FLAGS, RECIPE_HELP, recipeConfig } from "./recipe-flags";
 
 const HELP = `rra train --arch bert|gpt --preset tiny|small --train dl19 --dev dl20 --out DIR [options]
 
@@ -15,6 +18,12 @@ RRA-GPT trains L = L_rank + a * L_cls + b * L_lm (ranking layer, listed-vs-missi
 rationale generation) and re-ranks from the ranking layer in one forward pass; its DIR/config.json
 says kind "rra-gpt", so rra rerank --model DIR serves both kinds. --tcl, --ts, --match and
 --pretrain-steps are RRA-BERT only.
+
+With --folds K (K >= 2) the epoch count is selected honestly: K fold runs each train on the other
+folds' training queries and score their own fold after every epoch (and before the first: the
+untrained residual student ranks exactly as the first stage), the epoch with the best pooled held-out
+nDCG@10 wins, and one run on every training query stops there; it is the model in DIR (fold runs in
+DIR/selection/). --dev is then the training set itself.
 
 Options:
   --arch A           bert (RRA-BERT) or gpt (RRA-GPT decoder)       default ${TRAIN_DEFAULTS.arch}
@@ -34,18 +43,9 @@ Options:
   --loss NAME        listNet, listMle, rankNet, lambdaNdcg2, pointwiseBce   default ${TRAIN_DEFAULTS.loss}
   --missing P        hardNegative, append or drop                    default ${TRAIN_DEFAULTS.missing}
   --tcl on|off       Term Control Layer during training              default on
-  --match on|off     exact-match channel: token types mark query/passage words that occur
-                     on the other side (train and inference)        default on
-  --match-idf on|off bucket the match channel by the matched word's IDF (4 buckets; the
-                     IDF table is saved with the model as idf.json)  default off
-  --score-scale K    logit scale: losses and serving see K * s_cls (a softmax temperature
-                     of 1/K; a fresh score head is too flat for K = 1)   default ${TRAIN_DEFAULTS.scoreScale}
-  --prior B          first-stage prior: train and serve s_cls + B * z(first-stage score
-                     within its list), so the student learns the teacher's correction of
-                     BM25; 0 = the student alone                    default ${TRAIN_DEFAULTS.prior}
   --teacher T        teacher of the stored label job (see rra label --help)   default ${TRAIN_DEFAULTS.teacher}
   --select MODE      window selection of that job: top10+bottom10, top20, sliding20/10   default ${TRAIN_DEFAULTS.selection}
-  --ts MODE          token selection: exact, topk:<k>, exact+query, topk:<k>+query   default ${TRAIN_DEFAULTS.ts}
+  --ts MODE          token selection of TCL v1/v2: exact, topk:<k>, exact+query, topk:<k>+query   default ${TRAIN_DEFAULTS.ts}
   --seed S                                                          default ${TRAIN_DEFAULTS.seed}
   --epochs N                                                        default ${TRAIN_DEFAULTS.epochs}
   --lr X             peak learning rate                             default ${TRAIN_DEFAULTS.lr}
@@ -65,6 +65,8 @@ Options:
   --json             print the final training record (no progress bar)
   -h, --help         this text
 
+${RECIPE_HELP}
+
 Examples:
   rra train --arch bert --preset tiny --train dl19 --dev dl20 --out models/tiny-listnet
   rra train --arch gpt --preset tiny --train dl19 --dev dl20 --rationale template --out models/tiny-gpt`;
@@ -79,7 +81,7 @@ export const trainCommand: Command = {
   async run(argv) {
     const { values } = parseFlags("train", argv, {
       arch: { type: "string" }, rationale: { type: "string" }, "cls-weight": { type: "string" }, "lm-weight": { type: "string" }, preset: { type: "string" }, train: { type: "string" }, dev: { type: "string" }, labels: { type: "string" },
-      loss: { type: "string" }, missing: { type: "string" }, tcl: { type: "string" }, match: { type: "string" }, prior: { type: "string" }, "score-scale": { type: "string" }, "match-idf": { type: "string" }, teacher: { type: "string" }, select: { type: "string" }, ts: { type: "string" }, seed: { type: "string" },
+      loss: { type: "string" }, missing: { type: "string" }, tcl: { type: "string" }, teacher: { type: "string" }, select: { type: "string" }, ts: { type: "string" }, seed: { type: "string" }, ...RECIPE_FLAGS,
       epochs: { type: "string" }, lr: { type: "string" }, batch: { type: "string" }, "max-length": { type: "string" }, "vocab-size": { type: "string" },
       "micro-batch": { type: "string" }, "pretrain-steps": { type: "string" }, patience: { type: "string" }, "max-steps": { type: "string" }, "dev-queries": { type: "string" }, "train-queries": { type: "string" },
       out: { type: "string" }, db: { type: "string" }, json: { type: "boolean" },
@@ -89,15 +91,23 @@ export const trainCommand: Command = {
     const num = (f: string): number | undefined => (values[f] === undefined ? undefined : numberFlag("train", values, f, 0));
     const config: Partial<TrainConfig> = {
       arch: str("arch"), rationale: str("rationale"), clsWeight: num("cls-weight"), lmWeight: num("lm-weight"), preset: str("preset"), train: str("train"), dev: str("dev"), labels: str("labels"), loss: str("loss"),
-      missing: str("missing") as TrainConfig["missing"] | undefined, tcl: onOff(values, "tcl"), match: onOff(values, "match"), prior: num("prior"), scoreScale: num("score-scale"), matchIdf: onOff(values, "match-idf"), teacher: str("teacher"), selection: str("select"), ts: str("ts"), seed: num("seed"), epochs: num("epochs"),
+      missing: str("missing") as TrainConfig["missing"] | undefined, tcl: onOff(values, "tcl"), teacher: str("teacher"), selection: str("select"), ts: str("ts"), seed: num("seed"), epochs: num("epochs"), ...recipeConfig("train", values),
       lr: num("lr"), groupsPerBatch: num("batch"), maxLength: num("max-length"), vocabSize: num("vocab-size"), patience: num("patience"),
       maxSteps: num("max-steps"), microBatch: num("micro-batch"), pretrainSteps: num("pretrain-steps"), devQueries: num("dev-queries"), trainQueries: num("train-queries"), out: required("train", values, "out"),
     };
     const db = await openStore((values.db as string | undefined) ?? defaultStoreTarget());
     try {
+      const resolved = resolveTrainConfig(defined(config));
+      if (resolved.folds >= 2) {
+        const sel = await trainSelected(db, { ...resolved, dev: resolved.train, out: "" }, { out: join(resolved.out, "selection"), finalOut: resolved.out, quiet: Boolean(values.json) });
+        const curve = sel.curve.map((c) => `${c.epoch}: ${c.ndcg.toFixed(4)}`).join(", ");
+        if (values.json) console.log(JSON.stringify({ runId: sel.final.runId, outDir: sel.final.outDir, selectedEpoch: sel.epoch, heldOutNdcg10: sel.ndcg, curve: sel.curve, folds: sel.folds.map((f) => f.runId), throughput: sel.final.throughput }, null, 1));
+        else console.log(`[train] ${sel.final.runId}: held-out nDCG@10 by epoch (${resolved.folds} folds of ${resolved.train}) ${curve}; selected ${sel.epoch} epoch(s) (${sel.ndcg.toFixed(4)}); model in ${sel.final.outDir}`);
+        return 0;
+      }
       const r = await trainStudent(db, config, { quiet: Boolean(values.json) });
       if (values.json) console.log(JSON.stringify({ runId: r.runId, outDir: r.outDir, status: r.status, steps: r.steps, best: r.best, throughput: r.throughput, pretrain: r.pretrain, resumedFromEpoch: r.resumedFromEpoch }, null, 1));
-      else console.log(`[train] ${r.runId}: ${r.status} after ${r.steps} steps; best dev nDCG@10 ${r.best ? r.best["ndcg@10"].toFixed(4) : "-"} (epoch ${r.best?.epoch ?? "-"}); model in ${r.outDir}`);
+      else console.log(`[train] ${r.runId}: ${r.status} after ${r.steps} steps; best dev nDCG@10 ${r.best && Number.isFinite(r.best["ndcg@10"]) ? r.best["ndcg@10"].toFixed(4) : "-"} (epoch ${r.best?.epoch ?? "-"}); model in ${r.outDir}`);
       return 0;
     } finally {
       await closeStore(db);

@@ -80,8 +80,28 @@ export function loadTrecDl(year: "dl19" | "dl20", dir = dataDir()): Dataset {
   return { name: year, queries, qrels, lists, passages };
 }
 
-/** Load a shipped dataset by name. */
+/**
+ * Several datasets as one (queries, judgments, candidate lists and passages of each, in order), named
+ * `a+b`: for training on both TREC DL years at once. Their qids must not overlap (DL19 and DL20 share none).
+ */
+export function mergeDatasets(parts: readonly Dataset[]): Dataset {
+  const seen = new Map<string, string>();
+  for (const d of parts) for (const q of d.queries) {
+    const other = seen.get(q.qid);
+    if (other !== undefined) throw new DataError({ file: `datasets ${other} and ${d.name}`, field: `qid ${q.qid}` }, "datasets without shared queries", `qid ${q.qid} in both`);
+    seen.set(q.qid, d.name);
+  }
+  const passages = new Map<string, Passage>();
+  for (const d of parts) for (const [k, p] of d.passages) passages.set(k, p);
+  return {
+    name: parts.map((d) => d.name).join("+"), queries: parts.flatMap((d) => d.queries), qrels: new Map(parts.flatMap((d) => [...d.qrels])),
+    lists: parts.flatMap((d) => d.lists), passages,
+  };
+}
+
+/** Load a shipped dataset by name; `dl19+dl20` merges the named ones (mergeDatasets). */
 export function loadDataset(name: string, dir = dataDir()): Dataset {
+  if (name.includes("+")) return mergeDatasets(name.split("+").map((n) => loadDataset(n.trim(), dir)));
   switch (name) {
     case "dl19":
     case "dl20": return loadTrecDl(name, dir);

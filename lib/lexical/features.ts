@@ -34,6 +34,9 @@ export const LEXICAL_FEATURES = ["firstStage", "coverage", "proximity", "bigrams
 /** A feature name. */
 export type LexicalFeature = (typeof LEXICAL_FEATURES)[number];
 
+/** The features "all" stands for: every one but firstStage, which is the residual student's prior itself (name it to use it as a feature, e.g. in a student without prior). */
+export const DEFAULT_FEATURES: readonly LexicalFeature[] = LEXICAL_FEATURES.filter((f) => f !== "firstStage");
+
 /** Check a list of feature names (unknown or repeated names are ConfigErrors with a did-you-mean). */
 export function parseFeatureNames(names: readonly string[], where = "features"): LexicalFeature[] {
   const seen = new Set<string>();

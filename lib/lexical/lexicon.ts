@@ -207,21 +207,37 @@ export function lexiconId(lex: Lexicon): string {
 
 const FORMAT = "rra-lexicon/1";
 
-/** Write a lexicon as JSON (terms sorted, 6 significant decimals; corpus docids kept for pool exclusion). */
-export function saveLexicon(file: string, lex: Lexicon): void {
+/** A lexicon as JSON text (terms sorted, 6 significant decimals; corpus docids kept for pool exclusion). */
+export function lexiconJson(lex: Lexicon): string {
   const sorted = <V>(m: ReadonlyMap<string, V>): Array<[string, V]> => [...m].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  writeFileAtomic(file, JSON.stringify({
+  return JSON.stringify({
     format: FORMAT, id: lexiconId(lex), k1: lex.k1, b: lex.b, avgdl: +lex.avgdl.toFixed(6), calibration: lex.calibration, provenance: lex.provenance,
     recovered: Object.fromEntries(sorted(lex.recovered).map(([t, v]) => [t, +v.toFixed(6)])),
     corpus: { docs: lex.corpus.docs, df: Object.fromEntries(sorted(lex.corpus.df)), docids: [...lex.corpus.docids].sort() },
-  }) + "\n");
+  }) + "\n";
+}
+
+/** Write a lexicon as JSON (lexiconJson). */
+export function saveLexicon(file: string, lex: Lexicon): void {
+  writeFileAtomic(file, lexiconJson(lex));
 }
 
 /** Read a lexicon written by saveLexicon; errors name the file and field. */
 export function loadLexicon(file: string): Lexicon {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new ConfigError(`lexicon ${show(file)}: cannot read it: ${(e as Error).message}`);
+  }
+  return parseLexicon(text, file);
+}
+
+/** Parse lexiconJson's text; `file` names the source in errors. */
+export function parseLexicon(text: string, file: string): Lexicon {
   let o: Record<string, unknown>;
   try {
-    o = JSON.parse(readFileSync(file, "utf8").replace(/^\uFEFF/, ""));
+    o = JSON.parse(text.replace(/^\uFEFF/, ""));
   } catch (e) {
     throw new DataError({ file }, `a JSON lexicon (${FORMAT})`, (e as Error).message);
   }

@@ -1,9 +1,11 @@
 /**
  * Students against BM25 and the teacher on a held-out year: train each named student configuration
- * (every seed) on one year's teacher labels, pick its best epoch on that year's qrels, re-rank the other
- * year's first-stage top-100 with the saved model, and compare the seed-averaged per-query scores with the
- * shipped BM25 run (baseline) and the shipped RankVicuna-7B runs (the teacher). Optionally the student is
- * also fused with BM25 (eval/fusion.ts) at a weight tuned on the training year.
+ * (every seed) on one year's teacher labels, select its epoch count on held-out folds of that year's
+ * queries (train/select.ts; with folds 0, the old way: the best epoch on the training year's first
+ * devQueries, which it also trains on), re-rank the other year's first-stage top-100 with the model, and
+ * compare the seed-averaged per-query scores with the shipped BM25 run (baseline) and the shipped
+ * RankVicuna-7B runs (the teacher). Optionally the student is also fused with BM25 (eval/fusion.ts) at a
+ * weight tuned on the same held-out folds.
  */
 import { join } from "path";
 import type { Kysely } from "kysely";
@@ -19,6 +21,7 @@ import type { Database } from "../store/schema";
 import { trainRunId, resolveTrainConfig, type TrainConfig, type TrainResult } from "../train/config";
 import { trainStudent } from "../train/loop";
 import { loadReranker } from "../train/reranker";
+import { trainSelected } from "../train/select";
 
 /** One student configuration under a display name. */
 export interface StudentSpec {
@@ -57,8 +60,12 @@ export interface StudentRun {
   outDir: string;
   steps: number;
   examplesPerSec: number;
-  /** Best epoch's nDCG@10 on the training year (selection). */
+  /** The selection's nDCG@10 on the training year (held-out folds; with folds 0 the best epoch's on the dev queries). */
   selectionNdcg: number | null;
+  /** The selected epoch count (0 = the untrained student). */
+  selectedEpoch: number | null;
+  /** Held-out nDCG@10 per epoch (folds only). */
+  selectionCurve?: Array<{ epoch: number; ndcg: number }>;
   /** Test-year means of this seed. */
   test: Record<string, number>;
   /** Fusion weight tuned on the training year (fused students only). */
@@ -115,8 +122,8 @@ export async function compareStudents(db: Kysely<Database>, spec: StudentCompari
     const perSeed: PerQuery[] = [], fusedPerSeed: PerQuery[] = [];
     for (const seed of spec.seeds) {
       const cfg = resolveTrainConfig({ ...s.config, seed, train: spec.train, dev: spec.train, out: "" });
-      const out = join(spec.out, trainRunId(cfg));
-      const result = await trainStudent(db, { ...cfg, out }, { quiet: spec.quiet });
+      const selected = cfg.folds >= 2 ? await trainSelected(db, cfg, { out: spec.out, quiet: spec.quiet, fuse: s.fuse }) : null;
+      const result = selected ? selected.final : await trainStudent(db, { ...cfg, out: join(spec.out, trainRunId(cfg)) }, { quiet: spec.quiet });
       spec.onRun?.(s.name, seed, result);
       const reranker = await loadReranker(result.outDir);
       try {
@@ -125,14 +132,16 @@ export async function compareStudents(db: Kysely<Database>, spec: StudentCompari
         perSeed.push(pq);
         const row: StudentRun = {
           name: s.name, seed, runId: result.runId, outDir: result.outDir, steps: result.steps, examplesPerSec: result.throughput.examplesPerSec,
-          selectionNdcg: result.best ? result.best["ndcg@10"] : null, test: meanOf(pq, metrics),
+          selectionNdcg: selected ? selected.ndcg : result.best && Number.isFinite(result.best["ndcg@10"]) ? result.best["ndcg@10"] : null,
+          selectedEpoch: selected ? selected.epoch : result.best?.epoch ?? null, test: meanOf(pq, metrics),
+          ...(selected ? { selectionCurve: selected.curve.map((c) => ({ epoch: c.epoch, ndcg: c.ndcg })) } : {}),
         };
         if (s.fuse) {
-          // tuned on the lists the epoch was picked on (the first devQueries of the training year, or all)
-          const tuneLists = cfg.devQueries > 0 ? train.lists.slice(0, cfg.devQueries) : train.lists;
-          const tuned = tuneFusionWeight(train.qrels, await reranker.rerank(tuneLists), bm25Train);
-          fusedPerSeed.push(evalOn(fuseRuns(testRun, bm25Test, tuned.weight)));
-          row.fusionWeight = tuned.weight;
+          // folds: tuned on the held-out folds' runs of the selected epoch; else on the lists the epoch was picked on
+          const weight = selected?.fusion ? selected.fusion.weight
+            : tuneFusionWeight(train.qrels, await reranker.rerank(cfg.devQueries > 0 ? train.lists.slice(0, cfg.devQueries) : train.lists), bm25Train).weight;
+          fusedPerSeed.push(evalOn(fuseRuns(testRun, bm25Test, weight)));
+          row.fusionWeight = weight;
         }
         runs.push(row);
       } finally {

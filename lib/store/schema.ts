@@ -229,6 +229,21 @@ export interface BenchRunTable {
   versions_json: string;
 }
 
+/** Collection statistics with their provenance (0006_lexicons). */
+export interface LexiconTable {
+  /** lexiconId: a hash of the statistics. */
+  id: string;
+  name: string;
+  created_at: Generated<string>;
+  k1: number;
+  b: number;
+  avgdl: number;
+  recovered_terms: number;
+  provenance_json: string;
+  /** The whole lexicon in lexicon.json's format. */
+  table_json: string;
+}
+
 /** One work item of a label job run by several workers (0005_claims): a query and all its windows. */
 export interface LabelClaimTable {
   job_id: string;
@@ -269,6 +284,7 @@ export interface Database {
   train_curves: TrainCurveTable;
   bench_runs: BenchRunTable;
   label_claims: LabelClaimTable;
+  lexicons: LexiconTable;
 }
 
 /** The `qid` of the rows holding a run's mean metric values. */

@@ -6,7 +6,7 @@ import { ConfigError, show } from "../core/errors";
 import { hash8 } from "../core/hash";
 import { checkTargetForm, type TargetForm } from "../labels/convert";
 import { MISSING_POLICIES, type MissingPolicy } from "../labels/parse";
-import { LEXICAL_FEATURES, parseFeatureNames, type LexicalFeature } from "../lexical/features";
+import { DEFAULT_FEATURES, parseFeatureNames, type LexicalFeature } from "../lexical/features";
 import { getLoss } from "../losses/index";
 import { MODEL_PRESETS } from "../models/presets";
 import { parseSelectionMode } from "../models/token-selection";
@@ -74,9 +74,13 @@ export interface TrainConfig {
   compositionLr: number;
   /** Train the network (encoder or decoder). false: s_net stays 0 and only the composition trains (the lexical features alone, a linear ranker). Default true. */
   network: boolean;
-  /** Start the score head at zero, so step 0 ranks by the composition alone (the first stage, with a prior). Default true. */
+  /**
+   * Start the score head at zero, so step 0 ranks by the composition alone (the first stage, with a prior).
+   * Only with a prior or features: a pure student has nothing to rank by at step 0 (all its scores would
+   * tie), so it keeps the seeded random head. Default true.
+   */
   zeroHead: boolean;
-  /** Lexical features of the feature channel (lexical/features.ts): "all", "none", or a comma-separated list. Default "all". */
+  /** Lexical features of the feature channel (lexical/features.ts): "all" (every one but firstStage, the prior itself), "none", or a comma-separated list. Default "all". */
   features: string;
   /** A lexicon file (lexical/lexicon.ts, `rra stats --out`); "" = the shipped one (statistics recovered from the shipped BM25 runs). Default "". */
   lexicon: string;
@@ -126,6 +130,8 @@ export interface TrainConfig {
   folds: number;
   /** With folds > 0: train on the other folds' queries and evaluate (select) on fold `fold` of the training set; -1 = all queries. Default -1. */
   fold: number;
+  /** Cross-validation over the training set (pipeline/crossval.ts): "k/K" leaves its outer fold k of K out of training and selection (tested on it); "" = none. Default "". */
+  heldOut: string;
   /** Stop after this many epochs of an `epochs`-long schedule and keep the last model (the refit of a selected epoch count; 0 = the untrained model); -1 = train every epoch and keep the best dev epoch. Default -1. */
   stopEpoch: number;
   /** Train on the windows of the first N training queries only; 0 = all. Default 0. */
@@ -140,7 +146,7 @@ export const TRAIN_DEFAULTS: Readonly<TrainConfig> = Object.freeze({
   loss: "listNet", missing: "hardNegative" as MissingPolicy, tcl: true, tclVersion: 3, tclRankWeight: 1, tclAlignWeight: 1, tclLambda: 1, ts: "exact", match: true, matchIdf: true,
   prior: 1, learnPrior: true, compositionFit: "first", compositionLr: 10, network: true, zeroHead: true, features: "all", lexicon: "", targets: "exp", targetTau: 5, scoreScale: 1, seed: 42, epochs: 3, lr: 5e-4, warmupSteps: -1,
   weightDecay: 0.01, clip: 1, groupsPerBatch: 8, microBatch: 0, pretrainSteps: 0, groupSize: 20, maxLength: 128, vocabSize: 8000, dropout: 0.1, patience: 2,
-  maxSteps: 0, devQueries: 0, folds: 0, fold: -1, stopEpoch: -1, trainQueries: 0, out: "",
+  maxSteps: 0, devQueries: 0, folds: 0, fold: -1, heldOut: "", stopEpoch: -1, trainQueries: 0, out: "",
 });
 
 /** Values of TrainConfig.rationale (RRA-GPT). */
@@ -182,6 +188,7 @@ export function resolveTrainConfig(overrides: Partial<TrainConfig> = {}): Readon
   if (c.folds === 1) throw new ConfigError("train config: folds must be 0 (no cross-validation) or at least 2, got 1");
   if (!Number.isInteger(c.fold) || c.fold < -1 || (c.folds === 0 ? c.fold !== -1 : c.fold >= c.folds)) throw new ConfigError(`train config: fold must be -1 (all queries) or an integer in [0, folds), got ${show(c.fold)} with folds ${c.folds}`);
   if (c.fold >= 0 && c.dev !== c.train) throw new ConfigError(`train config: with fold ${c.fold} the dev queries are that fold of the training set, so dev must equal train (${show(c.train)}), got ${show(c.dev)}`);
+  parseHeldOut(c.heldOut);
   if (c.stopEpoch > c.epochs) throw new ConfigError(`train config: stopEpoch ${c.stopEpoch} exceeds epochs ${c.epochs}`);
   if (c.compositionFit !== "first" && c.compositionFit !== "joint") throw new ConfigError(`train config: compositionFit must be "first" or "joint", got ${show(c.compositionFit)}`);
   if (!c.network && c.tcl) throw new ConfigError("train config: network false trains the composition alone, which has no TCL; set tcl false");
@@ -195,6 +202,20 @@ export function resolveTrainConfig(overrides: Partial<TrainConfig> = {}): Readon
   return Object.freeze(out as unknown as TrainConfig);
 }
 
+/** The outer fold a config leaves out ("k/K"), or null for "". */
+export function parseHeldOut(text: string): { fold: number; of: number } | null {
+  if (text === "") return null;
+  const m = /^(\d+)\/(\d+)$/.exec(text);
+  const fold = m ? Number(m[1]) : NaN, of = m ? Number(m[2]) : NaN;
+  if (!m || of < 2 || fold >= of) throw new ConfigError(`train config: heldOut must be "" or "k/K" with 0 <= k < K and K >= 2, got ${show(text)}`);
+  return { fold, of };
+}
+
+/** Whether a config's score head starts at zero (zeroHead, and a prior or features to start from). */
+export function startsAtZero(c: Pick<TrainConfig, "zeroHead" | "prior" | "features">): boolean {
+  return c.zeroHead && (c.prior > 0 || featureNames(c).length > 0);
+}
+
 /** The target form of a config. */
 export function targetForm(c: Pick<TrainConfig, "targets" | "targetTau">): TargetForm {
   return { kind: c.targets as TargetForm["kind"], tau: c.targets === "exp" ? c.targetTau : 0 };
@@ -203,7 +224,7 @@ export function targetForm(c: Pick<TrainConfig, "targets" | "targetTau">): Targe
 /** The lexical feature names of a config ("all", "none" / "", or a comma-separated list). */
 export function featureNames(c: Pick<TrainConfig, "features">): LexicalFeature[] {
   const f = c.features.trim();
-  if (f === "all") return [...LEXICAL_FEATURES];
+  if (f === "all") return [...DEFAULT_FEATURES];
   if (f === "none" || f === "") return [];
   return parseFeatureNames(f.split(",").map((x) => x.trim()), "train config: features");
 }
@@ -247,6 +268,8 @@ export interface TrainResult {
   resumedFromEpoch: number;
   /** Throughput of this process's training steps (excludes dev evaluation). */
   throughput: { stepsPerSec: number; examplesPerSec: number };
+  /** True when the run had finished before and was returned from its training.json without training. */
+  reused?: boolean;
   /** The pseudo-query warm-up of this process (null when off or restored from a checkpoint). */
   pretrain: { steps: number; seconds: number; examplesPerSec: number; passages: number; firstLoss: number; lastLoss: number } | null;
 }

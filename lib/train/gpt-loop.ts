@@ -38,13 +38,14 @@ import { getLoss } from "../losses/index";
 import { createRraGpt, resolveDecoderConfig, type RraGpt } from "../models/decoder";
 import { packDecoderBatch, packDecoderExample, type DecoderExample } from "../models/decoder-input";
 import { loadRationales, type WindowRecord } from "../store/labels";
+import { storeLexicon } from "../store/lexicons";
 import type { Database } from "../store/schema";
 import { normalizedWords } from "../tokenize/normalize";
 import type { WordPieceTokenizer } from "../tokenize/wordpiece";
 import { createComposition, type ScoreComposition } from "../models/composition";
 import { buildGroups, epochBatches, type BuildGroupsOptions, type QueryGroup } from "./batches";
 import { rerankGptLists, saveGptStudent, type GptStudentCore } from "./gpt-student";
-import { featureNames, resolveTrainConfig, studentTokenizer, targetForm, trainRunId, type CurvePoint, type TrainConfig, type TrainOptions, type TrainResult } from "./config";
+import { featureNames, resolveTrainConfig, startsAtZero, studentTokenizer, targetForm, trainRunId, type CurvePoint, type TrainConfig, type TrainOptions, type TrainResult } from "./config";
 import { fitComposition } from "./composition-fit";
 import { listInputs } from "./lexical-inputs";
 import { splitRun, trainLexicon } from "./run-data";
@@ -193,8 +194,9 @@ export async function trainGpt(db: Kysely<Database>, overrides: Partial<TrainCon
   const data = (name: string): Dataset => options.datasets?.[name] ?? loadDataset(name);
   const train = data(cfg.train), dev = data(cfg.dev);
   const lexicon = trainLexicon(cfg, options.datasets);
+  const lexiconId = await storeLexicon(db, lexicon); // the statistics, with their provenance, in the store
   const names = featureNames(cfg);
-  const split = splitRun(cfg, await labelWindows(db, cfg, train), train, dev);
+  const split = splitRun(cfg, await labelWindows(db, cfg, train, options.datasets), train, dev);
   const inputs = listInputs(lexicon, train.lists, names);
   const { groups, rationale } = buildGptGroups(split.windows, train, cfg, await storedRationales(db, cfg, split.windows), { inputs, targets: targetForm(cfg) });
   if (groups.length === 0) throw new ConfigError(`train: no training groups from ${cfg.labels ?? `${cfg.teacher} labels of ${cfg.train}`} (check the labels and the dataset)`);
@@ -204,7 +206,7 @@ export async function trainGpt(db: Kysely<Database>, overrides: Partial<TrainCon
   const examples = groups.map((g) => g.passages.map((p, i) => packDecoderExample(tokenizer, g.query, p, g.rationales[i] ?? undefined, { maxLength: cfg.maxLength })));
   const decCfg = resolveDecoderConfig({ vocabSize: tokenizer.idToToken.length, dropout: cfg.dropout, seed: deriveSeed(cfg.seed, "model") }, { preset: cfg.preset });
   const model = createRraGpt(decCfg);
-  if (cfg.zeroHead) {
+  if (startsAtZero(cfg)) {
     const w = model.getWeights();
     for (const k of ["rank/kernel", "rank/bias"]) w[k] = { shape: w[k].shape, values: new Float32Array(w[k].values.length) };
     model.setWeights(w);
@@ -278,7 +280,7 @@ export async function trainGpt(db: Kysely<Database>, overrides: Partial<TrainCon
     writeFileAtomic(join(outDir, "training.json"), JSON.stringify({
       format: "rra-training-record/1", runId, arch: "gpt", config: cfg, decoder: decCfg, params: model.countParams(), seed: cfg.seed,
       backend: backendInfo()?.name ?? tf.getBackend(), versions: { node: prov.node, ...prov.packages }, gitSha: prov.gitSha, groups: groups.length,
-      trainQueries: new Set(groups.map((g) => g.qid)).size, devQueries: devLists.map((l) => l.qid), lexicon: lexicon.provenance, features: names, composition: composition.values(), compositionFit,
+      trainQueries: new Set(groups.map((g) => g.qid)).size, devQueries: devLists.map((l) => l.qid), lexicon: { id: lexiconId, ...lexicon.provenance }, features: names, composition: composition.values(), compositionFit,
       rationale, stepsPerEpoch, totalSteps, warmupSteps, status, steps, best: best && { ...best, "ndcg@10": Number.isFinite(best["ndcg@10"]) ? best["ndcg@10"] : null },
       bestEpoch: best?.epoch ?? null, resumedFromEpoch: startEpoch, throughput, curves,
     }, null, 1) + "\n");

@@ -25,6 +25,7 @@ import { getLoss } from "../losses/index";
 import { resolveEncoderConfig } from "../models/presets";
 import { createRraBert, tclVersion, type Compose, type RraBert } from "../models/tcl";
 import { saveTcl } from "../models/tcl-file";
+import { storeLexicon } from "../store/lexicons";
 import type { Database } from "../store/schema";
 import { buildGroups, epochBatches, matchTypeVocab, packGroups, type PackGroupsOptions, type TrainBatch } from "./batches";
 import { fitComposition } from "./composition-fit";
@@ -33,7 +34,7 @@ import { rerankLists, saveStudent, type StudentCore } from "./rerank";
 import { trainGpt } from "./gpt-loop";
 import { accumulateAndApply, createAdamW, type AdamW } from "./schedule";
 import { buildPretrainCorpus, pretrainEncoder } from "./warmup";
-import { featureNames, resolveTrainConfig, studentTokenizer, targetForm, trainRunId, type BestEpoch, type CurvePoint, type TrainConfig, type TrainOptions, type TrainResult } from "./config";
+import { featureNames, resolveTrainConfig, startsAtZero, studentTokenizer, targetForm, trainRunId, type BestEpoch, type CurvePoint, type TrainConfig, type TrainOptions, type TrainResult } from "./config";
 import { splitRun, trainLexicon } from "./run-data";
 import { finishedRecord, labelWindows, runSchedule, saveCheckpoint, startRun, storeCurves } from "./run-state";
 
@@ -149,8 +150,9 @@ export async function trainStudent(db: Kysely<Database>, overrides: Partial<Trai
   const train = data(cfg.train), dev = data(cfg.dev);
 
   const lexicon = trainLexicon(cfg, options.datasets);
+  const lexiconId = await storeLexicon(db, lexicon); // the statistics, with their provenance, in the store
   const names = featureNames(cfg);
-  const split = splitRun(cfg, await labelWindows(db, cfg, train), train, dev);
+  const split = splitRun(cfg, await labelWindows(db, cfg, train, options.datasets), train, dev);
   const inputs = listInputs(lexicon, train.lists, names);
   const groups = buildGroups(split.windows, train, cfg.missing, cfg.groupSize, { inputs, targets: targetForm(cfg) });
   if (groups.length === 0) throw new ConfigError(`train: no training groups from ${cfg.labels ?? `${cfg.teacher} labels of ${cfg.train}`} (check the labels and the dataset)`);
@@ -160,7 +162,7 @@ export async function trainStudent(db: Kysely<Database>, overrides: Partial<Trai
   const encCfg = resolveEncoderConfig({ vocabSize: tokenizer.idToToken.length, typeVocabSize: cfg.match ? matchTypeVocab(cfg.matchIdf) : 2, dropout: cfg.dropout, seed: deriveSeed(cfg.seed, "model") }, { preset: cfg.preset });
   const v3 = cfg.tcl && cfg.tclVersion === 3;
   const model = createRraBert(encCfg, {
-    tcl: cfg.tcl, tokenSelection: cfg.ts, zeroHead: cfg.zeroHead,
+    tcl: cfg.tcl, tokenSelection: cfg.ts, zeroHead: startsAtZero(cfg),
     tclConfig: { ...tclVersion(cfg.tclVersion), rankWeight: cfg.tclRankWeight, alignWeight: cfg.tclAlignWeight, lambda: cfg.tclLambda, seed: deriveSeed(cfg.seed, "tcl") },
     composition: { scale: cfg.scoreScale, prior: cfg.prior, learnPrior: cfg.learnPrior, features: names.length },
   });
@@ -190,7 +192,7 @@ export async function trainStudent(db: Kysely<Database>, overrides: Partial<Trai
         matchIdf: cfg.match && cfg.matchIdf, lexicon,
       }, (p) => bar.tick(1, `loss ${p.loss.toFixed(4)}`));
       bar.done(`pretrain loss ${r.points[0].loss.toFixed(4)} -> ${r.points[r.points.length - 1].loss.toFixed(4)} in ${r.seconds.toFixed(0)} s`);
-      if (cfg.zeroHead) zeroScoreHead(model); // the residual student starts from its prior again, with the warmed-up encoder
+      if (startsAtZero(cfg)) zeroScoreHead(model); // the residual student starts from its prior again, with the warmed-up encoder
       const pts: CurvePoint[] = r.points.flatMap((p) => [
         { step: p.step, epoch: 0, split: "pretrain" as const, metric: "loss", value: p.loss },
         { step: p.step, epoch: 0, split: "pretrain" as const, metric: "lr", value: p.lr },
@@ -282,7 +284,7 @@ export async function trainStudent(db: Kysely<Database>, overrides: Partial<Trai
     writeFileAtomic(join(outDir, "training.json"), JSON.stringify({
       format: "rra-training-record/1", runId, config: cfg, encoder: encCfg, seed: cfg.seed, backend: backendInfo()?.name ?? tf.getBackend(),
       versions: { node: prov.node, ...prov.packages }, gitSha: prov.gitSha, groups: groups.length, trainQueries: new Set(groups.map((g) => g.qid)).size,
-      devQueries: devLists.map((l) => l.qid), lexicon: lexicon.provenance, features: names, composition: student.composition(), compositionFit,
+      devQueries: devLists.map((l) => l.qid), lexicon: { id: lexiconId, ...lexicon.provenance }, features: names, composition: student.composition(), compositionFit,
       stepsPerEpoch, totalSteps, warmupSteps, status, steps, best: bestRecord(best), bestEpoch: best?.epoch ?? null, resumedFromEpoch: startEpoch, throughput: result.throughput, pretrain, curves,
     }, null, 1) + "\n");
     await db.updateTable("train_runs").set({ status, finished_at: status === "interrupted" ? null : new Date().toISOString() }).where("id", "=", runId).execute();

@@ -15,12 +15,12 @@ import type { Dataset, RankedList } from "../data/types";
 import { loadLexicon, type Lexicon } from "../lexical/lexicon";
 import { shippedLexicon } from "../lexical/shipped";
 import type { WindowRecord } from "../store/labels";
-import type { TrainConfig } from "./config";
+import { parseHeldOut, type TrainConfig } from "./config";
 
 /** Fold of each qid (see the file header). */
-export function queryFolds(dataset: string, qids: readonly string[], folds: number): Map<string, number> {
+export function queryFolds(dataset: string, qids: readonly string[], folds: number, salt = "folds"): Map<string, number> {
   if (!Number.isInteger(folds) || folds < 2) throw new ConfigError(`queryFolds: folds must be an integer >= 2, got ${show(folds)}`);
-  const order = createRng(deriveSeed(0, `folds/${dataset}/${folds}`)).shuffle([...new Set(qids)].sort());
+  const order = createRng(deriveSeed(0, `${salt}/${dataset}/${folds}`)).shuffle([...new Set(qids)].sort());
   return new Map(order.map((q, i) => [q, i % folds]));
 }
 
@@ -35,8 +35,14 @@ export function trainLexicon(cfg: Pick<TrainConfig, "lexicon">, datasets: Record
 }
 
 /** The windows a run trains on and the lists it selects on (trainQueries, folds / fold, devQueries). */
-export function splitRun(cfg: Pick<TrainConfig, "train" | "trainQueries" | "folds" | "fold" | "devQueries">, windows: readonly WindowRecord[], train: Dataset, dev: Dataset): { windows: WindowRecord[]; devLists: RankedList[] } {
+export function splitRun(cfg: Pick<TrainConfig, "train" | "trainQueries" | "folds" | "fold" | "devQueries" | "heldOut">, windows: readonly WindowRecord[], train: Dataset, dev: Dataset): { windows: WindowRecord[]; devLists: RankedList[] } {
   let out = [...windows];
+  // cross-validation: the outer fold is left out of everything (its queries are the test set)
+  const outer = parseHeldOut(cfg.heldOut);
+  const outerFolds = outer ? queryFolds(cfg.train, train.lists.map((l) => l.qid), outer.of, "outer") : null;
+  const inTraining = (qid: string): boolean => !outer || outerFolds?.get(qid) !== outer.fold;
+  out = out.filter((w) => inTraining(w.qid));
+  const trainLists = train.lists.filter((l) => inTraining(l.qid));
   if (cfg.trainQueries > 0) {
     const keep = new Set<string>();
     for (const w of out) if (keep.size < cfg.trainQueries || keep.has(w.qid)) keep.add(w.qid);
@@ -44,10 +50,12 @@ export function splitRun(cfg: Pick<TrainConfig, "train" | "trainQueries" | "fold
   }
   let devLists = dev.lists;
   if (cfg.folds > 0 && cfg.fold >= 0) {
-    const folds = queryFolds(cfg.train, train.lists.map((l) => l.qid), cfg.folds);
+    const folds = queryFolds(cfg.train, trainLists.map((l) => l.qid), cfg.folds);
     out = out.filter((w) => folds.get(w.qid) !== cfg.fold);
     const trained = new Set(out.map((w) => w.qid));
-    devLists = train.lists.filter((l) => folds.get(l.qid) === cfg.fold && !trained.has(l.qid));
+    devLists = trainLists.filter((l) => folds.get(l.qid) === cfg.fold && !trained.has(l.qid));
+  } else if (outer && dev.name === train.name) {
+    devLists = trainLists;
   }
   if (cfg.devQueries > 0) devLists = devLists.slice(0, cfg.devQueries);
   return { windows: out, devLists };

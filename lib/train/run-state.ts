@@ -11,6 +11,7 @@ import { backendInfo } from "../backend/tf";
 import { ConfigError, show } from "../core/errors";
 import { writeFileAtomic } from "../core/files";
 import { provenance } from "../core/provenance";
+import { loadDataset } from "../data/datasets";
 import type { Dataset } from "../data/types";
 import { runLabelJob } from "../labels/pipeline";
 import { loadWindows, type WindowRecord } from "../store/labels";
@@ -90,11 +91,20 @@ export async function loadTrainCurves(db: Kysely<Database>, runId: string): Prom
   return rows.map((r) => ({ step: r.step, epoch: r.epoch, split: r.split as CurvePoint["split"], metric: r.metric, value: r.value }));
 }
 
-/** The label windows of a config: its labels.jsonl, or the stored (run if missing) teacher label job. */
-export async function labelWindows(db: Kysely<Database>, cfg: Readonly<TrainConfig>, dataset: Dataset): Promise<WindowRecord[]> {
+/**
+ * The label windows of a config: its labels.jsonl, or the stored (run if missing) teacher label job; for a
+ * merged training set (`dl19+dl20`) one job per part, windows in part order.
+ */
+export async function labelWindows(db: Kysely<Database>, cfg: Readonly<TrainConfig>, dataset: Dataset, parts: Record<string, Dataset> = {}): Promise<WindowRecord[]> {
   if (cfg.labels !== null) return readLabelsJsonl(cfg.labels);
-  const { summary } = await runLabelJob(db, { dataset: cfg.train, teacher: cfg.teacher, selection: cfg.selection }, { quiet: true, dataset });
-  return loadWindows(db, summary.job);
+  const names = cfg.train.split("+").map((n) => n.trim());
+  const out: WindowRecord[] = [];
+  for (const name of names) {
+    const part = names.length === 1 ? dataset : parts[name] ?? loadDataset(name);
+    const { summary } = await runLabelJob(db, { dataset: name, teacher: cfg.teacher, selection: cfg.selection }, { quiet: true, dataset: part });
+    out.push(...(await loadWindows(db, summary.job)));
+  }
+  return out;
 }
 
 /**
@@ -111,9 +121,11 @@ export function finishedRecord(outDir: string, runId: string): TrainResult | nul
     return null; // a damaged record: train again
   }
   if (rec.runId !== runId || (rec.status !== "done" && rec.status !== "stopped")) return null;
+  // a refit's record has no selection score of its own (null in JSON): NaN in memory
+  const best = rec.best ? { ...rec.best, "ndcg@10": typeof rec.best["ndcg@10"] === "number" ? rec.best["ndcg@10"] : NaN } : null;
   return {
-    runId, outDir, status: rec.status, curves: rec.curves ?? [], best: rec.best ?? null, steps: rec.steps ?? 0,
-    resumedFromEpoch: rec.resumedFromEpoch ?? 0, throughput: rec.throughput ?? { stepsPerSec: 0, examplesPerSec: 0 }, pretrain: rec.pretrain ?? null,
+    runId, outDir, status: rec.status, curves: rec.curves ?? [], best, steps: rec.steps ?? 0,
+    resumedFromEpoch: rec.resumedFromEpoch ?? 0, throughput: rec.throughput ?? { stepsPerSec: 0, examplesPerSec: 0 }, pretrain: rec.pretrain ?? null, reused: true,
   };
 }
 

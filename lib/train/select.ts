@@ -29,6 +29,8 @@ import { readDevRuns, trainStudent } from "./loop";
 export interface SelectOptions extends TrainOptions {
   /** Folder of the fold runs and the refit (each in `<out>/<runId>`). */
   out: string;
+  /** The refit's model directory instead of `<out>/<runId>` (rra train --out). */
+  finalOut?: string;
   /** Also tune a fusion weight with the first stage on the held-out runs. Default false. */
   fuse?: boolean;
 }
@@ -77,7 +79,7 @@ export async function trainSelected(db: Kysely<Database>, config: Partial<TrainC
     fusion = { weight: tuned.weight, ndcg: tuned.ndcg };
   }
   const refit = resolveTrainConfig({ ...base, stopEpoch: best.epoch, out: "" });
-  const final = await trainStudent(db, { ...refit, out: join(options.out, trainRunId(refit)) }, { ...options, datasets, selectionNdcg: best.ndcg });
+  const final = await trainStudent(db, { ...refit, out: options.finalOut ?? join(options.out, trainRunId(refit)) }, { ...options, datasets, selectionNdcg: best.ndcg });
   return { final, folds, curve, epoch: best.epoch, ndcg: best.ndcg, fusion };
 }
 
