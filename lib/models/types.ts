@@ -23,6 +23,11 @@ export interface EncoderBatch {
   batch: number;
   /** Row length T (padded). */
   seqLen: number;
+  /**
+   * Match-channel ids, 0 <= id < config.matchVocabSize, row-major [B, T]: rows of the separate,
+   * zero-initialised match embedding (presets.ts matchVocabSize). Absent = no match signal.
+   */
+  matchIds?: Int32Array;
   /** Token Selection for the Term Control Layer; needed only when training with the TCL. */
   selection?: SelectionArrays;
 }
