@@ -20,10 +20,18 @@ export interface EncoderSizes {
   maxLen: number;
 }
 
-/** Named encoder sizes. `small` is the benchmark shape of shared/notes/tfjs-on-this-machine.md. */
+/**
+ * Named encoder sizes. `small` is the benchmark shape of shared/notes/tfjs-on-this-machine.md. The last
+ * two are the sizes of real pretrained checkpoints (their config.json), for `rra bench` and for students
+ * of that size: google/bert_uncased_L-4_H-256_A-4 and microsoft/MiniLM-L12-H384-uncased cut to 6 layers
+ * (as cross-encoder/ms-marco-MiniLM-L-6-v2). Loading such a checkpoint takes its sizes from its own
+ * config.json (lib/models/checkpoint/hf-config.ts), not from this table.
+ */
 export const MODEL_PRESETS = {
   tiny: { numLayers: 2, hiddenSize: 64, numHeads: 2, ffnSize: 256, maxLen: 128 },
   small: { numLayers: 2, hiddenSize: 128, numHeads: 4, ffnSize: 512, maxLen: 512 },
+  "bert-l4-h256": { numLayers: 4, hiddenSize: 256, numHeads: 4, ffnSize: 1024, maxLen: 512 },
+  "minilm-l6-h384": { numLayers: 6, hiddenSize: 384, numHeads: 12, ffnSize: 1536, maxLen: 512 },
 } as const satisfies Record<string, Readonly<EncoderSizes>>;
 
 /** A preset name. */
