@@ -30,10 +30,15 @@ const MARK = Symbol("mark");
 
 /** Interpret a pickle and return the value STOP leaves on the stack. */
 export function unpickle(bytes: Uint8Array, o: UnpickleOptions): unknown {
+  return unpickleAt(bytes, 0, o).value;
+}
+
+/** Interpret the pickle that starts at byte `start` (files that hold several, one after another); returns its value and the byte after its STOP. */
+export function unpickleAt(bytes: Uint8Array, start: number, o: UnpickleOptions): { value: unknown; end: number } {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const stack: unknown[] = [];
   const memo = new Map<number, unknown>();
-  let p = 0;
+  let p = start;
   const fail = (expected: string, got: string): never => {
     throw new DataError({ file: o.file, field: `pickle byte ${p}` }, expected, got, `${o.file} was not loaded; only ${o.expected} is read, and nothing in it is executed`);
   };
@@ -83,7 +88,7 @@ export function unpickle(bytes: Uint8Array, o: UnpickleOptions): unknown {
     switch (op) {
       case 0x80: u8(); break; // PROTO
       case 0x95: take(8); break; // FRAME: a length hint
-      case 0x2e: return pop(); // STOP
+      case 0x2e: return { value: pop(), end: p }; // STOP
       case 0x28: stack.push(MARK); break; // MARK
       case 0x7d: stack.push(new Map()); break; // EMPTY_DICT
       case 0x5d: stack.push([]); break; // EMPTY_LIST

@@ -119,6 +119,13 @@ describe("malformed checkpoints", function () {
     assert.throws(() => readTorchCheckpoint(file), (e: Error) => e instanceof DataError && /GLOBAL posix\.system/.test(e.message) && /nothing in it is executed/.test(e.message));
   });
 
+  it("a truncated legacy (pre-1.6) pytorch_model.bin", () => {
+    const dir = copyOf("bert-legacy-pytorch");
+    const f = join(dir, "pytorch_model.bin");
+    truncateSync(f, statSync(f).size - 50);
+    rejects(dir, () => loadPretrainedEncoder(dir), /pytorch_model\.bin/, /truncated/);
+  });
+
   it("a truncated pytorch_model.bin", () => {
     const dir = copyOf("bert-pytorch");
     const f = join(dir, "pytorch_model.bin");
@@ -210,8 +217,11 @@ describe("checkpoint readers (units)", () => {
     assert.throws(() => unpickle(Buffer.from("\x80\x02X\x05\x00\x00\x00ab", "latin1"), o), /truncated/);
   });
 
-  it("the reference pytorch_model.bin and model.safetensors hold the same values", () => {
+  it("the reference pytorch_model.bin (zip and legacy format) and model.safetensors hold the same values", () => {
+    const legacy = readTorchCheckpoint(join(hfFixtures(), "bert-legacy-pytorch", "pytorch_model.bin"));
     const a = readTorchCheckpoint(join(hfFixtures(), "bert-pytorch", "pytorch_model.bin"));
+    assert.deepEqual([...legacy.keys()], [...a.keys()]);
+    for (const [k, t] of a) assert.deepEqual(Array.from(legacy.get(k)?.values ?? []), Array.from(t.values), k);
     const b = readSafetensors(join(hfFixtures(), "bert-safetensors", "model.safetensors"));
     for (const [k, t] of b) assert.deepEqual(Array.from(a.get(k)?.values ?? []), Array.from(t.values), k);
     assert.deepEqual(a.get("embeddings.position_ids")?.shape, [1, 40]);

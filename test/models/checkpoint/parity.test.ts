@@ -43,7 +43,7 @@ describe("pretrained checkpoints: parity with the PyTorch reference", function (
     await initBackend({ quiet: true });
   });
 
-  for (const name of ["bert-safetensors", "bert-pytorch", "bert-sharded", "bert-fp16-safetensors", "bert-bf16-pytorch"]) {
+  for (const name of ["bert-safetensors", "bert-pytorch", "bert-legacy-pytorch", "bert-sharded", "bert-fp16-safetensors", "bert-bf16-pytorch"]) {
     it(`BertModel from ${name}: hidden states and pooled output within ${TOL}`, () => {
       const ref = hfReference(name);
       const pre = loadPretrainedEncoder(join(hfFixtures(), name));
