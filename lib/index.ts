@@ -63,6 +63,7 @@ export * from "./models/decoder";
 export * from "./models/decoder-input";
 export * from "./models/checkpoint/pretrained";
 export * from "./models/checkpoint/folder";
+export * from "./models/match-channel";
 export * from "./hub/cache";
 export * from "./hub/resolve";
 export * from "./losses/types";

@@ -13,6 +13,8 @@ import { loadEncoder } from "../../../lib/models/encoder";
 import { createPretrainedDecoder, createPretrainedEncoder, loadPretrainedDecoder, loadPretrainedEncoder } from "../../../lib/models/checkpoint/pretrained";
 import type { EncoderBatch } from "../../../lib/models/types";
 import { hfFixtures, hfReference, type HfReference } from "../../fixtures/hf-fixtures";
+import { matchVocabSizeFor, splitMatchTypes } from "../../../lib/models/match-channel";
+import { MATCH_TYPE_VOCAB, packPairs } from "../../../lib/train/batches";
 
 const TOL = 1e-5;
 
@@ -156,6 +158,35 @@ describe("pretrained checkpoints: parity with the PyTorch reference", function (
     } finally {
       enc.dispose();
       rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("match channel for pretrained encoders (splitMatchTypes)", () => {
+  it("splits the packer's types into the checkpoint's side ids and match ids", () => {
+    const batch = { inputIds: new Int32Array(6), tokenTypeIds: Int32Array.from([0, 2, 0, 1, 3, 9]), attentionMask: new Int32Array(6).fill(1), batch: 1, seqLen: 6 };
+    const s = splitMatchTypes(batch);
+    assert.deepEqual(Array.from(s.tokenTypeIds), [0, 0, 0, 1, 1, 1]);
+    assert.deepEqual(Array.from(s.matchIds as Int32Array), [0, 1, 0, 0, 1, 4]);
+    assert.equal(matchVocabSizeFor(4), 2);
+    assert.equal(matchVocabSizeFor(10), 5);
+    assert.throws(() => matchVocabSizeFor(5), /even/);
+  });
+  it("with the project's packer (match channel on), a warm-started encoder scores at step 0 as the checkpoint", async () => {
+    await initBackend({ quiet: true });
+    const pre = loadPretrainedEncoder(join(hfFixtures(), "bert-cls-pytorch"), { matchVocabSize: matchVocabSizeFor(MATCH_TYPE_VOCAB) });
+    const enc = createPretrainedEncoder(pre);
+    try {
+      const pairs = [{ query: "what is the search engine", passage: "the search engine ranks the passage" }, { query: "how many queries", passage: "many queries and passages" }];
+      const packed = packPairs(pre.tokenizer, pairs, { maxLength: 32, tokenSelection: null, padTo: "longest", matchChannel: true, matchIdf: null });
+      assert.ok(Array.from(packed.tokenTypeIds).some((t) => t >= 2), "some words match");
+      const split = splitMatchTypes(packed);
+      const withMatch = enc.score(split);
+      const plain = enc.score({ ...split, matchIds: undefined });
+      assert.deepEqual(Array.from(withMatch.dataSync()), Array.from(plain.dataSync()));
+      tf.dispose([withMatch, plain]);
+    } finally {
+      enc.dispose();
     }
   });
 });
