@@ -9,7 +9,8 @@
  *     its compute time per window (no LLM tokens).
  */
 import * as tf from "@tensorflow/tfjs";
-import { basename } from "path";
+import { existsSync } from "fs";
+import { basename, join } from "path";
 import { DataError } from "../core/errors";
 import { cachedSnapshot, parseRepoRef } from "../hub/cache";
 import { notAFolder } from "../hub/pull";
@@ -22,8 +23,6 @@ import type { EncoderBatch } from "../models/types";
 import { packBatch } from "../tokenize/pack";
 import type { WordPieceTokenizer } from "../tokenize/wordpiece";
 import { lengthOrder } from "./rerank";
-import { existsSync } from "fs";
-import { join } from "path";
 
 /** A loaded cross-encoder. */
 export interface CrossEncoder {
