@@ -118,18 +118,20 @@ export async function downloadBlob(f: RemoteFile, target: string, o: DownloadOpt
       }
       const fd = openSync(part, have > 0 ? "a" : "w");
       try {
-        const reader = (res.body as ReadableStream<Uint8Array>).getReader();
-        for (;;) {
-          let chunk: ReadableStreamReadResult<Uint8Array>;
+        if (!res.body) throw new HubHttpError(`GET ${o.url}: HTTP ${res.status} without a body`, res.status, o.url);
+        const reader = res.body.getReader();
+        const next = async (): Promise<{ done: boolean; value?: Uint8Array }> => {
           try {
-            chunk = await reader.read();
+            return await reader.read();
           } catch (e) {
             throw new HubHttpError(`${f.path}: the connection broke after ${have} of ${size} bytes (${(e as Error).message}); run rra pull again to resume`, 0, o.url, "broken");
           }
-          if (chunk.done) break;
-          writeSync(fd, chunk.value);
-          have += chunk.value.length;
-          o.onBytes?.(chunk.value.length);
+        };
+        for (let chunk = await next(); !chunk.done; chunk = await next()) {
+          const bytes = chunk.value as Uint8Array;
+          writeSync(fd, bytes);
+          have += bytes.length;
+          o.onBytes?.(bytes.length);
         }
       } finally {
         closeSync(fd);
