@@ -45,6 +45,10 @@ import time
 PRESETS = {
     "tiny": dict(numLayers=2, hiddenSize=64, numHeads=2, ffnSize=256, maxLen=128),    # presets.ts: tiny
     "small": dict(numLayers=2, hiddenSize=128, numHeads=4, ffnSize=512, maxLen=512),  # presets.ts: small
+    # presets.ts: the sizes of google/bert_uncased_L-4_H-256_A-4 and of a 6-layer MiniLM-H384
+    # (cross-encoder/ms-marco-MiniLM-L-6-v2), from their config.json
+    "bert-l4-h256": dict(numLayers=4, hiddenSize=256, numHeads=4, ffnSize=1024, maxLen=512),
+    "minilm-l6-h384": dict(numLayers=6, hiddenSize=384, numHeads=12, ffnSize=1536, maxLen=512),
     "base": dict(numLayers=12, hiddenSize=768, numHeads=12, ffnSize=3072, maxLen=512),  # not in presets.ts
 }
 # Defaults of lib/models/presets.ts ENCODER_DEFAULTS and lib/train/config.ts (vocabSize 8000, dropout 0.1).

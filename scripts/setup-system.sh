@@ -2,10 +2,13 @@
 # System packages for the notebooks and figures (Debian 12 / Ubuntu): classic Jupyter Notebook and
 # nbconvert (to open and execute notebooks), Chromium (headless, for PNG/SVG figure export), OpenBLAS
 # headers (libopenblas-dev: the optional native matMul kernel, native/rra-blas), and PostgreSQL (the
-# store's PostgreSQL tests and a team store; scripts/setup-postgres.sh starts it and creates the test db).
+# store's PostgreSQL tests and a team store; scripts/setup-postgres.sh starts it and creates the test db),
+# and PyTorch (python3-torch 1.13: the independent reference checkpoints of test/fixtures/hf-checkpoints.py
+# and the PyTorch peer of rra bench --peer; measured on Debian 12: 165 packages, +635 MB, 79 s with
+# most archives already in apt's cache).
 # Idempotent: installs only what is missing. Needs root or sudo.
 set -euo pipefail
-PKGS=(jupyter-notebook jupyter-nbconvert python3-nbclient jupyter-client jupyter-nbformat chromium libopenblas-dev postgresql)
+PKGS=(jupyter-notebook jupyter-nbconvert python3-nbclient jupyter-client jupyter-nbformat chromium libopenblas-dev postgresql python3-torch)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -47,8 +47,11 @@ Options:
   --json           print one JSON object (the report, storeId, figures) and nothing else on stdout
   -h, --help       this text
 
-Example:
-  rra bench --presets small --backends wasm,onnxruntime`;
+Examples:
+  rra bench --presets small --backends wasm,onnxruntime
+  rra bench --presets bert-l4-h256,minilm-l6-h384 --seq 128 --backends wasm,wasm+blas,onnxruntime --peer
+      the sizes of two real pretrained checkpoints (BERT-L4-H256, MiniLM-L6-H384) at 128 tokens, with
+      PyTorch on the same shapes`;
 
 function intFlag(values: Record<string, unknown>, flag: string): number | undefined {
   if (values[flag] === undefined) return undefined;

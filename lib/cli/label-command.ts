@@ -10,6 +10,9 @@ import { closeStore, defaultStoreTarget, openStore } from "../store/db";
 import { listLabelJobs, loadWindows } from "../store/labels";
 import type { Database } from "../store/schema";
 import { numberFlag, parseFlags, required, type Command } from "./args";
+import { initBackend } from "../backend/tf";
+import type { Teacher } from "../labels/types";
+import { createCrossEncoderTeacher } from "../train/cross-encoder";
 
 const HELP = `rra label --dataset dl19|dl20|noveleval [options]
 rra label --dataset ... --worker [--worker-id ID] [--lease-seconds S] [options]
@@ -29,7 +32,8 @@ the job's summary is computed from the store. See environment.md, "PostgreSQL st
 Options:
   --dataset NAME     dl19, dl20 or noveleval (required)
   --teacher T        projected:rankvicuna-7b (default), projected:gpt-3.5-turbo-run1, replay:<log>,
-                     live[:<model>] (RRA_LLM_BASE_URL, RRA_LLM_MODEL, RRA_LLM_API_KEY), oracle, bm25
+                     live[:<model>] (RRA_LLM_BASE_URL, RRA_LLM_MODEL, RRA_LLM_API_KEY), oracle, bm25,
+                     crossencoder:DIR|hf:ORG/NAME (a pretrained cross-encoder, scored locally; rra pull it first)
                      shipped logs: rankvicuna-7b_bm25-top20-single_dl19|dl20, rankvicuna-7b_bm25-top100-sw20s10_dl19|dl20,
                      vicuna-7b-ckpt800_bm25-top20-single_dl19|dl20, vicuna-7b-v1.5-zeroshot_bm25-top100-sw20s10_dl19
   --select MODE      top10+bottom10 (RRADistill, default), top20 (one window), sliding20/10 (RankGPT)
@@ -107,10 +111,16 @@ export const labelCommand: Command = {
     if (!values.worker && (values["worker-id"] !== undefined || values["lease-seconds"] !== undefined)) {
       throw new ConfigError("rra label: --worker-id and --lease-seconds only apply with --worker");
     }
+    // a pretrained cross-encoder teacher is a model: made here, above the label pipeline (labels/ does not import models/)
+    let teacher: Teacher | undefined;
+    if (partial.teacher?.startsWith("crossencoder:")) {
+      await initBackend({ quiet: true });
+      teacher = createCrossEncoderTeacher(partial.teacher.slice("crossencoder:".length));
+    }
     const db = await openStore((values.db as string | undefined) ?? defaultStoreTarget());
     try {
-      if (values.worker) return await runWorker(db, partial, values, policy);
-      const { summary } = await runLabelJob(db, partial, { quiet: Boolean(values.json) });
+      if (values.worker) return await runWorker(db, partial, values, policy, teacher);
+      const { summary } = await runLabelJob(db, partial, { quiet: Boolean(values.json), teacher });
       if (values.out) {
         const n = writeLabelsJsonl(values.out as string, await loadWindows(db, summary.job), policy);
         console.error(`[label] wrote ${n} label lines to ${values.out as string} (policy ${policy})`);
@@ -120,13 +130,14 @@ export const labelCommand: Command = {
       if (summary.failed > 0) console.error(`[label] ${summary.failed} of ${summary.windows} windows failed (not stored; a rerun retries them)`);
       return summary.calls === 0 && summary.windows > 0 ? 1 : 0;
     } finally {
+      await teacher?.close?.();
       await closeStore(db);
     }
   },
 };
 
 /** `rra label --worker`: one worker of the job; exit 0 once every query is stored, 1 when some failed in every attempt. */
-async function runWorker(db: Kysely<Database>, partial: Partial<LabelJobConfig> & { dataset: string }, values: Record<string, unknown>, policy: MissingPolicy): Promise<number> {
+async function runWorker(db: Kysely<Database>, partial: Partial<LabelJobConfig> & { dataset: string }, values: Record<string, unknown>, policy: MissingPolicy, teacher?: Teacher): Promise<number> {
   const leaseSeconds = numberFlag("label", values, "lease-seconds", DEFAULT_LEASE_SECONDS);
   if (!(leaseSeconds > 0)) throw new ConfigError(`rra label: --lease-seconds expects a number of seconds > 0, got ${JSON.stringify(values["lease-seconds"])}`);
   const workerId = (values["worker-id"] as string | undefined) ?? defaultWorkerId();
@@ -135,7 +146,7 @@ async function runWorker(db: Kysely<Database>, partial: Partial<LabelJobConfig> 
       : e.kind === "released" || e.kind === "failed" ? `${e.kind} ${e.qid} (${e.failedWindows} window(s) failed)` : `${e.kind} ${e.qid}`;
     console.error(`[label worker ${workerId}] ${what}`);
   };
-  const { completed, lost, counts, jobId, summary } = await runLabelWorker(db, partial, { quiet: true, leaseSeconds, workerId, onEvent: log });
+  const { completed, lost, counts, jobId, summary } = await runLabelWorker(db, partial, { quiet: true, leaseSeconds, workerId, onEvent: log, teacher });
   console.error(`[label worker ${workerId}] stored ${completed} query(ies), lost ${lost}; job ${jobId}: ${counts.done} done, ${counts.failed} failed of ${counts.total}`);
   if (values.out) {
     const n = writeLabelsJsonl(values.out as string, await loadWindows(db, jobId), policy);

@@ -9,6 +9,7 @@ import { dataCommand } from "./data-command";
 import { evalCommand } from "./eval-command";
 import { labelCommand } from "./label-command";
 import { notebooksCommand } from "./notebooks-command";
+import { pullCommand } from "./pull-command";
 import { benchCommand } from "./bench-command";
 import { exportCommand } from "./export-command";
 import { reproduceCommand } from "./reproduce-command";
@@ -17,7 +18,7 @@ import { serveCommand } from "./serve-command";
 import { statsCommand } from "./stats-command";
 import { trainCommand } from "./train-command";
 
-const COMMANDS: Command[] = [evalCommand, compareCommand, dataCommand, statsCommand, labelCommand, trainCommand, ablateCommand, studentsCommand, rerankCommand, exportCommand, serveCommand, benchCommand, backendCommand, notebooksCommand, reproduceCommand];
+const COMMANDS: Command[] = [evalCommand, compareCommand, dataCommand, statsCommand, labelCommand, trainCommand, ablateCommand, studentsCommand, rerankCommand, pullCommand, exportCommand, serveCommand, benchCommand, backendCommand, notebooksCommand, reproduceCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -29,7 +30,7 @@ function usage(): string {
     "commands:",
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     "",
-    "environment: RRA_DB (SQLite store path), RRA_DB_URL (postgres:// store, wins over RRA_DB), RRA_BACKEND (tensorflow|wasm|cpu), RRA_DATA_DIR",
+    "environment: RRA_DB (SQLite store path), RRA_DB_URL (postgres:// store, wins over RRA_DB), RRA_BACKEND (tensorflow|wasm|cpu), RRA_DATA_DIR; rra pull: HF_TOKEN, HF_HOME, HF_HUB_OFFLINE, HF_ENDPOINT",
   ].join("\n");
 }
 

@@ -86,8 +86,15 @@ function keyMask(g: GraphBuilder, mask: string): string {
   return g.op("Unsqueeze", [g.mul(g.sub(g.scalar(1), g.op("CastFloat", [mask])), g.scalar(NEG, "neg"))], { axis: 1 });
 }
 
+/** Refuse what the graph does not build yet (issue 13 item 7), rather than export a model that scores differently. */
+function checkExportable(config: { hiddenAct?: string; matchVocabSize?: number }): void {
+  if (config.hiddenAct !== undefined && config.hiddenAct !== "gelu_tanh") throw new ConfigError(`export: hiddenAct ${show(config.hiddenAct)} (a pretrained checkpoint's exact GELU) is not exported yet; only "gelu_tanh" (issue 13 item 7)`);
+  if ((config.matchVocabSize ?? 0) > 0) throw new ConfigError(`export: a separate match embedding (matchVocabSize ${config.matchVocabSize}) is not exported yet (issue 13 item 7)`);
+}
+
 /** RRA-BERT's serving score as a graph (see the module comment). */
 export function bertGraph(config: Readonly<EncoderConfig>, weights: NamedWeights, scoreScale = 1): InferenceGraph {
+  checkExportable(config);
   const g = new GraphBuilder("rra-bert");
   const b = new Blocks(g, weights, config.layerNormEps);
   const H = config.hiddenSize, nh = config.numHeads;
@@ -117,6 +124,7 @@ export function bertGraph(config: Readonly<EncoderConfig>, weights: NamedWeights
 
 /** RRA-GPT's ranking-layer score as a graph (see the module comment). */
 export function gptGraph(config: Readonly<DecoderConfig>, weights: NamedWeights): InferenceGraph {
+  checkExportable(config);
   const g = new GraphBuilder("rra-gpt");
   const b = new Blocks(g, weights, config.layerNormEps);
   const H = config.hiddenSize, nh = config.numHeads;

@@ -38,8 +38,11 @@ export interface DecoderExample {
   dropped: { query: number; passage: number; rationale: number };
 }
 
+/** What packing needs of a tokenizer: the project's WordPiece, or a checkpoint's byte-level BPE (bos = clsId, eos = sepId). */
+export type DecoderTokenizer = Pick<WordPieceTokenizer, "clsId" | "sepId"> & { encode(text: string): { ids: number[] } };
+
 /** Pack "query: q document: d relevant?" plus an optional rationale (see the module comment). */
-export function packDecoderExample(tokenizer: WordPieceTokenizer, query: string, passage: string, rationale?: string, options: Partial<DecoderPackConfig> = {}): DecoderExample {
+export function packDecoderExample(tokenizer: DecoderTokenizer, query: string, passage: string, rationale?: string, options: Partial<DecoderPackConfig> = {}): DecoderExample {
   const unknown = Object.keys(options).filter((k) => !(k in DECODER_PACK_DEFAULTS));
   if (unknown.length) throw new ConfigError(`packDecoderExample: unknown option(s) ${unknown.map((k) => show(k)).join(", ")}; expected maxLength`);
   const c = { ...DECODER_PACK_DEFAULTS, ...options };

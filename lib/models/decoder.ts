@@ -11,6 +11,9 @@
  * Inference: one forward pass over the prompt columns only (the batch is cut to max(promptLength) + 1
  * tokens), score from the ranking layer, no LM head.
  *
+ * A Hugging Face GPT-2 checkpoint is this decoder with its sizes, layer_norm_epsilon, the tied LM head
+ * and `lmBias: false` (lib/models/checkpoint/gpt2.ts maps its fused c_attn / Conv1D tensors onto these
+ * variables; Conv1D already stores [in, out], our kernel layout).
  * Blocks are pre-LN (shapes: B rows, T tokens, H hidden, nh heads, d = H / nh):
  *   x = word[ids] + position[0..T);  x += drop(MHA(LN1(x)));  x += drop(FFN(LN2(x)));  h = LN_final(x)
  *   MHA logits get a causal mask (-1e9 where key > query) plus a padding mask (-1e9 at padding keys).
@@ -24,9 +27,9 @@ import { ConfigError, ShapeError, show } from "../core/errors";
 import { deriveSeed, Rng } from "../core/rng";
 import { getLoss } from "../losses/index";
 import type { RankingLoss } from "../losses/types";
-import { EncoderSizes, MODEL_PRESETS } from "./presets";
+import { EncoderSizes, MODEL_PRESETS, type HiddenAct } from "./presets";
 import { EncoderWeights, initialValue } from "./encoder";
-import { dense as denseOp, dropout, gatherRows, gelu, layerNorm, matMul2d } from "./kernels";
+import { dense as denseOp, dropout, gatherRows, gelu, geluErf, layerNorm, matMul2d } from "./kernels";
 import { assignWeights, readWeightsDir, variablesToWeights, writeWeightsDir } from "./weights-file";
 
 /** Configuration of RRA-GPT (createRraGpt takes only resolved configs, see resolveDecoderConfig). */
@@ -45,6 +48,10 @@ export interface DecoderConfig extends EncoderSizes {
   tieEmbeddings: boolean;
   /** Seed of every initializer, per variable through deriveSeed(seed, name). Default 0. */
   seed: number;
+  /** Feed-forward activation; absent = "gelu_tanh" (GPT-2's "gelu_new"). */
+  hiddenAct?: HiddenAct;
+  /** The LM head adds a bias [V]; absent = true. GPT-2 has none (false). */
+  lmBias?: boolean;
 }
 
 /** Defaults of every field except vocabSize. */
@@ -54,6 +61,8 @@ export const DECODER_DEFAULTS: Readonly<Omit<DecoderConfig, "vocabSize">> = Obje
 
 const SIZE_KEYS: readonly (keyof EncoderSizes)[] = ["numLayers", "hiddenSize", "numHeads", "ffnSize", "maxLen"];
 const KNOWN_KEYS: readonly string[] = ["preset", "vocabSize", ...Object.keys(DECODER_DEFAULTS)];
+/** Optional fields and what their absence means; stored only when they differ (old configs stay as they were). */
+const OPTIONAL_DEFAULTS: Readonly<Record<string, unknown>> = Object.freeze({ hiddenAct: "gelu_tanh", lmBias: true });
 
 /** Merge defaults, a preset (or explicit sizes, not both) and overrides into a frozen DecoderConfig. */
 export function resolveDecoderConfig(overrides: Partial<Omit<DecoderConfig, "preset">> & { vocabSize: number }, options: { preset?: string } = {}): Readonly<DecoderConfig> {
@@ -77,8 +86,8 @@ export function resolveDecoderConfig(overrides: Partial<Omit<DecoderConfig, "pre
 export function checkDecoderConfig(value: unknown, where = "decoder config"): Readonly<DecoderConfig> {
   if (value === null || typeof value !== "object") throw new ConfigError(`${where}: expected an object, got ${show(value)}`);
   const c = value as Record<string, unknown>;
-  const unknown = Object.keys(c).filter((k) => !KNOWN_KEYS.includes(k));
-  if (unknown.length) throw new ConfigError(`${where}: unknown key(s) ${unknown.map((k) => show(k)).join(", ")}; expected some of ${KNOWN_KEYS.join(", ")}`);
+  const unknown = Object.keys(c).filter((k) => !KNOWN_KEYS.includes(k) && !(k in OPTIONAL_DEFAULTS));
+  if (unknown.length) throw new ConfigError(`${where}: unknown key(s) ${unknown.map((k) => show(k)).join(", ")}; expected some of ${[...KNOWN_KEYS, ...Object.keys(OPTIONAL_DEFAULTS)].join(", ")}`);
   for (const k of KNOWN_KEYS) if (c[k] === undefined) throw new ConfigError(`${where}: ${k} is required`);
   for (const k of [...SIZE_KEYS, "vocabSize", "seed"]) {
     const v = c[k];
@@ -89,8 +98,11 @@ export function checkDecoderConfig(value: unknown, where = "decoder config"): Re
   if (typeof c.tieEmbeddings !== "boolean") throw new ConfigError(`${where}: tieEmbeddings must be a boolean, got ${show(c.tieEmbeddings)}`);
   if (typeof c.preset !== "string") throw new ConfigError(`${where}: preset must be a string, got ${show(c.preset)}`);
   if ((c.hiddenSize as number) % (c.numHeads as number) !== 0) throw new ConfigError(`${where}: hiddenSize ${c.hiddenSize} must be divisible by numHeads ${c.numHeads}`);
+  if (c.hiddenAct !== undefined && c.hiddenAct !== "gelu_tanh" && c.hiddenAct !== "gelu_erf") throw new ConfigError(`${where}: hiddenAct must be "gelu_tanh" or "gelu_erf", got ${show(c.hiddenAct)}`);
+  if (c.lmBias !== undefined && typeof c.lmBias !== "boolean") throw new ConfigError(`${where}: lmBias must be a boolean, got ${show(c.lmBias)}`);
   const out: Record<string, unknown> = {};
   for (const k of KNOWN_KEYS) out[k] = c[k];
+  for (const [k, d] of Object.entries(OPTIONAL_DEFAULTS)) if (c[k] !== undefined && c[k] !== d) out[k] = c[k];
   return Object.freeze(out as unknown as DecoderConfig);
 }
 
@@ -187,7 +199,7 @@ export function decoderVariableShapes(c: Readonly<DecoderConfig>): Array<[string
   }
   out.push(["final/ln/gamma", [H]], ["final/ln/beta", [H]], ["rank/kernel", [H, 1]], ["rank/bias", [1]], ["cls/kernel", [H, 1]], ["cls/bias", [1]]);
   if (!c.tieEmbeddings) out.push(["lm/kernel", [H, c.vocabSize]]);
-  out.push(["lm/bias", [c.vocabSize]]);
+  if (c.lmBias !== false) out.push(["lm/bias", [c.vocabSize]]);
   return out;
 }
 
@@ -224,6 +236,7 @@ export function createRraGpt(config: Readonly<DecoderConfig>): RraGpt {
   }
   const v = (name: string): tf.Variable => vars.get(name) as tf.Variable;
   const H = c.hiddenSize, nh = c.numHeads, dh = H / nh, V = c.vocabSize;
+  const act = c.hiddenAct === "gelu_erf" ? geluErf : gelu;
   let dropoutCalls = 0, disposed = false;
   const dense = (x: tf.Tensor, name: string): tf.Tensor => denseOp(x, v(`${name}/kernel`), v(`${name}/bias`));
   const ln = (x: tf.Tensor, name: string): tf.Tensor => layerNorm(x, v(`${name}/gamma`), v(`${name}/beta`), c.layerNormEps);
@@ -253,7 +266,7 @@ export function createRraGpt(config: Readonly<DecoderConfig>): RraGpt {
         const probs = tf.softmax(tf.add(tf.mul(tf.matMul(heads(q), heads(k), false, true), 1 / Math.sqrt(dh)), mask)); // [B, nh, T, T]
         const ctx = tf.matMul(drop(probs, `${p}/attn/probs`) as tf.Tensor4D, heads(val)); // [B, nh, T, dh]
         x = tf.add(x, drop(dense(tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [B * T, H]), `${p}/attn/out`), `${p}/attn/res`));
-        x = tf.add(x, drop(dense(gelu(dense(ln(x, `${p}/ln2`), `${p}/ffn/in`)), `${p}/ffn/out`), `${p}/ffn/res`));
+        x = tf.add(x, drop(dense(act(dense(ln(x, `${p}/ln2`), `${p}/ffn/in`)), `${p}/ffn/out`), `${p}/ffn/res`));
       }
       const h = ln(x, "final/ln"); // [B*T, H]
       const last = gatherRows(h, tf.tensor1d(Array.from(batch.promptLength, (pl, b) => b * T + pl), "int32")); // [B, H]
@@ -265,7 +278,8 @@ export function createRraGpt(config: Readonly<DecoderConfig>): RraGpt {
       if (lmPositions.length) {
         const hr = gatherRows(h, tf.tensor1d(lmPositions, "int32")); // [N, H]
         const kernel = c.tieEmbeddings ? tf.transpose(v("embeddings/word")) : v("lm/kernel"); // [H, V]
-        out.lmLogits = tf.add(matMul2d(hr, kernel), v("lm/bias")) as tf.Tensor2D; // [N, V]
+        const logits = matMul2d(hr, kernel); // [N, V]
+        out.lmLogits = (c.lmBias === false ? logits : tf.add(logits, v("lm/bias"))) as tf.Tensor2D;
         out.lmTargetIds = Int32Array.from(lmTargetIds);
       }
       return out as unknown as tf.TensorContainer;

@@ -3,11 +3,16 @@
  * moments), which is what trains at a usable speed on the wasm backend (shared/notes/tfjs-on-this-machine.md).
  *
  * Architecture (shapes: B rows, T tokens, H hidden, nh heads, d = H / nh):
- *   x = LN(word[ids] + position[0..T) + segment[tokenTypeIds])              [B*T, H]
+ *   x = LN(word[ids] + position[0..T) + segment[tokenTypeIds] (+ match[matchIds])) [B*T, H]
  *   per block, layerNorm "pre" (default):  x += drop(MHA(LN1(x)));  x += drop(FFN(LN2(x)));  final LN
  *              layerNorm "post" (BERT):     x = LN1(x + drop(MHA(x)));  x = LN2(x + drop(FFN(x)))
  *   MHA: fused QKV projection, softmax(q k^T / sqrt(d) + padMask) v, with padMask = -1e9 at padding keys
- *   FFN: GELU (tanh form, x*x*x rather than pow) between two dense layers
+ *   FFN: GELU between two dense layers: tanh form (x*x*x rather than pow; default) or exact erf form
+ *        (config.hiddenAct "gelu_erf", BERT's)
+ * A Hugging Face BERT checkpoint is this encoder with layerNorm "post", hiddenAct "gelu_erf" and its own
+ * sizes and eps (lib/models/checkpoint/bert.ts maps its tensors onto these variables). The match
+ * channel (config.matchVocabSize > 0) is a separate embedding whose rows start at zero, so a loaded
+ * checkpoint's outputs are unchanged at step 0 while its token-type rows stay as they were.
  *   cls = hidden[:, 0, :];  score = w . tanh(Wp cls + bp) + b                  (BERT pooler + linear head)
  * The ops with their own gradients and fast forms (dense, gatherRows, tanh, GELU) are in kernels.ts.
  * Every variable is initialised with a seeded truncated normal (std initStd) whose seed is
@@ -81,6 +86,7 @@ export function encoderVariableShapes(c: Readonly<EncoderConfig>): Array<[string
     ["embeddings/word", [c.vocabSize, H]], ["embeddings/position", [c.maxLen, H]], ["embeddings/segment", [c.typeVocabSize, H]],
     ["embeddings/ln/gamma", [H]], ["embeddings/ln/beta", [H]],
   ];
+  if ((c.matchVocabSize ?? 0) > 0) out.push(["embeddings/match", [c.matchVocabSize as number, H]]);
   for (let l = 0; l < c.numLayers; l++) {
     const p = `layer${l}`;
     out.push([`${p}/attn/qkv/kernel`, [H, 3 * H]], [`${p}/attn/qkv/bias`, [3 * H]], [`${p}/attn/out/kernel`, [H, H]], [`${p}/attn/out/bias`, [H]],
@@ -93,10 +99,10 @@ export function encoderVariableShapes(c: Readonly<EncoderConfig>): Array<[string
   return out;
 }
 
-/** Seeded initial value of a variable by its name: LN gamma 1, beta and biases 0, else truncated normal(0, initStd). */
+/** Seeded initial value of a variable by its name: LN gamma 1, beta, biases and the match embedding 0, else truncated normal(0, initStd). */
 export function initialValue(c: Readonly<Pick<EncoderConfig, "initStd" | "seed">>, name: string, shape: number[]): tf.Tensor {
   if (name.endsWith("/gamma")) return tf.ones(shape);
-  if (name.endsWith("/beta") || name.endsWith("/bias")) return tf.zeros(shape);
+  if (name.endsWith("/beta") || name.endsWith("/bias") || name === "embeddings/match") return tf.zeros(shape);
   return tf.truncatedNormal(shape, 0, c.initStd, "float32", deriveSeed(c.seed, name));
 }
 
@@ -113,10 +119,19 @@ export function checkBatch(batch: EncoderBatch, c: Readonly<EncoderConfig>, wher
     if (id < 0 || id >= c.vocabSize) throw new ShapeError(`${where}: inputIds[${i}] = ${id} outside the vocabulary [0, ${c.vocabSize})`);
     if (ty < 0 || ty >= c.typeVocabSize) throw new ShapeError(`${where}: tokenTypeIds[${i}] = ${ty} outside [0, ${c.typeVocabSize})`);
   }
+  if (batch.matchIds !== undefined) {
+    const M = c.matchVocabSize ?? 0;
+    if (M === 0) throw new ShapeError(`${where}: the batch has matchIds but the config has no match embedding (matchVocabSize 0)`);
+    if (batch.matchIds.length !== B * T) throw new ShapeError(`${where}: matchIds has ${batch.matchIds.length} entries, expected batch*seqLen = ${B}*${T} = ${B * T}`);
+    for (let i = 0; i < B * T; i++) {
+      const m = batch.matchIds[i];
+      if (m < 0 || m >= M) throw new ShapeError(`${where}: matchIds[${i}] = ${m} outside [0, ${M})`);
+    }
+  }
 }
 
-export { dense, fastTanh, gatherRows, gelu, layerNorm, matMul2d } from "./kernels";
-import { dense as denseOp, dropout, fastTanh, gatherRows, gelu, layerNorm, matMul2d } from "./kernels";
+export { dense, fastTanh, gatherRows, gelu, geluErf, layerNorm, matMul2d } from "./kernels";
+import { dense as denseOp, dropout, fastTanh, gatherRows, gelu, geluErf, layerNorm, matMul2d } from "./kernels";
 
 /** Build an encoder from a resolved config, with seeded initial weights. */
 export function createEncoder(config: Readonly<EncoderConfig>): Encoder {
@@ -129,6 +144,7 @@ export function createEncoder(config: Readonly<EncoderConfig>): Encoder {
   }
   const v = (name: string): tf.Variable => vars.get(name) as tf.Variable;
   const H = c.hiddenSize, nh = c.numHeads, dh = H / nh;
+  const act = c.hiddenAct === "gelu_erf" ? geluErf : gelu;
   let dropoutCalls = 0;
   let disposed = false;
 
@@ -148,7 +164,9 @@ export function createEncoder(config: Readonly<EncoderConfig>): Encoder {
       const word = tf.reshape(gatherRows(v("embeddings/word"), ids), [B, T, H]);
       const pos = tf.slice(v("embeddings/position"), [0, 0], [T, H]);
       const seg = tf.reshape(gatherRows(v("embeddings/segment"), types), [B, T, H]);
-      let x: tf.Tensor = tf.reshape(tf.add(tf.add(word, pos), seg), [B * T, H]);
+      let emb: tf.Tensor = tf.add(tf.add(word, pos), seg);
+      if (batch.matchIds !== undefined) emb = tf.add(emb, tf.reshape(gatherRows(v("embeddings/match"), tf.tensor1d(batch.matchIds, "int32")), [B, T, H]));
+      let x: tf.Tensor = tf.reshape(emb, [B * T, H]);
       x = drop(ln(x, "embeddings/ln"), "embeddings");
       // Additive padding mask over keys: 0 for real tokens, -1e9 for padding. [B, 1, 1, T]
       const keyMask = tf.reshape(tf.mul(tf.sub(1, tf.tensor1d(batch.attentionMask, "float32")), -1e9), [B, 1, 1, T]);
@@ -162,7 +180,7 @@ export function createEncoder(config: Readonly<EncoderConfig>): Encoder {
         const ctx = tf.matMul(drop(probs, `${p}/attn/probs`) as tf.Tensor4D, heads(val)); // [B, nh, T, dh]
         return dense(tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [B * T, H]), `${p}/attn/out`);
       };
-      const ffn = (h: tf.Tensor, p: string): tf.Tensor => dense(gelu(dense(h, `${p}/ffn/in`)), `${p}/ffn/out`);
+      const ffn = (h: tf.Tensor, p: string): tf.Tensor => dense(act(dense(h, `${p}/ffn/in`)), `${p}/ffn/out`);
       for (let l = 0; l < c.numLayers; l++) {
         const p = `layer${l}`;
         if (c.layerNorm === "pre") {

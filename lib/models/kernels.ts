@@ -69,6 +69,11 @@ export function gelu(x: tf.Tensor): tf.Tensor {
   return tf.mul(tf.mul(0.5, x), tf.add(1, fastTanh(inner)));
 }
 
+/** GELU, exact form x * Phi(x) = 0.5 x (1 + erf(x / sqrt(2))): BERT's "gelu" (Hugging Face hidden_act "gelu"). */
+export function geluErf(x: tf.Tensor): tf.Tensor {
+  return tf.mul(tf.mul(0.5, x), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+}
+
 /**
  * Inverted dropout: x * mask / (1 - rate), the mask drawn from mulberry32 seeded with `seed` (a 32-bit
  * integer, e.g. deriveSeed(...)). Same seed, same mask; the gradient is dy * mask / (1 - rate).

@@ -20,10 +20,18 @@ export interface EncoderSizes {
   maxLen: number;
 }
 
-/** Named encoder sizes. `small` is the benchmark shape of shared/notes/tfjs-on-this-machine.md. */
+/**
+ * Named encoder sizes. `small` is the benchmark shape of shared/notes/tfjs-on-this-machine.md. The last
+ * two are the sizes of real pretrained checkpoints (their config.json), for `rra bench` and for students
+ * of that size: google/bert_uncased_L-4_H-256_A-4 and microsoft/MiniLM-L12-H384-uncased cut to 6 layers
+ * (as cross-encoder/ms-marco-MiniLM-L-6-v2). Loading such a checkpoint takes its sizes from its own
+ * config.json (lib/models/checkpoint/hf-config.ts), not from this table.
+ */
 export const MODEL_PRESETS = {
   tiny: { numLayers: 2, hiddenSize: 64, numHeads: 2, ffnSize: 256, maxLen: 128 },
   small: { numLayers: 2, hiddenSize: 128, numHeads: 4, ffnSize: 512, maxLen: 512 },
+  "bert-l4-h256": { numLayers: 4, hiddenSize: 256, numHeads: 4, ffnSize: 1024, maxLen: 512 },
+  "minilm-l6-h384": { numLayers: 6, hiddenSize: 384, numHeads: 12, ffnSize: 1536, maxLen: 512 },
 } as const satisfies Record<string, Readonly<EncoderSizes>>;
 
 /** A preset name. */
@@ -31,6 +39,15 @@ export type PresetName = keyof typeof MODEL_PRESETS;
 
 /** Where the layer norm sits in a block. */
 export type LayerNormPosition = "pre" | "post";
+
+/** Feed-forward activation: GELU in its tanh approximation or exact (erf) form. */
+export type HiddenAct = "gelu_tanh" | "gelu_erf";
+
+/**
+ * Optional fields and the value their absence means. A config that leaves them out (every config
+ * written before issue 13, and every project preset) stores and hashes exactly as before.
+ */
+export const ENCODER_OPTIONAL_DEFAULTS: Readonly<{ hiddenAct: HiddenAct; matchVocabSize: number }> = Object.freeze({ hiddenAct: "gelu_tanh" as HiddenAct, matchVocabSize: 0 });
 
 /** Configuration of the transformer encoder (createEncoder takes only resolved configs). */
 export interface EncoderConfig extends EncoderSizes {
@@ -50,6 +67,17 @@ export interface EncoderConfig extends EncoderSizes {
   initStd: number;
   /** Seed of every initializer; per variable through deriveSeed(seed, name). Default 0. */
   seed: number;
+  /**
+   * Feed-forward activation. Absent = "gelu_tanh" (the project's presets, GPT-2's "gelu_new");
+   * "gelu_erf" is BERT's exact "gelu" (a Hugging Face checkpoint's hidden_act).
+   */
+  hiddenAct?: HiddenAct;
+  /**
+   * Rows of a separate match-channel embedding added to the input embeddings from the batch's
+   * `matchIds` (types.ts), initialised to zeros so that a loaded checkpoint's outputs are unchanged at
+   * step 0 while the token-type rows stay the checkpoint's. Absent or 0 = no such embedding.
+   */
+  matchVocabSize?: number;
 }
 
 /** Defaults of every field except vocabSize (sizes = the tiny preset). */
@@ -67,6 +95,7 @@ export const ENCODER_DEFAULTS: Readonly<Omit<EncoderConfig, "vocabSize">> = Obje
 const SIZE_KEYS: readonly (keyof EncoderSizes)[] = ["numLayers", "hiddenSize", "numHeads", "ffnSize", "maxLen"];
 const INT_KEYS: readonly (keyof EncoderConfig)[] = [...SIZE_KEYS, "vocabSize", "typeVocabSize", "seed"];
 const KNOWN_KEYS: readonly string[] = ["preset", "vocabSize", ...Object.keys(ENCODER_DEFAULTS)];
+const OPTIONAL_KEYS: readonly string[] = Object.keys(ENCODER_OPTIONAL_DEFAULTS);
 
 /** Options of resolveEncoderConfig. */
 export interface ResolveEncoderOptions {
@@ -108,8 +137,8 @@ function stripUndefined(o: Record<string, unknown>): Record<string, unknown> {
 export function checkEncoderConfig(value: unknown, where = "encoder config"): Readonly<EncoderConfig> {
   if (value === null || typeof value !== "object") throw new ConfigError(`${where}: expected an object, got ${show(value)}`);
   const c = value as Record<string, unknown>;
-  const unknown = Object.keys(c).filter((k) => !KNOWN_KEYS.includes(k));
-  if (unknown.length) throw new ConfigError(`${where}: unknown key${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => show(k)).join(", ")}; expected some of ${KNOWN_KEYS.join(", ")}`);
+  const unknown = Object.keys(c).filter((k) => !KNOWN_KEYS.includes(k) && !OPTIONAL_KEYS.includes(k));
+  if (unknown.length) throw new ConfigError(`${where}: unknown key${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => show(k)).join(", ")}; expected some of ${[...KNOWN_KEYS, ...OPTIONAL_KEYS].join(", ")}`);
   for (const k of KNOWN_KEYS) if (c[k] === undefined) throw new ConfigError(`${where}: ${k} is required`);
   for (const k of INT_KEYS) {
     const v = c[k];
@@ -127,7 +156,13 @@ export function checkEncoderConfig(value: unknown, where = "encoder config"): Re
   if ((c.hiddenSize as number) % (c.numHeads as number) !== 0) {
     throw new ConfigError(`${where}: hiddenSize ${c.hiddenSize} must be divisible by numHeads ${c.numHeads}`);
   }
+  if (c.hiddenAct !== undefined && c.hiddenAct !== "gelu_tanh" && c.hiddenAct !== "gelu_erf") throw new ConfigError(`${where}: hiddenAct must be "gelu_tanh" or "gelu_erf", got ${show(c.hiddenAct)}`);
+  if (c.matchVocabSize !== undefined && (typeof c.matchVocabSize !== "number" || !Number.isInteger(c.matchVocabSize) || c.matchVocabSize < 0)) {
+    throw new ConfigError(`${where}: matchVocabSize must be a non-negative integer, got ${show(c.matchVocabSize)}`);
+  }
   const out: Record<string, unknown> = {};
   for (const k of KNOWN_KEYS) out[k] = c[k];
+  // optional fields only when they differ from what their absence means (stored configs stay as they were)
+  for (const k of OPTIONAL_KEYS) if (c[k] !== undefined && c[k] !== (ENCODER_OPTIONAL_DEFAULTS as Record<string, unknown>)[k]) out[k] = c[k];
   return Object.freeze(out as unknown as EncoderConfig);
 }

@@ -41,6 +41,11 @@ export interface EncoderBatch {
   batch: number;
   /** Row length T (padded). */
   seqLen: number;
+  /**
+   * Match-channel ids, 0 <= id < config.matchVocabSize, row-major [B, T]: rows of the separate,
+   * zero-initialised match embedding (presets.ts matchVocabSize). Absent = no match signal.
+   */
+  matchIds?: Int32Array;
   /** Token Selection for the Term Control Layer (v1/v2); needed only when training with the TCL. */
   selection?: SelectionArrays;
   /** Term arrays of the TCL v3 (BM25-shaped term score). */

@@ -5,11 +5,15 @@
  * Rules, applied in this order:
  * 1. Clean: U+0000, U+FFFD and every Unicode "Other" character (categories Cc, Cf, Cn, Co, Cs) are
  *    removed, except TAB, LF and CR, which are whitespace. (BERT `_clean_text` / `_is_control`.)
- * 2. Whitespace: SPACE, TAB, LF, CR and every Zs character become one ASCII space; words are the
- *    maximal runs of non-space characters. (BERT `_is_whitespace`, `whitespace_tokenize`.)
+ * 2. Whitespace: SPACE, TAB, LF, CR, every Zs character and the line / paragraph separators U+2028,
+ *    U+2029 become one ASCII space; words are the maximal runs of non-space characters. (BERT
+ *    `_is_whitespace`, `whitespace_tokenize`; the separators as in Hugging Face's Rust BertNormalizer,
+ *    which uses Unicode White_Space, where Python BERT kept them as word characters.)
  * 3. Hangul (our change, `hangul: "compose"`, the default): the text is first put in NFC, so that
  *    decomposed Hangul (conjoining jamo, as macOS file names produce) becomes precomposed syllables.
- * 4. Lowercase (uncased, the default): `toLowerCase()` (Python `str.lower()` for all practical text).
+ * 4. Lowercase (uncased, the default): `toLowerCase()` character by character: a capital sigma
+ *    becomes σ everywhere (as Hugging Face's Rust tokenizers do), never the word-final ς that
+ *    JavaScript's and Python's context-sensitive lowercasing give.
  * 5. Strip accents (default: same as `lowercase`, as in BERT/HF): NFD, then every nonspacing mark (Mn)
  *    is dropped, so "Café" -> "cafe". Hangul syllables U+AC00-U+D7A3 are skipped by this step: NFD would
  *    split "한" into the jamo ᄒ ᅡ ᆫ (category Lo, so BERT keeps them, decomposed), and a vocabulary
@@ -53,7 +57,7 @@ export interface PreTokens {
   words: number[];
 }
 
-const WHITESPACE = /[\t\n\r\p{Zs}]/gu;
+const WHITESPACE = /[\t\n\r\p{Zs}\u2028\u2029]/gu;
 const CONTROL = /[\p{C}\uFFFD]/gu;
 const NOT_HANGUL_SYLLABLES = /[^\uAC00-\uD7A3]+/g;
 const MARKS = /\p{Mn}/gu;
@@ -68,7 +72,8 @@ export function normalizeText(text: string, options: Partial<NormalizeOptions> =
   const o = { ...NORMALIZE_DEFAULTS, ...options };
   let s = text.replace(WHITESPACE, " ").replace(CONTROL, "");
   if (o.hangul === "compose") s = s.normalize("NFC");
-  if (o.lowercase) s = s.toLowerCase();
+  // U+03A3 first: toLowerCase maps a word-final capital sigma to ς, the Rust reference to σ.
+  if (o.lowercase) s = s.replace(/\u03A3/g, "\u03C3").toLowerCase();
   const strip = o.stripAccents === undefined ? o.lowercase : o.stripAccents;
   if (strip) {
     s = o.hangul === "compose"

@@ -8,6 +8,12 @@
  * otherwise it is cut to `maxQueryTokens` (never more), and the passage gets the remaining slots:
  *   keptQuery   = min(queryLen, maxLength - 3, max(maxQueryTokens, maxLength - 3 - passageLen))
  *   keptPassage = min(passageLen, maxLength - 3 - keptQuery)
+ * With `truncation: "longest-first"` the pair is cut as Hugging Face's tokenizers do for a pretrained
+ * cross-encoder (TruncationStrategy::LongestFirst, huggingface/tokenizers utils/truncation.rs). With
+ * n = maxLength - 3 slots and s the shorter side's length:
+ *   small = s;  large = s > n ? s : max(s, n - s);  if small + large > n: small = floor(n / 2), large = small + n % 2
+ * the shorter side (the query when the two are equally long) keeps at most `small` tokens, the longer at
+ * most `large` (maxQueryTokens is not used).
  */
 import { ConfigError, ShapeError, show } from "../core/errors";
 import type { WordPieceTokenizer } from "./wordpiece";
@@ -19,10 +25,26 @@ export interface PackConfig {
   maxLength: number;
   /** Tokens the query keeps when the pair must be truncated. Default 32. */
   maxQueryTokens: number;
+  /** "passage-first" (default: the rule above) or "longest-first" (Hugging Face's, for pretrained cross-encoders). */
+  truncation: "passage-first" | "longest-first";
 }
 
 /** Defaults of pair packing. */
-export const PACK_DEFAULTS: Readonly<PackConfig> = Object.freeze({ maxLength: 128, maxQueryTokens: 32 });
+export const PACK_DEFAULTS: Readonly<PackConfig> = Object.freeze({ maxLength: 128, maxQueryTokens: 32, truncation: "passage-first" as const });
+
+/** Tokens each side keeps under Hugging Face's LongestFirst truncation of a pair into `n` slots. */
+export function longestFirstKeep(qLen: number, dLen: number, n: number): [number, number] {
+  if (qLen + dLen <= n) return [qLen, dLen];
+  const swap = qLen > dLen;
+  let small = swap ? dLen : qLen;
+  let large = small > n ? small : Math.max(small, n - small);
+  if (small + large > n) {
+    small = Math.floor(n / 2);
+    large = small + (n % 2);
+  }
+  const [a, b] = swap ? [large, small] : [small, large];
+  return [Math.min(qLen, a), Math.min(dLen, b)];
+}
 
 /** A packed `[CLS] q [SEP] d [SEP] [PAD]...` sequence; every array has `maxLength` entries. */
 export interface PackedPair {
@@ -52,13 +74,14 @@ export function packPair(tokenizer: WordPieceTokenizer, query: string, passage: 
   const c = resolveOptions(PACK_DEFAULTS, options, "packPair");
   checkInt("packPair", "maxLength", c.maxLength, 3);
   checkInt("packPair", "maxQueryTokens", c.maxQueryTokens, 0);
+  if (c.truncation !== "passage-first" && c.truncation !== "longest-first") throw new ConfigError(`packPair: truncation must be "passage-first" or "longest-first", got ${show(c.truncation)}`);
   const q = tokenizer.encodeWords(query);
   const d = tokenizer.encodeWords(passage);
   const slots = c.maxLength - 3;
   const qLen = q.ids.length;
   const dLen = d.ids.length;
-  const kq = Math.min(qLen, slots, Math.max(c.maxQueryTokens, slots - dLen));
-  const kd = Math.min(dLen, slots - kq);
+  const [kq, kd] = c.truncation === "longest-first" ? longestFirstKeep(qLen, dLen, slots) : [Math.min(qLen, slots, Math.max(c.maxQueryTokens, slots - dLen)), 0];
+  const keptPassage = c.truncation === "longest-first" ? kd : Math.min(dLen, slots - kq);
 
   const L = c.maxLength;
   const inputIds = new Array<number>(L).fill(tokenizer.padId);
@@ -78,14 +101,14 @@ export function packPair(tokenizer: WordPieceTokenizer, query: string, passage: 
   put(tokenizer.clsId, 0, -1, -1);
   for (let i = 0; i < kq; i++) put(q.ids[i], 0, q.wordIds[i], q.preTokenIds[i]);
   put(tokenizer.sepId, 0, -1, -1);
-  for (let i = 0; i < kd; i++) put(d.ids[i], 1, d.wordIds[i], d.preTokenIds[i]);
+  for (let i = 0; i < keptPassage; i++) put(d.ids[i], 1, d.wordIds[i], d.preTokenIds[i]);
   put(tokenizer.sepId, 1, -1, -1);
   return {
     inputIds, tokenTypeIds, attentionMask, length: p,
-    truncated: kq < qLen || kd < dLen,
-    dropped: { query: qLen - kq, passage: dLen - kd },
+    truncated: kq < qLen || keptPassage < dLen,
+    dropped: { query: qLen - kq, passage: dLen - keptPassage },
     queryTokenSpan: [1, 1 + kq],
-    passageTokenSpan: [2 + kq, 2 + kq + kd],
+    passageTokenSpan: [2 + kq, 2 + kq + keptPassage],
     wordIds, preTokenIds,
   };
 }
@@ -124,7 +147,7 @@ export function packBatch(tokenizer: WordPieceTokenizer, pairs: readonly TextPai
   const c = resolveOptions(PACK_BATCH_DEFAULTS, options, "packBatch");
   if (c.padTo !== "max" && c.padTo !== "longest") throw new ConfigError(`packBatch: padTo must be "max" or "longest", got ${show(c.padTo)}`);
   if (pairs.length === 0) throw new ShapeError("packBatch: expected at least one pair, got an empty batch");
-  const packed = pairs.map((pr) => packPair(tokenizer, pr.query, pr.passage, { maxLength: c.maxLength, maxQueryTokens: c.maxQueryTokens }));
+  const packed = pairs.map((pr) => packPair(tokenizer, pr.query, pr.passage, { maxLength: c.maxLength, maxQueryTokens: c.maxQueryTokens, truncation: c.truncation }));
   const seq = c.padTo === "max" ? c.maxLength : Math.max(...packed.map((x) => x.length));
   const B = packed.length;
   const out: PackedBatch = {

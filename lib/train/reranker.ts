@@ -3,7 +3,9 @@
  *   - a student written by `rra train`: RRA-BERT (rerank.ts, no `kind` in config.json) or RRA-GPT
  *     (gpt-student.ts, `kind: "rra-gpt"`), scored by TensorFlow.js on the current backend;
  *   - an exported directory (`rra export`, config.json `format: "rra-export/1"`): ONNX (scored by ONNX
- *     Runtime when it is installed, else by a TensorFlow.js port of the weights) or a TensorFlow.js graph model.
+ *     Runtime when it is installed, else by a TensorFlow.js port of the weights) or a TensorFlow.js graph model;
+ *   - a Hugging Face cross-encoder folder (config.json with a `model_type`, a one-label
+ *     BertForSequenceClassification; cross-encoder.ts), scored by TensorFlow.js as the checkpoint was trained.
  * Its own file so that rerank.ts and gpt-student.ts do not import each other (tslab cannot load circular imports).
  */
 import { existsSync, readFileSync } from "fs";
@@ -13,9 +15,10 @@ import { ConfigError, DataError, show } from "../core/errors";
 import type { RankedList, Run } from "../data/types";
 import { EXPORT_FORMAT } from "../export/model-card";
 import { loadExportedScorer, type ScorerEngine } from "../export/runtime";
+import { isHfModelFolder, loadCrossEncoder } from "./cross-encoder";
 import { GPT_STUDENT_KIND, loadGptStudent, scoreGptPairs } from "./gpt-student";
 import { loadStudent, scorePairs, type RerankOptions } from "./rerank";
-import { rerankComposed, scoreComposed, type ScoringSpec } from "./scoring";
+import { IDENTITY_SCORING, rerankComposed, scoreComposed, type ScoringSpec } from "./scoring";
 
 /** The kind of a model directory: "gpt" when config.json has `kind: "rra-gpt"` (gpt-student.ts), "bert" when it has no kind. */
 export function studentKind(dir: string): "bert" | "gpt" {
@@ -35,8 +38,8 @@ export interface Pair { query: string; passage: string }
 export interface Reranker {
   /** Student architecture. */
   kind: "bert" | "gpt";
-  /** "native" = a directory written by rra train; "onnx" / "tfjs" = written by rra export. */
-  format: "native" | "onnx" | "tfjs";
+  /** "native" = a directory written by rra train; "onnx" / "tfjs" = written by rra export; "hf" = a Hugging Face cross-encoder folder. */
+  format: "native" | "onnx" | "tfjs" | "hf";
   /** What computes the scores: "tfjs-<backend>" or "onnxruntime-cpu". */
   engine: string;
   /** The model directory. */
@@ -66,10 +69,14 @@ export interface LoadRerankerOptions {
 export async function loadReranker(dir: string, options: LoadRerankerOptions = {}): Promise<Reranker> {
   const configFile = join(dir, "config.json");
   if (!existsSync(configFile)) throw new ConfigError(`loadReranker: ${show(dir)} is not a model directory: config.json is missing (write one with rra train or rra export)`);
-  const config = JSON.parse(readFileSync(configFile, "utf8")) as { format?: unknown };
+  const config = JSON.parse(readFileSync(configFile, "utf8")) as { format?: unknown; model_type?: unknown };
   const batchSize = options.batchSize ?? 128;
   let base: Omit<Reranker, "score" | "rerank">;
-  if (config.format === EXPORT_FORMAT) {
+  if (isHfModelFolder(config)) {
+    // a Hugging Face cross-encoder scores with its own logit: no composition
+    const ce = loadCrossEncoder(dir);
+    base = { kind: "bert", format: "hf", engine: tfjsEngineName(), dir, scoring: IDENTITY_SCORING, scorePairs: async (pairs) => ce.scorePairs(pairs, batchSize), dispose: () => ce.dispose() };
+  } else if (config.format === EXPORT_FORMAT) {
     const exported = await loadExportedScorer(dir, { engine: options.engine ?? "auto", batchSize, threads: options.threads });
     base = { kind: exported.kind, format: exported.format, engine: exported.engine, dir, scoring: exported.scoring, scorePairs: exported.scorePairs, dispose: exported.dispose };
   } else if (studentKind(dir) === "gpt") {

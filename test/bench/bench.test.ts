@@ -73,6 +73,12 @@ describe("bench FLOPs (computeForwardFlops)", () => {
     assert.equal(computeForwardFlops({ numLayers: 2, hiddenSize: 64, ffnSize: 256 }, 64), 14_688_384);
     assert.equal(computeTrainFlops({ numLayers: 2, hiddenSize: 64, ffnSize: 256 }, 64), 3 * 14_688_384);
   });
+  it("knows the real checkpoint shapes at 128 tokens (BERT-L4-H256, MiniLM-L6-H384), as scripts/bench-peer.py counts them", () => {
+    const c = resolveBenchConfig({ presets: ["bert-l4-h256", "minilm-l6-h384"], seq: 128 });
+    assert.deepEqual(c.presets, ["bert-l4-h256", "minilm-l6-h384"]);
+    // bench-peer.py --preset bert-l4-h256 --seq 128 printed flops_per_pair_forward 872546816
+    assert.equal(computeForwardFlops({ numLayers: 4, hiddenSize: 256, ffnSize: 1024 }, 128), 872_546_816);
+  });
 });
 
 describe("bench helpers", () => {

@@ -218,3 +218,38 @@ describe("encoder (createEncoder)", () => {
     assert.equal(tf.memory().numTensors, start);
   });
 });
+
+describe("encoder configuration options of pretrained checkpoints (hiddenAct, matchVocabSize)", () => {
+  before(async () => {
+    await initBackend({ quiet: true });
+  });
+  it("leave the project's presets as they were: no new keys, the same variables", () => {
+    const c = resolveEncoderConfig({ vocabSize: VOCAB }, { preset: "tiny" });
+    assert.deepEqual(Object.keys(c).filter((k) => k === "hiddenAct" || k === "matchVocabSize"), []);
+    // stating the defaults explicitly stores the same config
+    assert.deepEqual(resolveEncoderConfig({ vocabSize: VOCAB, hiddenAct: "gelu_tanh", matchVocabSize: 0 }, { preset: "tiny" }), c);
+    const enc = createEncoder(c);
+    assert.ok(!enc.trainableVariables().some((v) => v.name.endsWith("embeddings/match")));
+    enc.dispose();
+  });
+  it("reject bad values", () => {
+    assert.throws(() => resolveEncoderConfig({ vocabSize: VOCAB, hiddenAct: "relu" as never }), (e: Error) => e instanceof ConfigError && /hiddenAct must be "gelu_tanh" or "gelu_erf", got "relu"/.test(e.message));
+    assert.throws(() => resolveEncoderConfig({ vocabSize: VOCAB, matchVocabSize: -1 }), /matchVocabSize must be a non-negative integer/);
+  });
+  it("gelu_erf changes the outputs, and the match embedding starts at zero", () => {
+    const base = { vocabSize: VOCAB, dropout: 0, initStd: 0.5, seed: 4 };
+    const tanh = createEncoder(resolveEncoderConfig(base));
+    const erf = createEncoder(resolveEncoderConfig({ ...base, hiddenAct: "gelu_erf", matchVocabSize: 3 }));
+    const batch = makeBatch([8, 6], 8, 2);
+    const a = tanh.score(batch), b = erf.score(batch);
+    const withMatch = erf.score({ ...batch, matchIds: Int32Array.from(batch.inputIds, (x) => x % 3) });
+    assert.ok(maxAbsDiff(a.dataSync(), b.dataSync()) > 1e-6, "erf and tanh GELU differ");
+    assert.ok(maxAbsDiff(a.dataSync(), b.dataSync()) < 1e-2, "by about the approximation error");
+    assert.deepEqual(Array.from(withMatch.dataSync()), Array.from(b.dataSync()));
+    assert.throws(() => tanh.score({ ...batch, matchIds: new Int32Array(16) }), (e: Error) => e instanceof ShapeError && /matchVocabSize 0/.test(e.message));
+    assert.throws(() => erf.score({ ...batch, matchIds: new Int32Array(16).fill(3) }), /matchIds\[0\] = 3 outside \[0, 3\)/);
+    tf.dispose([a, b, withMatch]);
+    tanh.dispose();
+    erf.dispose();
+  });
+});

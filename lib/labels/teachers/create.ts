@@ -61,6 +61,9 @@ export function createTeacher(spec: string, ctx: { db: Kysely<Database>; dataset
       }
       return createScoreTeacher("bm25", "bm25", (qid, docid) => scores.get(qid)?.get(docid) ?? 0);
     }
+    case "crossencoder":
+      // a model, made above the label pipeline (labels/ does not import models/): rra label does it
+      throw new ConfigError(`teacher ${show(spec)}: a cross-encoder teacher is a model; create it with createCrossEncoderTeacher (lib/train/cross-encoder.ts) and pass it as {teacher} to runLabelJob (rra label --teacher crossencoder:... does this)`);
     default:
       throw new ConfigError(`unknown teacher ${show(spec)}; expected ${TEACHER_FORMS}`);
   }
