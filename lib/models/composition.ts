@@ -61,8 +61,9 @@ let counter = 0;
 export function createComposition(config: Partial<CompositionConfig>): ScoreComposition {
   const c = checkCompositionConfig(config);
   const uid = `rra-composition-${++counter}`;
-  const w = c.features > 0 ? tf.variable(tf.zeros([c.features]), true, `${uid}/features`) : null;
-  const beta = c.prior > 0 ? tf.variable(tf.scalar(c.prior), c.learnPrior, `${uid}/prior`) : null;
+  // tidy frees the initial values (variables are not tracked by tidy)
+  const w = c.features > 0 ? tf.tidy(() => tf.variable(tf.zeros([c.features]), true, `${uid}/features`)) : null;
+  const beta = c.prior > 0 ? tf.tidy(() => tf.variable(tf.scalar(c.prior), c.learnPrior, `${uid}/prior`)) : null;
   return {
     config: c,
     variables: () => [...(w ? [w] : []), ...(beta && c.learnPrior ? [beta] : [])],

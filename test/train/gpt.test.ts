@@ -53,14 +53,14 @@ describe("RRA-GPT training and re-ranking (lib/train/gpt-loop.ts)", function () 
   });
 
   describe("config and rationales", () => {
-    it("accepts arch gpt, validates its fields, and keeps bert run ids unchanged", () => {
+    it("accepts arch gpt, validates its fields; the run id hashes every field with the recipe version", () => {
       const c = resolveTrainConfig({ arch: "gpt", clsWeight: 1, lmWeight: 0, rationale: "none" });
       assert.equal(c.arch, "gpt");
       assert.throws(() => resolveTrainConfig({ rationale: "llm" }), (e: Error) => e instanceof ConfigError && /rationale must be one of auto, template, none, got "llm"/.test(e.message));
       assert.throws(() => resolveTrainConfig({ clsWeight: -1 }), /clsWeight must be a non-negative number, got -1/);
-      // the id of the default bert config, computed without the fields that are left out at their defaults
-      const { out: _o, rationale: _r, clsWeight: _c, lmWeight: _l, microBatch: _m, pretrainSteps: _p, matchIdf: _mi, prior: _pr, scoreScale: _s, ...old } = TRAIN_DEFAULTS;
-      assert.equal(trainRunId(resolveTrainConfig({})), `student-${hash8(old)}`);
+      // every field but out, with the recipe version (3: lexical statistics, residual composition, TCL v3)
+      const { out: _o, ...fields } = TRAIN_DEFAULTS;
+      assert.equal(trainRunId(resolveTrainConfig({})), `student-${hash8({ ...fields, recipe: 3 })}`);
       assert.notEqual(trainRunId(resolveTrainConfig({ arch: "gpt" })), trainRunId(resolveTrainConfig({ arch: "gpt", lmWeight: 1 })));
     });
 
@@ -103,7 +103,7 @@ describe("RRA-GPT training and re-ranking (lib/train/gpt-loop.ts)", function () 
       assert.equal(rec.arch, "gpt");
       assert.equal(rec.config.rationale, "template");
       assert.ok(rec.rationale.templateSlots > 0 && rec.backend && rec.versions && rec.throughput.examplesPerSec > 0);
-      assert.equal(first.curves.filter((c) => c.split === "dev").length, 4);
+      assert.equal(first.curves.filter((c) => c.split === "dev").length, 5, "epoch 0 (the untrained student) and every epoch");
     });
 
     it("micro-batches give the full-batch update (dropout and LM loss off)", async () => {
@@ -115,10 +115,10 @@ describe("RRA-GPT training and re-ranking (lib/train/gpt-loop.ts)", function () 
       a.forEach((x, i) => assert.ok(Math.abs(x - b[i]) < 1e-4, `step ${i + 1}: ${x} vs ${b[i]}`));
     });
 
-    it("a rerun of the finished run resumes from its checkpoint without training", async () => {
+    it("a rerun of the finished run returns its record without training", async () => {
       const t0 = Date.now();
       const r = await trainGpt(db, { ...SMALL, out: out1 }, { quiet: true, datasets });
-      assert.equal(r.resumedFromEpoch, 4);
+      assert.equal(r.reused, true);
       assert.equal(r.steps, first.steps);
       assert.deepEqual(r.curves, first.curves);
       assert.deepEqual(r.best, first.best);
