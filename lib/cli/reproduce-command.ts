@@ -14,16 +14,21 @@ const HELP = `rra reproduce [--fast] [--config FILE] [options]      (npm start)
 
 The paper's story on the shipped data, in one command:
   1. data check      every vendored file against its SOURCE.md manifest
-  2. baselines       datasets and the shipped runs into the store; LLM re-rankers vs BM25 (DL19, DL20)
-  3. labels          label jobs for cost vs quality: the RRADistill window (projected RankVicuna-7B, the
+  2. lexicon         collection statistics recovered from the shipped BM25 runs (rra stats), stored
+  3. baselines       datasets and the shipped runs into the store; LLM re-rankers vs BM25 (DL19, DL20)
+  4. labels          label jobs for cost vs quality: the RRADistill window (projected RankVicuna-7B, the
                      students' teacher) and real LLM logs with single and sliding windows
-  4. students        per direction (DL19 -> DL20 and DL20 -> DL19; the second in a child process on the
-                     second core): RRA-BERT with and without the TCL, the loss ablation, RRA-GPT, a
-                     baseline student on sliding-window labels, fusion with BM25; tested on the other year
-                     and on NovelEval, with paired significance tests
-  5. export          the best student of the first direction as ONNX (parity-checked)
-  6. figures         PNG, SVG and HTML: label cost vs quality, hard-negative precision, loss ablation,
-                     TCL on/off, nDCG@10 by query length, training curves, students vs BM25
+  5. students        per direction (DL19 -> DL20 and DL20 -> DL19; the second in a child process on the
+                     second core): the residual RRA-BERT (lexical features + BM25 prior) with and
+                     without the TCL v3 and without the features, the lexical ranker alone, the pure
+                     cross-encoder, RRA-GPT, a baseline student on sliding-window labels, the TCL and
+                     loss x target ablations; every epoch count selected on held-out folds of the
+                     training year; tested on the other year and on NovelEval with paired tests (Holm)
+  6. crossval        both years pooled, K folds: every query tested once by a student that never saw it
+  7. export          the best student of the first direction (by its held-out score) as ONNX
+  8. figures         PNG, SVG and HTML: label cost vs quality, hard-negative precision, loss x target
+                     ablation, TCL on/off, nDCG@10 by query length, epoch selection, students vs BM25,
+                     cross-validation
 and writes results.md. Every step is stored (runs/reproduce/<name>-<hash>/steps/) and reused when its
 inputs did not change: a second run takes seconds, a killed run resumes where it stopped (training
 resumes from its last finished epoch).
@@ -78,7 +83,7 @@ export const reproduceCommand: Command = {
     });
     for (const d of result.directions) {
       const row = (name: string) => d.comparison.rows.find((r) => r.system === name && r.metric === "ndcg@10");
-      const show = ["BM25", "RRA-BERT + TCL", "RRA-BERT no TCL", "RRA-GPT"].map((n) => `${n} ${row(n)?.mean.toFixed(4) ?? "-"}`).join(", ");
+      const show = d.comparison.rows.filter((r) => r.metric === "ndcg@10" && !r.system.startsWith("teacher")).map((r) => `${r.system} ${r.mean.toFixed(4)}`).join(", ");
       console.log(`${d.direction} nDCG@10: ${show}`);
     }
     console.log(`results: ${relative(process.cwd(), result.paths.results) || result.paths.results}; figures: ${relative(process.cwd(), result.paths.figures)}; model: ${relative(process.cwd(), result.exported.out)}`);

@@ -7,7 +7,7 @@ import { provenance } from "../core/provenance";
 import { compareSystems } from "../eval/compare";
 import { comparisonMarkdown } from "../eval/tables";
 import { crossValidateStudents } from "../pipeline/crossval";
-import { compareStudents, type StudentSpec } from "../pipeline/students";
+import { compareStudents, studentKinds } from "../pipeline/students";
 import { closeStore, defaultStoreTarget, openStore } from "../store/db";
 import type { TrainConfig } from "../train/config";
 import { listFlag, numberFlag, parseFlags, required, type Command } from "./args";
@@ -66,22 +66,6 @@ Examples:
   rra students --protocol crossval --students residual,lexical --seeds 1 --out runs/crossval`;
 
 const YEARS = ["dl19", "dl20"];
-
-/** The student kinds of the table: display name and config (on top of the shared settings). */
-export function studentKinds(shared: Partial<TrainConfig>, gptEpochs?: number): Record<string, StudentSpec> {
-  const bert: Partial<TrainConfig> = { ...shared, arch: "bert" };
-  const gpt: Partial<TrainConfig> = { ...shared, arch: "gpt", tcl: false, epochs: gptEpochs ?? shared.epochs };
-  return {
-    residual: { name: "RRA-BERT residual + features + TCL v3", config: { ...bert, tcl: true } },
-    "residual-notcl": { name: "RRA-BERT residual + features, no TCL", config: { ...bert, tcl: false } },
-    "residual-nofeat": { name: "RRA-BERT residual, no features, TCL v3", config: { ...bert, tcl: true, features: "none" } },
-    lexical: { name: "lexical features + prior (no transformer)", config: { ...bert, tcl: false, network: false } },
-    pure: { name: "RRA-BERT pure (no prior, no features), TCL v3", config: { ...bert, tcl: true, prior: 0, features: "none" }, fuse: true },
-    "pure-notcl": { name: "RRA-BERT pure, no TCL", config: { ...bert, tcl: false, prior: 0, features: "none" }, fuse: true },
-    gpt: { name: "RRA-GPT residual + features", config: gpt },
-    "gpt-pure": { name: "RRA-GPT pure", config: { ...gpt, prior: 0, features: "none" } },
-  };
-}
 
 /** The students command. */
 export const studentsCommand: Command = {

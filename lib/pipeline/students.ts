@@ -170,3 +170,22 @@ function spread(values: readonly number[]): { mean: number; std: number | null }
   const std = values.length > 1 ? Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / (values.length - 1)) : null;
   return { mean, std };
 }
+
+/** Names of the student kinds (studentKinds). */
+export const STUDENT_KINDS = ["residual", "residual-notcl", "residual-nofeat", "lexical", "pure", "pure-notcl", "gpt", "gpt-pure"] as const;
+
+/** The student kinds of the tables: display name and config (on top of the shared settings). */
+export function studentKinds(shared: Partial<TrainConfig>, gptEpochs?: number): Record<string, StudentSpec> {
+  const bert: Partial<TrainConfig> = { ...shared, arch: "bert" };
+  const gpt: Partial<TrainConfig> = { ...shared, arch: "gpt", tcl: false, epochs: gptEpochs ?? shared.epochs };
+  return {
+    residual: { name: "RRA-BERT residual + features + TCL v3", config: { ...bert, tcl: true } },
+    "residual-notcl": { name: "RRA-BERT residual + features, no TCL", config: { ...bert, tcl: false } },
+    "residual-nofeat": { name: "RRA-BERT residual, no features, TCL v3", config: { ...bert, tcl: true, features: "none" } },
+    lexical: { name: "lexical features + prior (no transformer)", config: { ...bert, tcl: false, network: false } },
+    pure: { name: "RRA-BERT pure (no prior, no features), TCL v3", config: { ...bert, tcl: true, prior: 0, features: "none" }, fuse: true },
+    "pure-notcl": { name: "RRA-BERT pure, no TCL", config: { ...bert, tcl: false, prior: 0, features: "none" }, fuse: true },
+    gpt: { name: "RRA-GPT residual + features", config: gpt },
+    "gpt-pure": { name: "RRA-GPT pure", config: { ...gpt, prior: 0, features: "none" } },
+  };
+}

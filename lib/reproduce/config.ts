@@ -1,6 +1,7 @@
 /**
  * The configuration of `rra reproduce` (`npm start`): which label jobs, students, directions and seeds
- * the end-to-end run covers, in two presets. `default` is sized to finish within 20 minutes on a 2-core
+ * the end-to-end run covers, in two presets. Every student selects its epoch count on held-out folds of
+ * its training year (student.folds), never on the test year. `default` is sized to finish within 20 minutes on a 2-core
  * machine (the two cross-year directions train in two processes); `fast` runs every step on a few queries
  * within 3 minutes, for a first look and for CI. A JSON file (`--config FILE`) overrides any field.
  */
@@ -8,7 +9,9 @@ import { readFileSync } from "fs";
 import { ConfigError, DataError, show } from "../core/errors";
 import { hash8 } from "../core/hash";
 import { parseDirection } from "../ablate/grid";
+import { TARGET_FORMS } from "../labels/convert";
 import { isLossName } from "../losses/index";
+import { STUDENT_KINDS } from "../pipeline/students";
 import type { TrainConfig } from "../train/config";
 
 /** A label job of the cost-and-quality comparison (run for both TREC DL years). */
@@ -35,14 +38,21 @@ export interface ReproduceConfig {
   labelQueries: number;
   /** Cross-year directions `train->test`: labels and epoch selection on the first, testing on the second. */
   directions: string[];
-  /** Training settings shared by every BERT student (TrainConfig fields). */
+  /** Training settings shared by every student (TrainConfig fields: the recipe, epochs, learning rate, selection folds). */
   student: Partial<TrainConfig>;
-  /** Overrides of the RRA-GPT student on top of `student`. */
+  /** Overrides of the RRA-GPT students on top of `student`. */
   gpt: Partial<TrainConfig>;
-  /** Epochs of the baseline student trained on sliding-window labels (about 9 windows per query, so 1 epoch ~ the RRADistill student's step count). */
+  /** The students of each direction's table (pipeline/students.ts STUDENT_KINDS). */
+  students: string[];
+  /** Epochs of the baseline student (the residual recipe without TCL) trained on sliding-window labels (about 9 windows per query, so 1 epoch ~ the RRADistill student's step count). */
   slidingEpochs: number;
-  /** The loss ablation (no TCL): losses compared on one direction (listNet is the RRA-BERT no-TCL student itself). */
-  lossAblation: { direction: string; losses: string[] };
+  /**
+   * The loss and target ablation on one direction, with the residual student without TCL: every loss
+   * (listNet is the student itself) with top-heavy (exp) and linear gains.
+   */
+  lossAblation: { direction: string; losses: string[]; targets: string[] };
+  /** The cross-validation protocol over both years (pipeline/crossval.ts), or null to skip it. */
+  crossval: { students: string[]; folds: number } | null;
   /** Test on the first N queries of each test set (0 = all). */
   testQueries: number;
   /** Also test the BERT students on NovelEval (unseen, post-cutoff queries). */
@@ -51,7 +61,8 @@ export interface ReproduceConfig {
   exportFormat: "onnx" | "tfjs";
 }
 
-const SHARED: Partial<TrainConfig> = { arch: "bert", matchIdf: true, epochs: 6, lr: 1e-3, groupsPerBatch: 2, devQueries: 20 };
+/** The shared student settings: the v3 recipe with honest selection on 3 held-out folds of the training year. */
+const SHARED: Partial<TrainConfig> = { arch: "bert", epochs: 5, lr: 3e-3, scoreScale: 10, groupsPerBatch: 2, folds: 3 };
 
 /**
  * The default run (`npm start`): tiny students, one seed, both directions, every figure; 7.5 min on 2 idle
@@ -71,9 +82,11 @@ export const DEFAULT_REPRODUCE: Readonly<ReproduceConfig> = Object.freeze({
   labelQueries: 0,
   directions: ["dl19->dl20", "dl20->dl19"],
   student: SHARED,
-  gpt: { arch: "gpt", tcl: false, matchIdf: false, epochs: 3, maxLength: 128 },
+  gpt: { epochs: 3, maxLength: 128 },
+  students: ["residual", "residual-notcl", "residual-nofeat", "lexical", "pure", "gpt"],
   slidingEpochs: 1,
-  lossAblation: { direction: "dl19->dl20", losses: ["listNet", "rankNet", "lambdaNdcg2"] },
+  lossAblation: { direction: "dl19->dl20", losses: ["listNet", "lambdaNdcg2"], targets: ["exp", "linear"] },
+  crossval: { students: ["lexical"], folds: 5 },
   testQueries: 0,
   noveleval: true,
   exportFormat: "onnx",
@@ -84,16 +97,18 @@ export const FAST_REPRODUCE: Readonly<ReproduceConfig> = Object.freeze({
   ...DEFAULT_REPRODUCE,
   name: "fast",
   labelQueries: 8,
-  student: { ...SHARED, epochs: 2, trainQueries: 10, devQueries: 6, maxLength: 64, groupSize: 10 },
-  gpt: { arch: "gpt", tcl: false, matchIdf: false, epochs: 1, maxLength: 48 },
+  student: { ...SHARED, epochs: 1, folds: 2, trainQueries: 10, maxLength: 64, groupSize: 10 },
+  gpt: { epochs: 1, maxLength: 48 },
+  students: ["residual", "residual-notcl", "lexical", "pure", "gpt"],
   slidingEpochs: 1,
-  lossAblation: { direction: "dl19->dl20", losses: ["listNet", "rankNet"] },
+  lossAblation: { direction: "dl19->dl20", losses: ["listNet"], targets: ["exp", "linear"] },
+  crossval: { students: ["lexical"], folds: 3 },
   testQueries: 12,
 } satisfies ReproduceConfig);
 
 const KEYS = Object.keys(DEFAULT_REPRODUCE) as Array<keyof ReproduceConfig>;
 /** TrainConfig fields reproduce sets itself per student; a config file may not override them. */
-const CONTROLLED: readonly string[] = ["train", "dev", "seed", "out", "labels", "teacher", "selection", "loss", "tcl"];
+const CONTROLLED: readonly string[] = ["train", "dev", "seed", "out", "labels", "teacher", "selection", "loss", "tcl", "fold", "heldOut", "stopEpoch"];
 
 /** Resolve a preset plus overrides (from a file or code) into a validated configuration. */
 export function resolveReproduceConfig(overrides: Partial<ReproduceConfig> = {}, options: { fast?: boolean; source?: string } = {}): ReproduceConfig {
@@ -112,8 +127,17 @@ export function resolveReproduceConfig(overrides: Partial<ReproduceConfig> = {},
   cfg.lossAblation.direction = parseDirection(cfg.lossAblation.direction).name;
   if (!names.includes(cfg.lossAblation.direction)) throw new ConfigError(`${where}: lossAblation.direction ${show(cfg.lossAblation.direction)} is not one of directions (${names.join(", ")})`);
   for (const l of cfg.lossAblation.losses) if (!isLossName(l)) throw new ConfigError(`${where}: lossAblation.losses: unknown loss ${show(l)}`);
+  for (const t of cfg.lossAblation.targets ?? []) if (!TARGET_FORMS.includes(t)) throw new ConfigError(`${where}: lossAblation.targets: unknown target form ${show(t)}; expected ${TARGET_FORMS.join(", ")}`);
+  if (!Array.isArray(cfg.lossAblation.targets) || cfg.lossAblation.targets.length === 0) throw new ConfigError(`${where}: lossAblation.targets must list at least one of ${TARGET_FORMS.join(", ")}`);
+  const kinds = STUDENT_KINDS as readonly string[];
+  if (!Array.isArray(cfg.students) || cfg.students.length === 0) throw new ConfigError(`${where}: students must list some of ${kinds.join(", ")}`);
+  for (const k of cfg.students) if (!kinds.includes(k)) throw new ConfigError(`${where}: students: unknown student ${show(k)}; expected some of ${kinds.join(", ")}`);
+  if (cfg.crossval !== null) {
+    if (typeof cfg.crossval !== "object" || !Array.isArray(cfg.crossval.students) || !Number.isInteger(cfg.crossval.folds) || cfg.crossval.folds < 2) throw new ConfigError(`${where}: crossval must be null or { students: [...], folds: K >= 2 }, got ${show(JSON.stringify(cfg.crossval))}`);
+    for (const k of cfg.crossval.students) if (!kinds.includes(k)) throw new ConfigError(`${where}: crossval.students: unknown student ${show(k)}; expected some of ${kinds.join(", ")}`);
+  }
   for (const part of ["student", "gpt"] as const) {
-    for (const k of Object.keys(cfg[part])) if (CONTROLLED.includes(k) && !(part === "gpt" && k === "tcl")) throw new ConfigError(`${where}: ${part}.${k} is set by reproduce itself; remove it`);
+    for (const k of Object.keys(cfg[part])) if (CONTROLLED.includes(k)) throw new ConfigError(`${where}: ${part}.${k} is set by reproduce itself; remove it`);
   }
   for (const k of ["labelQueries", "testQueries", "slidingEpochs"] as const) {
     if (!Number.isInteger(cfg[k]) || cfg[k] < (k === "slidingEpochs" ? 1 : 0)) throw new ConfigError(`${where}: ${k} must be an integer >= ${k === "slidingEpochs" ? 1 : 0}, got ${show(cfg[k])}`);

@@ -1,8 +1,12 @@
 /**
- * `rra reproduce` end to end: data check, baselines, label jobs (the RRADistill window against single and
- * sliding windows of real LLM logs), per cross-year direction the students (RRA-BERT with and without the
- * TCL, the loss ablation, RRA-GPT, a baseline student on sliding-window labels, BM25 fusion) tested on the
- * other year and on NovelEval, the export of the best student, the paper-style figures and results.md.
+ * `rra reproduce` end to end: data check, the collection statistics (recovered from the shipped BM25
+ * runs), baselines, label jobs (the RRADistill window against single and sliding windows of real LLM
+ * logs), per cross-year direction the students (the residual RRA-BERT with and without the TCL and the
+ * lexical features, the lexical ranker alone, the pure cross-encoder, RRA-GPT, a baseline student on
+ * sliding-window labels) with the TCL and loss/target ablations, tested on the other year and on
+ * NovelEval; the cross-validation protocol over both years; the export of the student with the best
+ * held-out score on its training side; the paper-style figures and results.md. Every epoch count and
+ * fusion weight is selected on held-out folds of the training side.
  *
  * Every step is stored (steps.ts) and read back when its inputs did not change, so a second run takes
  * seconds and a killed run resumes. With two or more directions the second one trains in a child process
@@ -22,11 +26,15 @@ import { hash8 } from "../core/hash";
 import { projectPath, projectRoot } from "../core/paths";
 import { provenance } from "../core/provenance";
 import { checkData } from "../data/check";
-import { dataDir } from "../data/datasets";
+import { dataDir, loadDataset } from "../data/datasets";
 import { exportModel } from "../export/model";
 import { runLabelJob, type LabelSummary } from "../labels/pipeline";
 import { runBaselineStage } from "../pipeline/baselines";
-import { compareStudents, type StudentComparison, type StudentSpec } from "../pipeline/students";
+import { crossValidateStudents, type CrossValResult } from "../pipeline/crossval";
+import { lexiconReport, type LexiconReport } from "../pipeline/lexicon-report";
+import { compareStudents, studentKinds, type StudentComparison, type StudentSpec } from "../pipeline/students";
+import { shippedLexicon } from "../lexical/shipped";
+import { storeLexicon } from "../store/lexicons";
 import type { ComparisonRow } from "../eval/compare";
 import { closeStore, isPostgresUrl, openStore } from "../store/db";
 import type { Database } from "../store/schema";
@@ -70,8 +78,10 @@ export interface DirectionOutput {
   comparison: StudentComparison;
   /** Training curves of each student's first seed. */
   curves: Array<{ name: string; seed: number; runId: string; curves: CurvePoint[] }>;
-  /** The TCL and loss ablation cells of this direction (test year and NovelEval), aggregated. */
-  ablation: { rows: AblationRow[]; baselines: Array<Omit<AblationBaseline, "perQuery">>; cells: Array<{ label: string; runId: string; loss: string; tcl: boolean; seed: number; steps: number; bestEpoch: number | null; trainSeconds: number }> };
+  /** The TCL and loss/target ablation cells of this direction (test year and NovelEval), aggregated. */
+  ablation: { rows: AblationRow[]; baselines: Array<Omit<AblationBaseline, "perQuery">>; cells: Array<{ label: string; targets: string; runId: string; loss: string; tcl: boolean; seed: number; steps: number; bestEpoch: number | null; selectedEpoch: number | null; heldOut: number | null; trainSeconds: number }> };
+  /** Held-out nDCG@10 per epoch of each student's selection (first seed). */
+  selection: Array<{ name: string; seed: number; epoch: number | null; curve: Array<{ epoch: number; ndcg: number }> }>;
   /** Engine that trained and scored (e.g. tfjs-wasm+blas). */
   engine: string;
   seconds: number;
@@ -85,7 +95,10 @@ export interface ExportOutput {
   source: string;
   out: string;
   format: string;
+  /** The held-out (training-side folds) nDCG@10 that chose it. */
   heldOutNdcg10: number;
+  /** Its nDCG@10 on the test year (reported only). */
+  testNdcg10: number;
   parityMaxAbsDiff: number;
   parityPairs: number;
   bytes: number;
@@ -97,8 +110,12 @@ export interface ReproduceResult {
   id: string;
   paths: ReproducePaths;
   baselines: Record<"dl19" | "dl20", ComparisonRow[]>;
+  /** The collection statistics every student uses, measured against the shipped runs, and their id in the store. */
+  lexicon: { id: string; report: LexiconReport };
   labels: LabelSummary[];
   directions: DirectionOutput[];
+  /** The cross-validation protocol over both years (null when the configuration skips it). */
+  crossval: CrossValOutput | null;
   exported: ExportOutput;
   figures: string[];
   outcomes: StepOutcome[];
@@ -135,11 +152,11 @@ export function dataFingerprint(): string {
 
 /** The students compared in every direction (names are the tables' and figures' labels). */
 export function directionStudents(cfg: ReproduceConfig): StudentSpec[] {
+  const kinds = studentKinds({ ...cfg.student, teacher: cfg.teacher });
+  const gpt = (k: string): StudentSpec => ({ ...kinds[k], config: { ...kinds[k].config, ...cfg.gpt } });
   return [
-    { name: "RRA-BERT + TCL", config: { ...cfg.student, teacher: cfg.teacher, tcl: true } },
-    { name: "RRA-BERT no TCL", config: { ...cfg.student, teacher: cfg.teacher, tcl: false }, fuse: true },
-    { name: "RRA-GPT", config: { ...cfg.student, ...cfg.gpt, teacher: cfg.teacher } },
-    { name: "BERT, sliding-window labels", config: { ...cfg.student, teacher: cfg.teacher, tcl: false, selection: "sliding20/10", epochs: cfg.slidingEpochs } },
+    ...cfg.students.map((k) => (k.startsWith("gpt") ? gpt(k) : kinds[k])),
+    { name: "RRA-BERT residual, sliding-window labels", config: { ...kinds["residual-notcl"].config, selection: "sliding20/10", epochs: cfg.slidingEpochs } },
   ];
 }
 
@@ -148,19 +165,26 @@ export async function runDirection(db: Kysely<Database>, cfg: ReproduceConfig, w
   const t0 = Date.now();
   const d = parseDirection(direction);
   const out = join(work, "students");
-  const base = { ...cfg.student, teacher: cfg.teacher };
+  // the ablation cells are the residual student (features + prior) with TCL v3 on and off, then losses x targets without TCL
+  const base = { ...studentKinds({ ...cfg.student, teacher: cfg.teacher }).residual.config, tcl: undefined };
+  delete (base as { tcl?: unknown }).tcl;
   const common = { out, noveleval: cfg.noveleval, evalQueries: cfg.testQueries, quiet };
-  const onCell = (c: AblationCellResult, total: number) => log(`${d.name} ablation ${c.index + 1}/${total} ${c.label} seed ${c.seed}: ${c.reused ? "reused" : `${c.steps} steps in ${c.trainSeconds.toFixed(0)} s`}, ${c.evals.map((e) => `${e.testSet} nDCG@10 ${e.all["ndcg@10"].toFixed(4)}`).join(", ")}`);
-  const grids = [await runAblation(db, { losses: ["listNet"], tcl: [true, false], seeds: cfg.seeds, directions: [d.name], base }, { ...common, onCell })];
-  const otherLosses = cfg.lossAblation.losses.filter((l) => l !== "listNet");
-  if (cfg.lossAblation.direction === d.name && otherLosses.length) {
-    grids.push(await runAblation(db, { losses: otherLosses, tcl: [false], seeds: cfg.seeds, directions: [d.name], base }, { ...common, onCell }));
+  const onCell = (c: AblationCellResult, total: number) => log(`${d.name} ablation ${c.index + 1}/${total} ${c.label} seed ${c.seed}: ${c.reused ? "reused" : `trained in ${c.trainSeconds.toFixed(0)} s`}${c.selection ? `, ${c.selection.epoch} epoch(s) selected` : ""}, ${c.evals.map((e) => `${e.testSet} nDCG@10 ${e.all["ndcg@10"].toFixed(4)}`).join(", ")}`);
+  const grids: Array<{ targets: string; result: Awaited<ReturnType<typeof runAblation>> }> = [
+    { targets: "exp", result: await runAblation(db, { losses: ["listNet"], tcl: [true, false], seeds: cfg.seeds, directions: [d.name], base: { ...base, targets: "exp" } }, { ...common, onCell }) },
+  ];
+  if (cfg.lossAblation.direction === d.name) {
+    for (const targets of cfg.lossAblation.targets) {
+      const losses = cfg.lossAblation.losses.filter((l) => !(l === "listNet" && targets === "exp"));
+      if (losses.length) grids.push({ targets, result: await runAblation(db, { losses, tcl: [false], seeds: cfg.seeds, directions: [d.name], base: { ...base, targets } }, { ...common, onCell }) });
+    }
   }
-  const cells = grids.flatMap((g) => g.cells);
+  const cells = grids.flatMap((g) => g.result.cells.map((c) => ({ ...c, targets: g.targets })));
   const scores: CellScores[] = [];
-  for (const c of cells) for (const e of c.evals) scores.push({ direction: c.direction, testSet: e.testSet, loss: c.loss, missing: c.missing, tcl: c.tcl, ts: c.ts, seed: c.seed, perQuery: e.perQuery });
+  // the loss label carries the target form, so that the table keeps loss x targets apart
+  for (const c of cells) for (const e of c.evals) scores.push({ direction: c.direction, testSet: e.testSet, loss: c.targets === "exp" ? c.loss : `${c.loss}, ${c.targets} gains`, missing: c.missing, tcl: c.tcl, ts: c.ts, seed: c.seed, perQuery: e.perQuery });
   scores.sort((a, b) => Number(a.testSet === "noveleval") - Number(b.testSet === "noveleval"));
-  const baselines = grids[0].baselines;
+  const baselines = grids[0].result.baselines;
   const rows = aggregateAblation(scores, Object.fromEntries(baselines.map((b) => [b.testSet, b.perQuery])));
 
   const curves: DirectionOutput["curves"] = [];
@@ -168,14 +192,18 @@ export async function runDirection(db: Kysely<Database>, cfg: ReproduceConfig, w
     students: directionStudents(cfg), train: d.train, test: d.dev, seeds: cfg.seeds, out: join(out, "models"), testQueries: cfg.testQueries, quiet,
     onRun: (name, seed, r) => {
       if (seed === cfg.seeds[0]) curves.push({ name, seed, runId: r.runId, curves: r.curves });
-      log(`${d.name} ${name} seed ${seed}: ${r.steps} steps, best ${d.train} nDCG@10 ${r.best ? r.best["ndcg@10"].toFixed(4) : "-"}`);
+      log(`${d.name} ${name} seed ${seed}: ${r.steps} steps, ${r.best?.epoch ?? "-"} epoch(s) selected on held-out folds of ${d.train}`);
     },
   });
+  const selection = comparison.runs.filter((x) => x.seed === cfg.seeds[0]).map((x) => ({ name: x.name, seed: x.seed, epoch: x.selectedEpoch, curve: x.selectionCurve ?? [] }));
   return {
-    direction: d.name, train: d.train, test: d.dev, comparison, curves,
+    direction: d.name, train: d.train, test: d.dev, comparison, curves, selection,
     ablation: {
       rows, baselines: baselines.map(({ perQuery: _p, ...b }) => b),
-      cells: cells.map((c) => ({ label: c.label, runId: c.runId, loss: c.loss, tcl: c.tcl, seed: c.seed, steps: c.steps, bestEpoch: c.best?.epoch ?? null, trainSeconds: c.trainSeconds })),
+      cells: cells.map((c) => ({
+        label: c.label, targets: c.targets, runId: c.runId, loss: c.loss, tcl: c.tcl, seed: c.seed, steps: c.steps, bestEpoch: c.best?.epoch ?? null,
+        selectedEpoch: c.selection?.epoch ?? null, heldOut: c.selection?.ndcg ?? null, trainSeconds: c.trainSeconds,
+      })),
     },
     engine: tfjsEngineName(),
     seconds: (Date.now() - t0) / 1000,
@@ -189,7 +217,7 @@ export function directionModelsPresent(o: DirectionOutput): boolean {
 
 /** The step name and inputs of a direction (shared by the parent and the child process). */
 export function directionStep(cfg: ReproduceConfig, direction: string, db: string, labelsKey: string): { name: string; inputs: unknown } {
-  return { name: `students ${direction}`, inputs: { cfg, direction, db, labelsKey, version: 1 } };
+  return { name: `students ${direction}`, inputs: { cfg, direction, db, labelsKey, version: 2 } };
 }
 
 /**
@@ -241,7 +269,17 @@ export async function reproduce(cfg: ReproduceConfig, options: ReproduceOptions 
   let directions: DirectionOutput[];
   let baselines: Record<"dl19" | "dl20", ComparisonRow[]>;
   let labels: LabelSummary[];
+  let lexicon: ReproduceResult["lexicon"];
+  let crossval: CrossValOutput | null = null;
   try {
+    lexicon = await step(store, "lexicon", { data, db: paths.db, version: 1 }, async () => {
+      const dl19 = loadDataset("dl19"), dl20 = loadDataset("dl20");
+      const lex = shippedLexicon({ dl19, dl20 });
+      const report = lexiconReport(lex, [{ name: "DL19", lists: dl19.lists, qrels: dl19.qrels }, { name: "DL20", lists: dl20.lists, qrels: dl20.qrels }]);
+      log(`  lexicon: avgdl ${lex.avgdl.toFixed(2)}, ${lex.recovered.size} terms recovered; BM25 re-scored nDCG@10 ${report.sets.map((s) => `${s.name} ${s.rescoredNdcg10?.toFixed(4)}`).join(", ")}`);
+      return { id: await storeLexicon(db, lex), report };
+    });
+
     baselines = await step(store, "baselines", { data, db: paths.db, version: 1 }, async () => (await runBaselineStage(db, { log: (l) => log(`  ${l}`) })).comparisons);
 
     labels = await step(store, "labels", { data, db: paths.db, jobs: cfg.labelJobs, n: cfg.labelQueries, version: 1 }, async () => {
@@ -272,6 +310,11 @@ export async function reproduce(cfg: ReproduceConfig, options: ReproduceOptions 
         const s = directionStep(cfg, dir, paths.db, labelsKey);
         directions.push(await step(store, s.name, s.inputs, () => runDirection(db, cfg, paths.work, dir, log, quiet), directionModelsPresent));
       }
+      // the cross-validation protocol runs here, while the child (if any) trains its direction
+      if (cfg.crossval) {
+        const cv = cfg.crossval;
+        crossval = await step(store, "crossval", { cfg: { crossval: cv, student: cfg.student, teacher: cfg.teacher, seeds: cfg.seeds }, db: paths.db, labelsKey, version: 1 }, () => runCrossval(db, cfg, cv, paths.work, log, quiet));
+      }
     } finally {
       // the child's failure is the one to report only when this process's own directions succeeded
       if (childRun) await childRun.catch((e) => { if (directions.length === cfg.directions.length - 1) throw e; });
@@ -293,13 +336,32 @@ export async function reproduce(cfg: ReproduceConfig, options: ReproduceOptions 
     return { ...best, out: r.out, format: r.format, parityMaxAbsDiff: r.parity.maxAbsDiff, parityPairs: r.parity.pairs, bytes: r.bytes };
   }, (o) => existsSync(join(o.out, "config.json")));
 
-  const figures = await step(store, "figures", { labels, directions, dir: paths.figures, version: 1 }, () => writeReproduceFigures({ labels, directions, dir: paths.figures }),
+  const figures = await step(store, "figures", { labels, directions, crossval, dir: paths.figures, version: 2 }, () => writeReproduceFigures({ labels, directions, crossval, dir: paths.figures }),
     (files) => files.every((f) => existsSync(f)));
 
-  const result: ReproduceResult = { config: cfg, id: reproduceId(cfg), paths, baselines, labels, directions, exported, figures, outcomes: store.outcomes, seconds: (Date.now() - t0) / 1000 };
+  const result: ReproduceResult = { config: cfg, id: reproduceId(cfg), paths, baselines, lexicon, labels, directions, crossval, exported, figures, outcomes: store.outcomes, seconds: (Date.now() - t0) / 1000 };
   writeFileAtomic(paths.results, reproduceMarkdown(result, provenance()));
   log(`results: ${relative(process.cwd(), paths.results) || paths.results} (${result.seconds.toFixed(1)} s; ${store.outcomes.filter((o) => o.status === "cached").length}/${store.outcomes.length} steps reused)`);
   return result;
+}
+
+/** What the cross-validation step stores. */
+export interface CrossValOutput extends Omit<CrossValResult, "perQuery" | "novelPerQuery"> {
+  students: string[];
+  seconds: number;
+}
+
+/** The cross-validation protocol of a configuration (pipeline/crossval.ts) with its students. */
+export async function runCrossval(db: Kysely<Database>, cfg: ReproduceConfig, cv: NonNullable<ReproduceConfig["crossval"]>, work: string, log: (l: string) => void, quiet: boolean): Promise<CrossValOutput> {
+  const t0 = Date.now();
+  const kinds = studentKinds({ ...cfg.student, teacher: cfg.teacher });
+  const students = cv.students.map((k) => (k.startsWith("gpt") ? { ...kinds[k], config: { ...kinds[k].config, ...cfg.gpt } } : kinds[k]));
+  const r = await crossValidateStudents(db, {
+    students, seeds: cfg.seeds, folds: cv.folds, out: join(work, "students", "models"), quiet, noveleval: cfg.noveleval,
+    onRun: (name, seed, fold, res) => log(`crossval ${name} seed ${seed} fold ${fold + 1}/${cv.folds}: ${res.best?.epoch ?? "-"} epoch(s) selected`),
+  });
+  const { perQuery: _p, novelPerQuery: _n, ...rest } = r;
+  return { ...rest, students: students.map((s) => s.name), seconds: (Date.now() - t0) / 1000 };
 }
 
 /** Run one direction's step alone (the child process of `reproduce`). */
@@ -317,13 +379,20 @@ export async function reproduceDirectionStep(work: string, db: string, direction
   }
 }
 
-/** The student (and seed) with the best held-out nDCG@10 in the first direction: the model that is exported. */
+/**
+ * The model that is exported: in the first direction, the RRA-BERT student (and seed) with the best
+ * held-out nDCG@10 on its training year's folds, the score that selected it; the test year plays no part
+ * in the choice (its score is reported, not used). RRA-GPT and the no-network lexical ranker are not
+ * exported (the first has its own export path, the second has no network to export).
+ */
 export function bestStudent(directions: readonly DirectionOutput[]): Omit<ExportOutput, "out" | "format" | "parityMaxAbsDiff" | "parityPairs" | "bytes"> {
   const d = directions[0];
-  const runs = d.comparison.runs.filter((r) => Number.isFinite(r.test["ndcg@10"]));
-  if (runs.length === 0) throw new RraError(`reproduce: no trained student in ${d.direction} to export`);
-  const best = runs.reduce((a, b) => (b.test["ndcg@10"] > a.test["ndcg@10"] ? b : a));
-  return { student: best.name, direction: d.direction, seed: best.seed, source: best.outDir, heldOutNdcg10: best.test["ndcg@10"] };
+  const scored = d.comparison.runs.filter((r) => r.selectionNdcg !== null && Number.isFinite(r.selectionNdcg) && r.name.startsWith("RRA-BERT"));
+  if (scored.length === 0) throw new RraError(`reproduce: no RRA-BERT student in ${d.direction} with a held-out selection score to export`);
+  // a student whose network trained at least one epoch, when there is one (an epoch-0 student's network scores 0: a vacuous graph)
+  const trained = scored.filter((r) => (r.selectedEpoch ?? 0) > 0);
+  const best = (trained.length ? trained : scored).reduce((a, b) => ((b.selectionNdcg as number) > (a.selectionNdcg as number) ? b : a));
+  return { student: best.name, direction: d.direction, seed: best.seed, source: best.outDir, heldOutNdcg10: best.selectionNdcg as number, testNdcg10: best.test["ndcg@10"] };
 }
 
 /** The paths given in `o`, folders and files made absolute; a PostgreSQL URL or ":memory:" store kept as given. */

@@ -212,8 +212,8 @@ export function parseHeldOut(text: string): { fold: number; of: number } | null 
 }
 
 /** Whether a config's score head starts at zero (zeroHead, and a prior or features to start from). */
-export function startsAtZero(c: Pick<TrainConfig, "zeroHead" | "prior" | "features">): boolean {
-  return c.zeroHead && (c.prior > 0 || featureNames(c).length > 0);
+export function startsAtZero(c: Pick<TrainConfig, "zeroHead" | "prior" | "features" | "network">): boolean {
+  return (c.zeroHead || !c.network) && (c.prior > 0 || featureNames(c).length > 0);
 }
 
 /** The target form of a config. */

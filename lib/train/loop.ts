@@ -207,6 +207,8 @@ export async function trainStudent(db: Kysely<Database>, overrides: Partial<Trai
     const student: StudentCore = {
       model, tokenizer, maxLength: cfg.maxLength, matchChannel: cfg.match, matchIdf: cfg.match && cfg.matchIdf, lexicon, features: names,
       composition: () => model.composition?.values() ?? { scale: cfg.scoreScale, prior: 0, weights: [] },
+      // the network is untrained when it is off, or when the run stops before its first epoch (a refit of epoch 0) with a zero head
+      network: cfg.network && !(cfg.stopEpoch === 0 && startsAtZero(cfg)),
     };
     const keep = (): void => {
       saveStudent(outDir, student);

@@ -42,6 +42,8 @@ export interface StudentCore {
   features: LexicalFeature[];
   /** The composition's current values (the trained ones, read live during training). */
   composition: () => CompositionValues;
+  /** false: the network was never trained (its zero head scores 0), so scoring skips it. Default true. */
+  network?: boolean;
 }
 
 /** Packing settings stored as tokenizer.json next to vocab.txt. */
@@ -59,6 +61,8 @@ export interface StudentTokenizerSettings {
   scoreScale?: number;
   /** Matching on the analyzer's stems (reconstruction v3). Absent = false (an older directory: not loadable by this version's packer for matchIdf). */
   stems?: boolean;
+  /** false: the network was not trained (rra train --network off) and scores 0; absent = true. */
+  network?: boolean;
 }
 
 /** A loaded student re-ranker. */
@@ -78,7 +82,7 @@ export function saveStudent(dir: string, student: StudentCore): void {
   mkdirSync(dir, { recursive: true });
   student.model.encoder.save(dir);
   student.tokenizer.saveVocab(dir);
-  const settings: StudentTokenizerSettings = { format: "rra-student-tokenizer/1", maxLength: student.maxLength, matchChannel: student.matchChannel, matchIdf: student.matchIdf, stems: true };
+  const settings: StudentTokenizerSettings = { format: "rra-student-tokenizer/1", maxLength: student.maxLength, matchChannel: student.matchChannel, matchIdf: student.matchIdf, stems: true, ...(student.network === false ? { network: false } : {}) };
   writeFileAtomic(join(dir, "tokenizer.json"), JSON.stringify(settings, null, 1) + "\n");
   saveScoringSpec(dir, studentScoring(student));
 }
@@ -113,7 +117,7 @@ export function loadStudent(dir: string): Student {
   }
   return {
     model, tokenizer, maxLength: settings.maxLength, matchChannel, matchIdf, lexicon: scoring.lexicon, features: scoring.features,
-    composition: () => scoring.composition, scoring, dispose: () => model.dispose(),
+    composition: () => scoring.composition, scoring, network: settings.network !== false, dispose: () => model.dispose(),
   };
 }
 
@@ -143,8 +147,9 @@ export function lengthOrder(pairs: ReadonlyArray<{ query: string; passage: strin
  * length (lengthOrder) to limit padding; padding is masked, so the scores do not depend on the batching
  * beyond float rounding. The composition (scale, features, prior) is not applied: see rerankLists.
  */
-export function scorePairs(student: Pick<StudentCore, "model" | "tokenizer" | "maxLength" | "matchChannel" | "matchIdf" | "lexicon">, pairs: readonly PairInput[], batchSize = 128): Float32Array {
+export function scorePairs(student: Pick<StudentCore, "model" | "tokenizer" | "maxLength" | "matchChannel" | "matchIdf" | "lexicon" | "network">, pairs: readonly PairInput[], batchSize = 128): Float32Array {
   const out = new Float32Array(pairs.length);
+  if (student.network === false) return out; // an untrained zero head: every network score is 0
   const order = lengthOrder(pairs);
   for (let i = 0; i < order.length; i += batchSize) {
     const idx = order.slice(i, i + batchSize);

@@ -33,7 +33,10 @@ describe("reproduce configuration", () => {
     assert.throws(() => resolveReproduceConfig({ student: { seed: 3 } }), /student\.seed is set by reproduce itself/);
     assert.throws(() => resolveReproduceConfig({ directions: ["dl19->dl19"] }), /trains and tests on the same year/);
     assert.throws(() => resolveReproduceConfig({ directions: ["dl20->dl19"] }), /lossAblation\.direction "dl19->dl20" is not one of directions/);
-    assert.throws(() => resolveReproduceConfig({ lossAblation: { direction: "dl19->dl20", losses: ["listnett"] } }), /unknown loss "listnett"/);
+    assert.throws(() => resolveReproduceConfig({ lossAblation: { direction: "dl19->dl20", losses: ["listnett"], targets: ["exp"] } }), /unknown loss "listnett"/);
+    assert.throws(() => resolveReproduceConfig({ lossAblation: { direction: "dl19->dl20", losses: ["listNet"], targets: ["log"] } }), /unknown target form "log"/);
+    assert.throws(() => resolveReproduceConfig({ students: ["residual", "Lexical"] }), /unknown student "Lexical"/);
+    assert.throws(() => resolveReproduceConfig({ crossval: { students: ["lexical"], folds: 1 } }), /crossval must be null or/);
     assert.throws(() => resolveReproduceConfig({ seeds: [] }), /seeds must be a non-empty list/);
     assert.throws(() => resolveReproduceConfig({ exportFormat: "pt" as never }), /exportFormat must be onnx or tfjs, got "pt"/);
   });
