@@ -9,7 +9,7 @@
 import { existsSync, readFileSync } from "fs";
 import { join } from "path";
 import { tfjsEngineName } from "../backend/native-matmul";
-import { ConfigError, DataError, show } from "../core/errors";
+import { ConfigError, DataError, ModelError, show } from "../core/errors";
 import type { RankedList, Run } from "../data/types";
 import { EXPORT_FORMAT } from "../export/model-card";
 import { loadExportedScorer, type ScorerEngine } from "../export/runtime";
@@ -84,8 +84,33 @@ export async function loadReranker(dir: string, options: LoadRerankerOptions = {
     score: (query, passages) => base.scorePairs(passages.map((passage) => ({ query, passage }))),
     async rerank(lists, rerankOptions = {}) {
       const { pairs, heads } = rerankPairs(lists, rerankOptions.depth ?? 100);
-      return rankByScores(lists, heads, await base.scorePairs(pairs), { ...rerankOptions, prior: rerankOptions.prior ?? prior });
+      const scores = await base.scorePairs(pairs);
+      checkFiniteScores(dir, lists, heads, scores);
+      return rankByScores(lists, heads, scores, { ...rerankOptions, prior: rerankOptions.prior ?? prior });
     },
   };
 }
 
+
+/**
+ * Throw a ModelError naming the first query (and document) whose score is NaN or infinite: a run with
+ * such scores would rank arbitrarily and still look like a run. `scores` are in rerankPairs' order.
+ */
+export function checkFiniteScores(dir: string, lists: readonly RankedList[], heads: ReadonlyArray<readonly { docid: string }[]>, scores: ArrayLike<number>): void {
+  let k = 0;
+  let bad = 0;
+  let first: { qid: string; docid: string; value: number; index: number; of: number } | null = null;
+  lists.forEach((l, i) => {
+    heads[i].forEach((c, j) => {
+      const v = scores[k + j];
+      if (Number.isFinite(v)) return;
+      bad++;
+      first ??= { qid: l.qid, docid: c.docid, value: v, index: j + 1, of: heads[i].length };
+    });
+    k += heads[i].length;
+  });
+  if (first === null) return;
+  const f = first as { qid: string; docid: string; value: number; index: number; of: number };
+  throw new ModelError(`the model ${show(dir)} scored ${f.value} for qid ${f.qid} (docid ${f.docid}, candidate ${f.index} of ${f.of}); ` +
+    `${bad} of ${scores.length} scores are not finite. Its weights probably hold NaN or Infinity (a diverged training run); nothing was written`);
+}
