@@ -33,6 +33,14 @@ describe("rra rerank", function () {
     assert.equal(existsSync(out), false, "no run is written");
   });
 
+  it("refuses a docid with a space at input, naming file, line and field, and writes no run (issue 15 item 5)", async () => {
+    const out = join(tmp, "space.run");
+    const r = await runCli(["rerank", "--model", makeStudentDir(), "--input", join(ROOT, "test/fixtures/bad-input/retrieve-space-docid.json"), "--out", out]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /^rra rerank: .*retrieve-space-docid\.json:16 \(\[0\]\.hits\[1\]\.docid\): expected a docid of valid UTF-8 without white space, got "d 2"/m);
+    assert.equal(existsSync(out), false);
+  });
+
   it("writes a run with a finite model", async () => {
     const out = join(tmp, "ok.run");
     const r = await runCli(["rerank", "--model", makeStudentDir(), "--input", INPUT, "--out", out]);
