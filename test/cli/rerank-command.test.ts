@@ -37,7 +37,7 @@ describe("rra rerank", function () {
     const out = join(tmp, "space.run");
     const r = await runCli(["rerank", "--model", makeStudentDir(), "--input", join(ROOT, "test/fixtures/bad-input/retrieve-space-docid.json"), "--out", out]);
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /^rra rerank: .*retrieve-space-docid\.json:16 \(\[0\]\.hits\[1\]\.docid\): expected a docid of valid UTF-8 without white space, got "d 2"/m);
+    assert.match(r.stderr, /^rra rerank: .*retrieve-space-docid\.json:15 \(\[0\]\.hits\[1\]\.docid\): expected a docid of valid UTF-8 without white space, got "d 2"/m);
     assert.equal(existsSync(out), false);
   });
 
