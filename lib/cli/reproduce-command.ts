@@ -1,5 +1,6 @@
 /** `rra reproduce` (`npm start`): the main job, end to end, every step stored and reused. */
-import { existsSync, readFileSync } from "fs";
+import { existsSync } from "fs";
+import { readJsonObject } from "../data/text-file";
 import { join, relative } from "path";
 import { ConfigError } from "../core/errors";
 import { projectPath } from "../core/paths";
@@ -66,7 +67,7 @@ export const reproduceCommand: Command = {
       if (!work) throw new ConfigError("rra reproduce --step needs --work (it is started by rra reproduce itself)");
       const file = join(work, "config.json");
       if (!existsSync(file)) throw new ConfigError(`rra reproduce --step: ${file} is missing; start rra reproduce instead`);
-      const cfg = JSON.parse(readFileSync(file, "utf8")) as ReproduceConfig;
+      const cfg = readJsonObject(file, "reproduce config") as unknown as ReproduceConfig;
       await reproduceDirectionStep(work, db, values.step as string, cfg, { quiet: true, force: Boolean(values.force) });
       return 0;
     }

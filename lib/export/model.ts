@@ -16,6 +16,7 @@ import { readEncoderWeights } from "../models/encoder";
 import { readWeightsDir } from "../models/weights-file";
 import { loadGptStudent, scoreGptPairs } from "../train/gpt-student";
 import { loadStudent, scorePairs } from "../train/rerank";
+import { readJsonObject } from "../data/text-file";
 import { EXPORT_FORMAT, modelCard, readTrainingRecord, type ExportConfig, type ExportTarget, type ParityResult } from "./model-card";
 import { toOnnx } from "./onnx";
 import { loadExportedScorer } from "./runtime";
@@ -81,12 +82,12 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
   const out = resolve(options.out);
   if (existsSync(out) && readdirSync(out).length > 0) {
     const cfg = join(out, "config.json");
-    const isExport = existsSync(cfg) && (JSON.parse(readFileSync(cfg, "utf8")) as { format?: string }).format === EXPORT_FORMAT;
+    const isExport = existsSync(cfg) && readJsonObject(cfg, "export config").format === EXPORT_FORMAT;
     if (!isExport) throw new ConfigError(`export: ${show(options.out)} exists and is not an earlier export; choose an empty or new --out`);
   }
-  const srcConfig = JSON.parse(readFileSync(join(src, "config.json"), "utf8")) as Record<string, unknown>;
+  const srcConfig = readJsonObject(join(src, "config.json"), "model config");
   const kind: "bert" | "gpt" = srcConfig.kind === "rra-gpt" ? "gpt" : "bert";
-  const settings = JSON.parse(readFileSync(join(src, "tokenizer.json"), "utf8")) as Record<string, unknown>;
+  const settings = readJsonObject(join(src, "tokenizer.json"), "tokenizer settings");
   const { pairs, source } = parityPairs(options.parityDataset ?? "dl20", count);
   const batchSize = options.batchSize ?? 64;
 

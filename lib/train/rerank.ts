@@ -8,10 +8,12 @@
  * RRA-GPT directories (gpt-student.ts) say `kind: "rra-gpt"` in config.json; loadReranker (reranker.ts) dispatches on it.
  */
 import * as tf from "@tensorflow/tfjs";
-import { existsSync, mkdirSync, readFileSync } from "fs";
+import { existsSync, mkdirSync } from "fs";
 import { join } from "path";
 import { ConfigError, DataError, show } from "../core/errors";
 import { writeFileAtomic } from "../core/files";
+import { readIdfFile } from "../data/idf-file";
+import { readJsonObject } from "../data/text-file";
 import type { RankedList, Run } from "../data/types";
 import { readEncoderWeights } from "../models/encoder";
 import { checkEncoderConfig } from "../models/presets";
@@ -70,9 +72,9 @@ export function loadStudent(dir: string): Student {
   for (const f of ["config.json", "weights.json", "weights.bin", "vocab.txt", "tokenizer.json"]) {
     if (!existsSync(join(dir, f))) throw new ConfigError(`loadStudent: ${show(dir)} is not a model directory: ${f} is missing (write one with rra train)`);
   }
-  const settings = JSON.parse(readFileSync(join(dir, "tokenizer.json"), "utf8")) as StudentTokenizerSettings;
+  const settings = readJsonObject(join(dir, "tokenizer.json"), "tokenizer settings") as unknown as StudentTokenizerSettings;
   if (settings.format !== "rra-student-tokenizer/1") throw new DataError({ file: join(dir, "tokenizer.json") }, `format "rra-student-tokenizer/1"`, show(settings.format));
-  const config = checkEncoderConfig(JSON.parse(readFileSync(join(dir, "config.json"), "utf8")), join(dir, "config.json"));
+  const config = checkEncoderConfig(readJsonObject(join(dir, "config.json"), "model config"), join(dir, "config.json"));
   const tokenizer = loadVocab(join(dir, "vocab.txt"));
   if (tokenizer.idToToken.length !== config.vocabSize) throw new DataError({ file: join(dir, "vocab.txt") }, `${config.vocabSize} tokens (config.json vocabSize)`, `${tokenizer.idToToken.length}`);
   const model = createRraBert(config, { tcl: false, tokenSelection: "exact" });
@@ -90,7 +92,7 @@ export function loadStudent(dir: string): Student {
   if (settings.matchIdf === true) {
     const file = join(dir, "idf.json");
     if (!existsSync(file)) throw new ConfigError(`loadStudent: ${show(dir)}: tokenizer.json says matchIdf but idf.json is missing`);
-    matchIdf = new Map(Object.entries(JSON.parse(readFileSync(file, "utf8")) as Record<string, number>));
+    matchIdf = readIdfFile(file);
     if (config.typeVocabSize < matchTypeVocab(true)) throw new DataError({ file: join(dir, "config.json"), field: "typeVocabSize" }, `>= ${matchTypeVocab(true)} (IDF-bucketed match channel)`, `${config.typeVocabSize}`);
   }
   const scoreScale = settings.scoreScale ?? 1;

@@ -6,10 +6,11 @@
  *     Runtime when it is installed, else by a TensorFlow.js port of the weights) or a TensorFlow.js graph model.
  * Its own file so that rerank.ts and gpt-student.ts do not import each other (tslab cannot load circular imports).
  */
-import { existsSync, readFileSync } from "fs";
+import { existsSync } from "fs";
 import { join } from "path";
 import { tfjsEngineName } from "../backend/native-matmul";
 import { ConfigError, DataError, ModelError, show } from "../core/errors";
+import { readJsonObject } from "../data/text-file";
 import type { RankedList, Run } from "../data/types";
 import { EXPORT_FORMAT } from "../export/model-card";
 import { loadExportedScorer, type ScorerEngine } from "../export/runtime";
@@ -20,7 +21,7 @@ import { loadStudent, rankByScores, rerankPairs, scorePairs, type RerankOptions 
 export function studentKind(dir: string): "bert" | "gpt" {
   const file = join(dir, "config.json");
   if (!existsSync(file)) throw new ConfigError(`studentKind: ${show(dir)} is not a model directory: config.json is missing (write one with rra train)`);
-  const config = JSON.parse(readFileSync(file, "utf8")) as { kind?: unknown; format?: unknown; student?: { kind?: unknown } };
+  const config = readJsonObject(file, "model config") as { kind?: unknown; format?: unknown; student?: { kind?: unknown } };
   const kind = config.format === EXPORT_FORMAT ? config.student?.kind : config.kind;
   if (kind === undefined || kind === "rra-bert") return "bert";
   if (kind === GPT_STUDENT_KIND) return "gpt";
@@ -63,7 +64,7 @@ export interface LoadRerankerOptions {
 export async function loadReranker(dir: string, options: LoadRerankerOptions = {}): Promise<Reranker> {
   const configFile = join(dir, "config.json");
   if (!existsSync(configFile)) throw new ConfigError(`loadReranker: ${show(dir)} is not a model directory: config.json is missing (write one with rra train or rra export)`);
-  const config = JSON.parse(readFileSync(configFile, "utf8")) as { format?: unknown };
+  const config = readJsonObject(configFile, "model config") as { format?: unknown };
   const batchSize = options.batchSize ?? 128;
   let base: Omit<Reranker, "score" | "rerank">;
   let prior = 0;

@@ -11,6 +11,7 @@ import { backendInfo } from "../backend/tf";
 import { ConfigError, show } from "../core/errors";
 import { writeFileAtomic } from "../core/files";
 import { provenance } from "../core/provenance";
+import { readJsonObject } from "../data/text-file";
 import type { Dataset } from "../data/types";
 import { runLabelJob } from "../labels/pipeline";
 import { loadWindows, type WindowRecord } from "../store/labels";
@@ -47,7 +48,7 @@ export function saveCheckpoint(dir: string, state: CheckpointState, vars: readon
 /** Restore a checkpoint of `runId` into the variables and optimizer; null when there is none for this run. */
 export function loadCheckpoint(dir: string, runId: string, vars: readonly tf.Variable[], optimizer: AdamW): CheckpointState | null {
   if (!existsSync(join(dir, "state.json")) || !existsSync(join(dir, "tensors.bin"))) return null;
-  const state = JSON.parse(readFileSync(join(dir, "state.json"), "utf8")) as CheckpointState & { optimizerStep: number };
+  const state = readJsonObject(join(dir, "state.json"), "training checkpoint state") as unknown as CheckpointState & { optimizerStep: number };
   if (state.format !== "rra-train-checkpoint/1" || state.runId !== runId) return null;
   if (state.shapes.length !== vars.length || state.shapes.some((s, i) => s.join(",") !== vars[i].shape.join(","))) {
     throw new ConfigError(`resume: checkpoint ${show(dir)} of run ${runId} holds ${state.shapes.length} variables that do not match the model; delete it to start over`);
