@@ -26,6 +26,7 @@ Options:
   --max-chars N       characters per passage text (default 10000); longer get 413
   --batch N           pairs (bert) or prompts (gpt) per forward pass (default 128)
   --engine E          exported ONNX models: auto, tfjs or onnxruntime (default auto)
+  --allow-unfinished  serve a model folder whose training did not finish (no training.json yet)
   -h, --help          this text
 
 Example:
@@ -62,6 +63,7 @@ export const serveCommand: Command = {
   async run(argv) {
     const { values } = parseFlags("serve", argv, {
       model: { type: "string" }, port: { type: "string" }, host: { type: "string" }, "max-passages": { type: "string" }, "max-chars": { type: "string" }, batch: { type: "string" }, engine: { type: "string" },
+      "allow-unfinished": { type: "boolean" },
     });
     if (values.help) { console.log(HELP); return 0; }
     const modelDir = required("serve", values, "model");
@@ -73,7 +75,7 @@ export const serveCommand: Command = {
     const engine = (values.engine as string | undefined) ?? "auto";
     if (!(ENGINES as readonly string[]).includes(engine)) throw new ConfigError(`rra serve: --engine expects one of ${ENGINES.join(", ")}, got ${show(engine)}`);
     await initBackend({ quiet: true });
-    const model = await loadReranker(modelDir, { engine: engine as LoadRerankerOptions["engine"], batchSize });
+    const model = await loadReranker(modelDir, { engine: engine as LoadRerankerOptions["engine"], batchSize, allowUnfinished: Boolean(values["allow-unfinished"]) });
     try {
       const server = await startServer(model, { port, host, maxPassages, maxChars, log: (line) => console.error(`[serve] ${line}`) });
       const stopped = untilSignal();

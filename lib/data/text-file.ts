@@ -15,10 +15,15 @@ export interface NumberedLine {
   text: string;
 }
 
-/** The bytes of a file, with clear errors for a missing path, a directory or an unreadable file. */
-export function readFileBytes(file: string, what: string): Buffer {
+/** Refuse a missing path or a directory where a `what` file is expected (before streaming it). */
+export function checkInputFile(file: string, what: string): void {
   if (!existsSync(file)) throw new DataError({ file }, `an existing ${what} file`, "no such file");
   if (statSync(file).isDirectory()) throw new DataError({ file }, `a ${what} file`, "a directory");
+}
+
+/** The bytes of a file, with clear errors for a missing path, a directory or an unreadable file. */
+export function readFileBytes(file: string, what: string): Buffer {
+  checkInputFile(file, what);
   try {
     return readFileSync(file);
   } catch (e) {

@@ -16,6 +16,7 @@ import { readEncoderWeights } from "../models/encoder";
 import { readWeightsDir } from "../models/weights-file";
 import { loadGptStudent, scoreGptPairs } from "../train/gpt-student";
 import { loadStudent, scorePairs } from "../train/rerank";
+import { checkFinishedTraining } from "../train/training-state";
 import { readJsonObject } from "../data/text-file";
 import { EXPORT_FORMAT, modelCard, readTrainingRecord, type ExportConfig, type ExportTarget, type ParityResult } from "./model-card";
 import { toOnnx } from "./onnx";
@@ -42,6 +43,8 @@ export interface ExportOptions {
   batchSize?: number;
   /** Parity limit; may tighten PARITY_TOLERANCE, never loosen it. Default PARITY_TOLERANCE. */
   tolerance?: number;
+  /** Export a model folder whose training did not finish (train/training-state.ts) instead of refusing it. Default false. */
+  allowUnfinished?: boolean;
 }
 
 /** What exportModel returns. */
@@ -79,6 +82,7 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
   for (const f of ["config.json", "weights.json", "weights.bin", "vocab.txt", "tokenizer.json"]) {
     if (!existsSync(join(src, f))) throw new ConfigError(`export: ${show(src)} is not a model directory written by rra train: ${f} is missing`);
   }
+  checkFinishedTraining(src, options.allowUnfinished);
   const out = resolve(options.out);
   if (existsSync(out) && readdirSync(out).length > 0) {
     const cfg = join(out, "config.json");

@@ -16,6 +16,7 @@ import { EXPORT_FORMAT } from "../export/model-card";
 import { loadExportedScorer, type ScorerEngine } from "../export/runtime";
 import { GPT_STUDENT_KIND, loadGptStudent, scoreGptPairs } from "./gpt-student";
 import { loadStudent, rankByScores, rerankPairs, scorePairs, type RerankOptions } from "./rerank";
+import { checkFinishedTraining } from "./training-state";
 
 /** The kind of a model directory: "gpt" when config.json has `kind: "rra-gpt"` (gpt-student.ts), "bert" when it has no kind. */
 export function studentKind(dir: string): "bert" | "gpt" {
@@ -58,6 +59,8 @@ export interface LoadRerankerOptions {
   batchSize?: number;
   /** ONNX Runtime intra-op threads. Default: the machine's cores (at most 4). */
   threads?: number;
+  /** Load a model folder whose training did not finish (training-state.ts) instead of refusing it. Default false. */
+  allowUnfinished?: boolean;
 }
 
 /** Load any model directory (see the module comment) as a Reranker. */
@@ -68,6 +71,7 @@ export async function loadReranker(dir: string, options: LoadRerankerOptions = {
   const batchSize = options.batchSize ?? 128;
   let base: Omit<Reranker, "score" | "rerank">;
   let prior = 0;
+  if (config.format !== EXPORT_FORMAT) checkFinishedTraining(dir, options.allowUnfinished);
   if (config.format === EXPORT_FORMAT) {
     const exported = await loadExportedScorer(dir, { engine: options.engine ?? "auto", batchSize, threads: options.threads });
     prior = exported.prior;
