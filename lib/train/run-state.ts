@@ -16,7 +16,7 @@ import type { Dataset } from "../data/types";
 import { runLabelJob } from "../labels/pipeline";
 import { loadWindows, type WindowRecord } from "../store/labels";
 import type { Database } from "../store/schema";
-import { readLabelsJsonl } from "./batches";
+import { readLabelsJsonl } from "./labels-file";
 import type { CurvePoint, TrainConfig, TrainResult, BestEpoch } from "./config";
 import { learningRateAt, type AdamW } from "./schedule";
 
@@ -93,7 +93,7 @@ export async function loadTrainCurves(db: Kysely<Database>, runId: string): Prom
 
 /** The label windows of a config: its labels.jsonl, or the stored (run if missing) teacher label job. */
 export async function labelWindows(db: Kysely<Database>, cfg: Readonly<TrainConfig>, dataset: Dataset): Promise<WindowRecord[]> {
-  if (cfg.labels !== null) return readLabelsJsonl(cfg.labels);
+  if (cfg.labels !== null) return readLabelsJsonl(cfg.labels, dataset);
   const { summary } = await runLabelJob(db, { dataset: cfg.train, teacher: cfg.teacher, selection: cfg.selection }, { quiet: true, dataset });
   return loadWindows(db, summary.job);
 }
