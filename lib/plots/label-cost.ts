@@ -12,7 +12,8 @@ export function shortTeacherName(teacher: string): string {
 export function labelCostFigure(rows: readonly LabelReportRow[], options: { title?: string } = {}): PlotlyFigure {
   const selections = [...new Set(rows.map((r) => r.selection))];
   const data = selections.map((sel, i) => {
-    const sub = rows.filter((r) => r.selection === sel && r.promptTokensPerQuery > 0);
+    // a job whose teacher answered nothing has no quality to plot
+    const sub = rows.filter((r) => r.selection === sel && r.promptTokensPerQuery > 0 && r.teacherNdcg10 !== null);
     return {
       type: "scatter", mode: "markers+text", name: sel,
       x: sub.map((r) => r.promptTokensPerQuery), y: sub.map((r) => r.teacherNdcg10),
