@@ -96,3 +96,22 @@ describe("rra: crashes become sentences (issue 15 item 8)", function () {
     assert.match(unexpectedErrorText("rra x", "a thrown string", false), /^rra x: unexpected Error: a thrown string\n/);
   });
 });
+
+describe("rra: conventions (issue 15 item 16)", () => {
+  it("rra --version prints the package version", async () => {
+    const version = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
+    const r = await runCli(["--version"]);
+    assert.deepEqual([r.code, r.stdout, r.stderr], [0, `rra ${version}\n`, ""]);
+  });
+
+  it("bare rra prints its usage on stderr (nothing on stdout) and exits 2; rra --help prints it on stdout", async () => {
+    const bare = await runCli([]);
+    assert.equal(bare.code, 2);
+    assert.equal(bare.stdout, "");
+    assert.match(bare.stderr, /^rra: the RRADistill workbench command line\n\nusage: rra <command>/);
+    const help = await runCli(["--help"]);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /usage: rra <command>/);
+    assert.equal(help.stderr, "");
+  });
+});
