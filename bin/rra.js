@@ -11,6 +11,15 @@ function crash(e) {
 }
 process.on("uncaughtException", crash);
 process.on("unhandledRejection", crash);
+// `npx rra ...` and `npm start` run us under `sh -c`, which does not pass SIGTERM on: when npm is told to
+// stop, the shell dies and we would run on as an orphan (rra serve keeps its port). So a parent that goes
+// away counts as SIGTERM: rra serve then shuts down as on the signal, every other command stops.
+const parent = process.ppid;
+if (parent > 1) {
+  setInterval(() => {
+    if (process.ppid !== parent) process.kill(process.pid, "SIGTERM");
+  }, 500).unref();
+}
 require("tsx/cjs");
 require("../lib/cli/main.ts")
   .main(process.argv.slice(2))
