@@ -45,7 +45,7 @@ Options:
   --export DIR         exported model folder (default models/best; models/best-<name>)
   --serial             train the directions one after the other in this process
   --force              recompute every step (finished models are still reused)
-  --notebooks          afterwards, also run every notebook (SMOKE=1 for their CI size)
+  --notebooks          afterwards, also run every notebook, CI-sized (rra notebooks run --full for full sizes)
   --quiet              no progress bars
   --json               print {directions: [{direction, "ndcg@10": {system: mean}}], results, figures, model}
                        on stdout (no progress bars)
@@ -107,7 +107,7 @@ export const reproduceCommand: Command = {
     }
     let code = 0;
     if (values.notebooks) {
-      const runs = await runNotebooks(defaultNotebooks(), { env: isPostgresUrl(db) ? { RRA_DB_URL: db } : { RRA_DB: db } });
+      const runs = await runNotebooks(defaultNotebooks(), { mode: "smoke", env: isPostgresUrl(db) ? { RRA_DB_URL: db } : { RRA_DB: db } });
       const bad = runs.filter((r) => !r.ok);
       for (const r of bad) console.error(r.error);
       json.notebooks = { ok: runs.length - bad.length, failed: bad.length };
