@@ -1,7 +1,7 @@
 /** `rra eval`: trec_eval-exact evaluation of one run. */
 import { readQrels, readRun } from "../data/trec";
-import { evaluateRun } from "../eval/evaluate";
-import { DEFAULT_METRICS, parseMetric } from "../eval/metrics";
+import { evaluateRun, uniqueMetrics } from "../eval/evaluate";
+import { DEFAULT_METRICS } from "../eval/metrics";
 import { listFlag, numberFlag, parseFlags, required, type Command } from "./args";
 import { textTable } from "./format";
 
@@ -37,7 +37,7 @@ export const evalCommand: Command = {
       "query-set": { type: "string" }, "max-docs": { type: "string" }, "per-query": { type: "boolean" }, json: { type: "boolean" },
     });
     if (values.help) { console.log(HELP); return 0; }
-    const metrics = (listFlag(values, "metrics") ?? [...DEFAULT_METRICS]).map((m) => parseMetric(m).key);
+    const metrics = uniqueMetrics(listFlag(values, "metrics") ?? [...DEFAULT_METRICS]).map((m) => m.key);
     const qrels = readQrels(required("eval", values, "qrels"));
     const run = readRun(required("eval", values, "run"));
     const querySet = (values["query-set"] as string | undefined) ?? "qrels";

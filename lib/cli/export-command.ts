@@ -25,6 +25,8 @@ Options:
   --parity-pairs N   real pairs in the parity check, at least 200 (default 300)
   --parity-data D    shipped dataset of the parity pairs: ${DATASET_NAMES.join(", ")} (default dl20)
   --batch N          pairs per forward pass (default 64)
+  --allow-unfinished export a model folder whose training did not finish (no training.json yet)
+  --json             print {kind, model, format, out, files, bytes, seconds, parity} on stdout
   -h, --help         this text
 
 Example:
@@ -39,6 +41,7 @@ export const exportCommand: Command = {
   async run(argv) {
     const { values } = parseFlags("export", argv, {
       model: { type: "string" }, format: { type: "string" }, out: { type: "string" }, "parity-pairs": { type: "string" }, "parity-data": { type: "string" }, batch: { type: "string" },
+      "allow-unfinished": { type: "boolean" }, json: { type: "boolean" },
     });
     if (values.help) { console.log(HELP); return 0; }
     const model = required("export", values, "model");
@@ -51,8 +54,14 @@ export const exportCommand: Command = {
     const t0 = Date.now();
     const r = await exportModel({
       model, format, out, parityPairs: numberFlag("export", values, "parity-pairs", 300), parityDataset: dataset as DatasetName, batchSize: numberFlag("export", values, "batch", 64),
+      allowUnfinished: Boolean(values["allow-unfinished"]),
     });
-    console.log(`exported ${r.kind === "bert" ? "RRA-BERT" : "RRA-GPT"} (${model}) as ${format} -> ${r.out} (${r.files.join(", ")}; ${(r.bytes / 2 ** 20).toFixed(1)} MiB) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const seconds = (Date.now() - t0) / 1000;
+    if (values.json) {
+      console.log(JSON.stringify({ kind: r.kind, model, format, out: r.out, files: r.files, bytes: r.bytes, seconds, parity: r.parity }, null, 1));
+      return 0;
+    }
+    console.log(`exported ${r.kind === "bert" ? "RRA-BERT" : "RRA-GPT"} (${model}) as ${format} -> ${r.out} (${r.files.join(", ")}; ${(r.bytes / 2 ** 20).toFixed(1)} MiB) in ${seconds.toFixed(1)} s`);
     console.log(`parity: ${r.parity.pairs} pairs (${r.parity.source}), max |diff| ${r.parity.maxAbsDiff.toExponential(2)}, mean ${r.parity.meanAbsDiff.toExponential(2)}, limit ${r.parity.tolerance} (${r.parity.engine})`);
     return 0;
   },

@@ -32,7 +32,8 @@ the job's summary is computed from the store. See environment.md, "PostgreSQL st
 Options:
   --dataset NAME     dl19, dl20 or noveleval (required)
   --teacher T        projected:rankvicuna-7b (default), projected:gpt-3.5-turbo-run1, replay:<log>,
-                     live[:<model>] (RRA_LLM_BASE_URL, RRA_LLM_MODEL, RRA_LLM_API_KEY), oracle, bm25,
+                     live[:<model>] (RRA_LLM_BASE_URL or OPENAI_BASE_URL, RRA_LLM_MODEL, RRA_LLM_API_KEY
+                     or OPENAI_API_KEY), oracle, bm25,
                      crossencoder:DIR|hf:ORG/NAME (a pretrained cross-encoder, scored locally; rra pull it first)
                      shipped logs: rankvicuna-7b_bm25-top20-single_dl19|dl20, rankvicuna-7b_bm25-top100-sw20s10_dl19|dl20,
                      vicuna-7b-ckpt800_bm25-top20-single_dl19|dl20, vicuna-7b-v1.5-zeroshot_bm25-top100-sw20s10_dl19
@@ -120,14 +121,18 @@ export const labelCommand: Command = {
     const db = await openStore((values.db as string | undefined) ?? defaultStoreTarget());
     try {
       if (values.worker) return await runWorker(db, partial, values, policy, teacher);
-      const { summary } = await runLabelJob(db, partial, { quiet: Boolean(values.json), teacher });
+      const { summary, failures } = await runLabelJob(db, partial, { quiet: Boolean(values.json), teacher });
       if (values.out) {
         const n = writeLabelsJsonl(values.out as string, await loadWindows(db, summary.job), policy);
         console.error(`[label] wrote ${n} label lines to ${values.out as string} (policy ${policy})`);
       }
       if (values.json) console.log(JSON.stringify(summary, null, 1));
       else console.log(labelReportMarkdown(labelReportRows([summary])));
-      if (summary.failed > 0) console.error(`[label] ${summary.failed} of ${summary.windows} windows failed (not stored; a rerun retries them)`);
+      if (summary.failed > 0) {
+        console.error(`[label] ${summary.failed} of ${summary.windows} windows failed (not stored; a rerun retries them):`);
+        for (const f of failures.slice(0, 5)) console.error(`[label]   ${f.windows} window(s): ${f.message}`);
+        if (failures.length > 5) console.error(`[label]   ... and ${failures.length - 5} other error message(s)`);
+      }
       return summary.calls === 0 && summary.windows > 0 ? 1 : 0;
     } finally {
       await teacher?.close?.();

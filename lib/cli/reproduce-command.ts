@@ -1,5 +1,6 @@
 /** `rra reproduce` (`npm start`): the main job, end to end, every step stored and reused. */
-import { existsSync, readFileSync } from "fs";
+import { existsSync } from "fs";
+import { readJsonObject } from "../data/text-file";
 import { join, relative } from "path";
 import { ConfigError } from "../core/errors";
 import { projectPath } from "../core/paths";
@@ -8,6 +9,7 @@ import { runNotebooks } from "../notebooks/runner";
 import { readReproduceConfig, resolveReproduceConfig, type ReproduceConfig } from "../reproduce/config";
 import { reproduce, reproduceDirectionStep } from "../reproduce/pipeline";
 import { defaultStoreTarget, isPostgresUrl } from "../store/db";
+import { lockStore } from "../store/lock";
 import { parseFlags, type Command } from "./args";
 
 const HELP = `rra reproduce [--fast] [--config FILE] [options]      (npm start)
@@ -48,9 +50,14 @@ Options:
   --export DIR         exported model folder (default models/best; models/best-<name>)
   --serial             train the directions one after the other in this process
   --force              recompute every step (finished models are still reused)
-  --notebooks          afterwards, also run every notebook (SMOKE=1 for their CI size)
+  --notebooks          afterwards, also run every notebook, CI-sized (rra notebooks run --full for full sizes)
   --quiet              no progress bars
-  -h, --help           this text`;
+  --json               print {directions: [{direction, "ndcg@10": {system: mean}}], results, figures, model}
+                       on stdout (no progress bars)
+  -h, --help           this text
+
+A second rra reproduce on the same SQLite store is refused while the first runs ("another rra reproduce
+(pid N) is using this store"); other commands share the store with it.`;
 
 /** The reproduce command. */
 export const reproduceCommand: Command = {
@@ -61,7 +68,7 @@ export const reproduceCommand: Command = {
     const { values } = parseFlags("reproduce", argv, {
       fast: { type: "boolean" }, config: { type: "string" }, db: { type: "string" }, work: { type: "string" }, results: { type: "string" },
       figures: { type: "string" }, export: { type: "string" }, serial: { type: "boolean" }, force: { type: "boolean" }, notebooks: { type: "boolean" },
-      quiet: { type: "boolean" }, step: { type: "string" },
+      quiet: { type: "boolean" }, json: { type: "boolean" }, step: { type: "string" },
     });
     if (values.help) { console.log(HELP); return 0; }
     const db = (values.db as string | undefined) ?? defaultStoreTarget();
@@ -71,29 +78,47 @@ export const reproduceCommand: Command = {
       if (!work) throw new ConfigError("rra reproduce --step needs --work (it is started by rra reproduce itself)");
       const file = join(work, "config.json");
       if (!existsSync(file)) throw new ConfigError(`rra reproduce --step: ${file} is missing; start rra reproduce instead`);
-      const cfg = JSON.parse(readFileSync(file, "utf8")) as ReproduceConfig;
+      const cfg = readJsonObject(file, "reproduce config") as unknown as ReproduceConfig;
       await reproduceDirectionStep(work, db, values.step as string, cfg, { quiet: true, force: Boolean(values.force) });
       return 0;
     }
     const fast = Boolean(values.fast);
     const cfg = values.config ? readReproduceConfig(values.config as string, { fast }) : resolveReproduceConfig({}, { fast });
-    const result = await reproduce(cfg, {
-      db, work: values.work as string | undefined, results: values.results as string | undefined, figures: values.figures as string | undefined,
-      export: values.export as string | undefined, parallel: !values.serial, force: Boolean(values.force), quiet: Boolean(values.quiet),
-    });
-    for (const d of result.directions) {
-      const row = (name: string) => d.comparison.rows.find((r) => r.system === name && r.metric === "ndcg@10");
-      const show = d.comparison.rows.filter((r) => r.metric === "ndcg@10" && !r.system.startsWith("teacher")).map((r) => `${r.system} ${r.mean.toFixed(4)}`).join(", ");
-      console.log(`${d.direction} nDCG@10: ${show}`);
+    // the run rebuilds parts of the store: a second rra reproduce on it waits for nothing, it is refused
+    const lock = lockStore(db, "rra reproduce");
+    let result: Awaited<ReturnType<typeof reproduce>>;
+    try {
+      result = await reproduce(cfg, {
+        db, work: values.work as string | undefined, results: values.results as string | undefined, figures: values.figures as string | undefined,
+        export: values.export as string | undefined, parallel: !values.serial, force: Boolean(values.force), quiet: Boolean(values.quiet) || Boolean(values.json),
+      });
+    } finally {
+      lock.release();
     }
-    console.log(`results: ${relative(process.cwd(), result.paths.results) || result.paths.results}; figures: ${relative(process.cwd(), result.paths.figures)}; model: ${relative(process.cwd(), result.exported.out)}`);
+    const json: Record<string, unknown> = {
+      directions: result.directions.map((d) => ({
+        direction: d.direction,
+        "ndcg@10": Object.fromEntries(d.comparison.rows.filter((r) => r.metric === "ndcg@10").map((r) => [r.system, r.mean])),
+      })),
+      results: result.paths.results, figures: result.paths.figures, model: result.exported.out,
+    };
+    if (!values.json) {
+      for (const d of result.directions) {
+        const show = d.comparison.rows.filter((r) => r.metric === "ndcg@10" && !r.system.startsWith("teacher")).map((r) => `${r.system} ${r.mean.toFixed(4)}`).join(", ");
+        console.log(`${d.direction} nDCG@10: ${show}`);
+      }
+      console.log(`results: ${relative(process.cwd(), result.paths.results) || result.paths.results}; figures: ${relative(process.cwd(), result.paths.figures)}; model: ${relative(process.cwd(), result.exported.out)}`);
+    }
+    let code = 0;
     if (values.notebooks) {
-      const runs = await runNotebooks(defaultNotebooks(), { env: isPostgresUrl(db) ? { RRA_DB_URL: db } : { RRA_DB: db } });
+      const runs = await runNotebooks(defaultNotebooks(), { mode: "smoke", env: isPostgresUrl(db) ? { RRA_DB_URL: db } : { RRA_DB: db } });
       const bad = runs.filter((r) => !r.ok);
       for (const r of bad) console.error(r.error);
-      console.log(`notebooks: ${runs.length - bad.length} ok, ${bad.length} failed (executed copies in ${relative(process.cwd(), projectPath(".cache", "notebooks"))})`);
-      if (bad.length) return 1;
+      json.notebooks = { ok: runs.length - bad.length, failed: bad.length };
+      if (!values.json) console.log(`notebooks: ${runs.length - bad.length} ok, ${bad.length} failed (executed copies in ${relative(process.cwd(), projectPath(".cache", "notebooks"))})`);
+      if (bad.length) code = 1;
     }
-    return 0;
+    if (values.json) console.log(JSON.stringify(json, null, 1));
+    return code;
   },
 };

@@ -1,22 +1,28 @@
 /** `rra serve`: a trained or exported re-ranker as an HTTP JSON service (lib/serve/server.ts). */
-import { initBackend } from "../backend/tf";
 import { ConfigError, show } from "../core/errors";
 import { startServer } from "../serve/server";
-import { loadReranker, type LoadRerankerOptions } from "../train/reranker";
+import { startWorkerScorer } from "../serve/worker-scorer";
+import type { LoadRerankerOptions } from "../train/reranker";
 import { numberFlag, parseFlags, required, type Command } from "./args";
 
 const HELP = `rra serve --model DIR [options]
 
 Serve a student written by rra train (or a directory written by rra export) over HTTP. Requests are
-checked as they arrive and scored one at a time in arrival order (the model is single-threaded); at
-most 256 wait, later ones get 503. A bad request gets a 4xx {"error": "..."} naming the field; a
-scoring failure gets 500 and the server goes on. SIGINT or SIGTERM answers the requests in flight and
-exits 0. Prints "listening on http://HOST:PORT" on stderr once ready.
+checked as they arrive and scored one at a time in arrival order, in a worker thread, so /health and
+the queue answer at once while a batch is scored; at most 256 wait, later ones get 503. A bad request
+gets a 4xx {"error": "..."} naming the field; a scoring failure gets 500 and the server goes on.
+SIGINT or SIGTERM (also when the parent that started it, e.g. npx, is killed) stops accepting, answers
+every waiting request 503 with Retry-After, finishes the one being scored, then exits 0. Prints
+"listening on http://HOST:PORT" on stderr once ready.
 
-  POST /rerank  {"query": "...", "passages": [{"id": "...", "text": "..."}], "topK": 10}   (topK optional)
-            ->  {"ranking": [{"id", "score", "rank"}], "model": {"kind", "format", "engine"}, "took_ms"}
-                ranked by score, highest first (ties in input order), cut to topK
-  GET  /health  ->  {"status": "ok", "model": {"dir", "kind", "format", "engine"}, "uptime_s", "requests_served"}
+  POST /rerank     {"query": "...", "passages": [{"id": "...", "text": "..."}], "topK": 10}   (topK optional)
+               ->  {"ranking": [{"id", "score", "rank"}], "model": {"kind", "format", "engine"}, "took_ms"}
+                   ranked by score, highest first (ties in input order), cut to topK
+  POST /v1/rerank  {"model": "...", "query": "...", "documents": ["..." or {"text": "..."}], "top_n": 3,
+                   "return_documents": true}   (the Cohere / Jina rerank API; model, top_n and
+                   return_documents optional; model is ignored)
+               ->  {"id", "model", "results": [{"index", "relevance_score", "document": {"text"}}], "meta"}
+  GET  /health     ->  {"status": "ok", "model": {"dir", "kind", "format", "engine"}, "uptime_s", "requests_served", "queued"}
 
 Options:
   --model DIR         model directory (rra train --out, or rra export)
@@ -26,6 +32,7 @@ Options:
   --max-chars N       characters per passage text (default 10000); longer get 413
   --batch N           pairs (bert) or prompts (gpt) per forward pass (default 128)
   --engine E          exported ONNX models: auto, tfjs or onnxruntime (default auto)
+  --allow-unfinished  serve a model folder whose training did not finish (no training.json yet)
   -h, --help          this text
 
 Example:
@@ -62,6 +69,7 @@ export const serveCommand: Command = {
   async run(argv) {
     const { values } = parseFlags("serve", argv, {
       model: { type: "string" }, port: { type: "string" }, host: { type: "string" }, "max-passages": { type: "string" }, "max-chars": { type: "string" }, batch: { type: "string" }, engine: { type: "string" },
+      "allow-unfinished": { type: "boolean" },
     });
     if (values.help) { console.log(HELP); return 0; }
     const modelDir = required("serve", values, "model");
@@ -72,8 +80,7 @@ export const serveCommand: Command = {
     const batchSize = intFlag(values, "batch", 128, 1);
     const engine = (values.engine as string | undefined) ?? "auto";
     if (!(ENGINES as readonly string[]).includes(engine)) throw new ConfigError(`rra serve: --engine expects one of ${ENGINES.join(", ")}, got ${show(engine)}`);
-    await initBackend({ quiet: true });
-    const model = await loadReranker(modelDir, { engine: engine as LoadRerankerOptions["engine"], batchSize });
+    const model = await startWorkerScorer(modelDir, { engine: engine as LoadRerankerOptions["engine"], batchSize, allowUnfinished: Boolean(values["allow-unfinished"]) });
     try {
       const server = await startServer(model, { port, host, maxPassages, maxChars, log: (line) => console.error(`[serve] ${line}`) });
       const stopped = untilSignal();
@@ -86,7 +93,8 @@ export const serveCommand: Command = {
       console.error(`[serve] stopped; requests: ${s.requestsServed} ranked, ${s.requestsRejected} rejected, ${s.requestsFailed} failed`);
       return 0;
     } finally {
-      model.dispose();
+      // only now, with every request answered, is the model disposed (in its thread)
+      await model.close();
     }
   },
 };

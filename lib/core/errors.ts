@@ -40,6 +40,9 @@ export class DataError extends RraError {
 /** A configuration value (option, flag, environment variable) that is unknown or of the wrong kind. */
 export class ConfigError extends RraError {}
 
+/** A model that cannot be used as it is: an unfinished training folder, scores that are not finite. */
+export class ModelError extends RraError {}
+
 /** Tensor or array shapes that do not fit together. */
 export class ShapeError extends RraError {}
 

@@ -98,10 +98,23 @@ export function checkData(dir = dataDir()): CheckResult[] {
   const ref = join(dir, "reference", "trec_eval_reference.tsv");
   results.push(attempt("reference/trec_eval_reference.tsv", () => {
     const rows = readReference(ref);
-    for (const r of rows) for (const p of [r.run, r.qrels]) if (!existsSync(join(dir, "..", p)) || !statSync(join(dir, "..", p)).isFile()) throw new DataError({ file: ref, line: r.line }, "paths of vendored files", `missing ${p}`);
+    for (const r of rows) {
+      for (const p of [r.run, r.qrels]) {
+        const file = referencedFile(dir, p);
+        if (!existsSync(file) || !statSync(file).isFile()) throw new DataError({ file: ref, line: r.line }, "paths of vendored files", `missing ${p} (looked for ${file})`);
+      }
+    }
     return `${rows.length} trec_eval figures for ${new Set(rows.map((r) => r.run)).size} runs`;
   }));
   return results;
+}
+
+/**
+ * Where a path of the reference file (written relative to the project, "data/trec-dl-.../x.txt") is in
+ * the data folder `dir`, whatever that folder is called: a copy in ~/my-data checks like data/ does.
+ */
+export function referencedFile(dir: string, path: string): string {
+  return join(dir, path.replace(/^data\//, ""));
 }
 
 /** One figure of the NIST trec_eval reference file. */

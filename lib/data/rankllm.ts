@@ -3,6 +3,7 @@
  * prompt/response logs, which rank_llm wrote as JSON objects separated by ", " (not one array).
  */
 import { DataError, show } from "../core/errors";
+import { idProblem } from "./ids";
 import { lineOf, parseJsonText, readTextFile } from "./text-file";
 import type { Candidate, PromptLogEntry, RankedList } from "./types";
 
@@ -10,11 +11,19 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 const kind = (v: unknown): string => (v === null ? "null" : Array.isArray(v) ? "an array" : typeof v === "object" ? "an object" : `${typeof v} ${show(v)}`);
 
-/** An id written as a JSON number or string, as text. */
-function idField(o: Obj, key: string, file: string, field: string): string {
+/**
+ * An id written as a JSON number or string, as text; ids with white space or bytes that are not valid
+ * UTF-8 are refused (ids.ts), at the line of the file `text` where they occur.
+ */
+function idField(o: Obj, key: string, file: string, field: string, text?: string): string {
   const v = o[key];
-  if (typeof v === "string" && v !== "") return v;
   if (typeof v === "number" && Number.isFinite(v)) return String(v);
+  if (typeof v === "string" && v !== "") {
+    const problem = idProblem(v);
+    if (problem === null) return v;
+    const at = text?.indexOf(JSON.stringify(v)) ?? -1;
+    throw new DataError({ file, line: at >= 0 ? lineOf(text as string, at).line : undefined, field }, `a ${key} of valid UTF-8 without white space`, problem);
+  }
   throw new DataError({ file, field }, "a string or number id", v === undefined ? "nothing (missing field)" : kind(v));
 }
 
@@ -35,7 +44,8 @@ function strField(o: Obj, key: string, file: string, field: string): string {
  * Every hit of an entry must carry the same qid; a docid may appear once per query.
  */
 export function readRetrieveResults(file: string): RankedList[] {
-  const data = parseJsonText(readTextFile(file, "retrieve_results"), file, "retrieve_results");
+  const text = readTextFile(file, "retrieve_results");
+  const data = parseJsonText(text, file, "retrieve_results");
   if (!Array.isArray(data)) throw new DataError({ file }, "a JSON array of {query, hits}", kind(data));
   if (data.length === 0) throw new DataError({ file }, "at least one query", "an empty array");
   const seenQids = new Map<string, number>();
@@ -50,10 +60,10 @@ export function readRetrieveResults(file: string): RankedList[] {
     const candidates = hits.map((h: unknown, j: number): Candidate => {
       const hat = `${at}.hits[${j}]`;
       if (!isObj(h)) throw new DataError({ file, field: hat }, "a hit object", kind(h));
-      const hq = idField(h, "qid", file, `${hat}.qid`);
+      const hq = idField(h, "qid", file, `${hat}.qid`, text);
       if (qid === undefined) qid = hq;
       else if (hq !== qid) throw new DataError({ file, field: `${hat}.qid` }, `qid ${qid} like the other hits of this query`, `qid ${hq}`);
-      const docid = idField(h, "docid", file, `${hat}.docid`);
+      const docid = idField(h, "docid", file, `${hat}.docid`, text);
       if (docs.has(docid)) throw new DataError({ file, field: `${hat}.docid` }, "each docid once per query", `docid ${docid} again for qid ${qid}`);
       docs.add(docid);
       return { docid, rank: numField(h, "rank", file, `${hat}.rank`), score: numField(h, "score", file, `${hat}.score`), text: strField(h, "content", file, `${hat}.content`) };

@@ -4,6 +4,7 @@
  */
 import { writeFileAtomic } from "../core/files";
 import { DataError, show } from "../core/errors";
+import { checkId, idProblem } from "./ids";
 import { readIdTextTsv, readLines } from "./text-file";
 import type { Candidate, Judgment, Qrels, Query, Run } from "./types";
 
@@ -19,6 +20,8 @@ export function readJudgments(file: string): Judgment[] {
     const f = text.trim().split(/\s+/);
     if (f.length !== 4) throw new DataError({ file, line }, "4 fields `qid iter docid rel`", `${f.length} field(s) in ${show(text)}`);
     const [qid, , docid, relText] = f;
+    checkId(qid, { file, line, field: "qid" }, "qid");
+    checkId(docid, { file, line, field: "docid" }, "docid");
     if (!/^-?\d+$/.test(relText)) throw new DataError({ file, line, field: "rel" }, "an integer relevance grade", show(relText));
     const key = `${qid}\u0000${docid}`;
     const prev = seen.get(key);
@@ -56,6 +59,8 @@ export function readRun(file: string): Run {
     const f = text.trim().split(/\s+/);
     if (f.length !== 6) throw new DataError({ file, line }, "6 fields `qid Q0 docid rank score tag`", `${f.length} field(s) in ${show(text)}`);
     const [qid, , docid, rankText, scoreText, runTag] = f;
+    checkId(qid, { file, line, field: "qid" }, "qid");
+    checkId(docid, { file, line, field: "docid" }, "docid");
     if (!/^-?\d+$/.test(rankText)) throw new DataError({ file, line, field: "rank" }, "an integer rank", show(rankText));
     const score = Number(scoreText);
     if (scoreText === "" || !Number.isFinite(score)) throw new DataError({ file, line, field: "score" }, "a finite number", show(scoreText));
@@ -84,6 +89,11 @@ export function formatRun(run: Run): string {
 /** Write a run atomically (temporary file then rename): a crash leaves no half-written run. */
 export function writeRun(file: string, run: Run): void {
   if (/\s/.test(run.tag) || run.tag === "") throw new DataError({ file, field: "tag" }, "a run tag without white space", show(run.tag));
+  for (const [qid, docs] of run.queries) {
+    // a run that rra eval (or trec_eval) could not read back is never written
+    const bad = idProblem(qid) !== null ? { field: "qid", id: qid } : docs.map((d) => ({ field: `docid of qid ${qid}`, id: d.docid })).find((d) => idProblem(d.id) !== null);
+    if (bad) throw new DataError({ file, field: bad.field }, "ids of valid UTF-8 without white space (TREC runs are split on white space)", idProblem(bad.id) as string);
+  }
   writeFileAtomic(file, formatRun(run));
 }
 

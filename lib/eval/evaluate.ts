@@ -40,12 +40,25 @@ export function evaluatedQueries(qrels: Qrels, run: Run, querySet: "qrels" | "in
   return querySet === "qrels" ? qids : qids.filter((q) => run.queries.has(q));
 }
 
+/**
+ * Parse metric names and keep each canonical key once (`ndcg@10` and `ndcg_cut.10` are one metric), in
+ * first-seen order: a metric asked twice must not be summed twice into the same mean.
+ */
+export function uniqueMetrics(names: readonly string[]): MetricSpec[] {
+  const byKey = new Map<string, MetricSpec>();
+  for (const name of names) {
+    const spec = parseMetric(name);
+    if (!byKey.has(spec.key)) byKey.set(spec.key, spec);
+  }
+  return [...byKey.values()];
+}
+
 /** Evaluate a run: the mean of every metric and each query's own values. */
 export function evaluateRun(qrels: Qrels, run: Run, options: EvalOptions = {}): EvalResult {
   const { metrics = DEFAULT_METRICS, relThreshold = 2, querySet = "qrels", maxDocs = Infinity } = options;
   if (querySet !== "qrels" && querySet !== "intersection") throw new ConfigError(`evaluateRun: querySet must be "qrels" or "intersection", got ${String(querySet)}`);
   if (!Number.isFinite(relThreshold)) throw new ConfigError(`evaluateRun: relThreshold must be a number, got ${relThreshold}`);
-  const specs: MetricSpec[] = metrics.map(parseMetric);
+  const specs: MetricSpec[] = uniqueMetrics(metrics);
   const qids = evaluatedQueries(qrels, run, querySet);
   const perQuery: EvalResult["perQuery"] = {};
   const sums: Record<string, number> = {};

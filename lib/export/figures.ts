@@ -5,6 +5,10 @@
  *
  * The browser never keeps a Node process alive: its process and pipes are unref'd between calls, and
  * playwright kills it when Node exits. `closeFigures()` closes it explicitly.
+ *
+ * Same figure, same bytes: plotly names the clip paths and layers of an SVG with random ids
+ * (Math.random), so the page's Math.random is replaced by a seeded generator, reset before every
+ * image; a committed figure written again from the same inputs leaves the checkout clean.
  */
 import { ChildProcess } from "child_process";
 import { existsSync, readFileSync } from "fs";
@@ -40,6 +44,23 @@ export const CHROMIUM_ARGS = [
   "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
   "--disable-component-update", "--disable-sync", "--no-first-run",
 ];
+/**
+ * Replaces the page's Math.random with mulberry32 (the project's seeded generator, core/rng.ts), reset by
+ * `__rraSeedRandom(seed)` before each image, so that plotly's random element ids are the same every time.
+ */
+const SEEDED_RANDOM = `(() => {
+  let s = 0;
+  globalThis.__rraSeedRandom = (seed) => { s = seed >>> 0; };
+  Math.random = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+})();`;
+/** The seed of the page's Math.random before every image (any fixed number gives stable files). */
+export const FIGURE_SEED = 1;
 const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$/;
 const IDLE_CLOSE_MS = 10_000;
 
@@ -130,6 +151,7 @@ async function openSession(): Promise<Session> {
   }
   const page = await browser.newPage();
   await page.setContent("<!doctype html><html><body></body></html>");
+  await page.addScriptTag({ content: SEEDED_RANDOM });
   await page.addScriptTag({ content: plotlyJs() });
   return { browser, page, unrefd };
 }
@@ -181,9 +203,12 @@ async function toImage(fig: PlotlyFigure, name: string, format: "png" | "svg", w
   let url: string;
   try {
     url = await page.evaluate(
-      (a) => (globalThis as unknown as { Plotly: { toImage(f: unknown, o: unknown): Promise<string> } }).Plotly.toImage(
-        { data: a.data, layout: a.layout }, { format: a.format, width: a.width, height: a.height, scale: a.scale }),
-      { data: fig.data, layout: fig.layout ?? {}, format, width, height, scale });
+      (a) => {
+        const g = globalThis as unknown as { __rraSeedRandom(seed: number): void; Plotly: { toImage(f: unknown, o: unknown): Promise<string> } };
+        g.__rraSeedRandom(a.seed);
+        return g.Plotly.toImage({ data: a.data, layout: a.layout }, { format: a.format, width: a.width, height: a.height, scale: a.scale });
+      },
+      { data: fig.data, layout: fig.layout ?? {}, format, width, height, scale, seed: FIGURE_SEED });
   } catch (e) {
     throw new RraError(`saveFigure(${JSON.stringify(name)}): plotly could not render the figure as ${format}: ${(e as Error).message.split("\n")[0]}`);
   }

@@ -2,7 +2,8 @@
  * The exported model directory's description: config.json (format "rra-export/1") and the model card
  * README.md (data, teacher, config, metrics, seed, versions, inputs, parity).
  */
-import { existsSync, readFileSync } from "fs";
+import { existsSync } from "fs";
+import { readJsonObject } from "../data/text-file";
 import { join } from "path";
 import { DataError, show } from "../core/errors";
 
@@ -49,7 +50,7 @@ export interface ExportConfig {
 /** Read and check an exported directory's config.json. */
 export function readExportConfig(dir: string): ExportConfig {
   const file = join(dir, "config.json");
-  const config = JSON.parse(readFileSync(file, "utf8")) as ExportConfig;
+  const config = readJsonObject(file, "export config") as unknown as ExportConfig;
   if (config.format !== EXPORT_FORMAT) throw new DataError({ file, field: "format" }, show(EXPORT_FORMAT), show(config.format));
   if (config.target !== "onnx" && config.target !== "tfjs") throw new DataError({ file, field: "target" }, `"onnx" or "tfjs"`, show(config.target));
   if (!existsSync(join(dir, config.file))) throw new DataError({ file, field: "file" }, `a file in ${dir}`, `${show(config.file)}, which does not exist`);
@@ -66,7 +67,7 @@ interface TrainingRecord {
 /** Read the source model's training.json, or null when it has none. */
 export function readTrainingRecord(dir: string): TrainingRecord | null {
   const file = join(dir, "training.json");
-  return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as TrainingRecord) : null;
+  return existsSync(file) ? (readJsonObject(file, "training record") as unknown as TrainingRecord) : null;
 }
 
 /** The model card (README.md) of an exported directory. */

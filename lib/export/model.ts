@@ -17,6 +17,8 @@ import { readWeightsDir } from "../models/weights-file";
 import { loadGptStudent, scoreGptPairs } from "../train/gpt-student";
 import { readScoringSpec } from "../train/scoring";
 import { loadStudent, scorePairs } from "../train/rerank";
+import { checkFinishedTraining } from "../train/training-state";
+import { readJsonObject } from "../data/text-file";
 import { EXPORT_FORMAT, modelCard, readTrainingRecord, type ExportConfig, type ExportTarget, type ParityResult } from "./model-card";
 import { toOnnx } from "./onnx";
 import { loadExportedScorer } from "./runtime";
@@ -42,6 +44,8 @@ export interface ExportOptions {
   batchSize?: number;
   /** Parity limit; may tighten PARITY_TOLERANCE, never loosen it. Default PARITY_TOLERANCE. */
   tolerance?: number;
+  /** Export a model folder whose training did not finish (train/training-state.ts) instead of refusing it. Default false. */
+  allowUnfinished?: boolean;
 }
 
 /** What exportModel returns. */
@@ -79,15 +83,16 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
   for (const f of ["config.json", "weights.json", "weights.bin", "vocab.txt", "tokenizer.json"]) {
     if (!existsSync(join(src, f))) throw new ConfigError(`export: ${show(src)} is not a model directory written by rra train: ${f} is missing`);
   }
+  checkFinishedTraining(src, options.allowUnfinished);
   const out = resolve(options.out);
   if (existsSync(out) && readdirSync(out).length > 0) {
     const cfg = join(out, "config.json");
-    const isExport = existsSync(cfg) && (JSON.parse(readFileSync(cfg, "utf8")) as { format?: string }).format === EXPORT_FORMAT;
+    const isExport = existsSync(cfg) && readJsonObject(cfg, "export config").format === EXPORT_FORMAT;
     if (!isExport) throw new ConfigError(`export: ${show(options.out)} exists and is not an earlier export; choose an empty or new --out`);
   }
-  const srcConfig = JSON.parse(readFileSync(join(src, "config.json"), "utf8")) as Record<string, unknown>;
+  const srcConfig = readJsonObject(join(src, "config.json"), "model config");
   const kind: "bert" | "gpt" = srcConfig.kind === "rra-gpt" ? "gpt" : "bert";
-  const settings = JSON.parse(readFileSync(join(src, "tokenizer.json"), "utf8")) as Record<string, unknown>;
+  const settings = readJsonObject(join(src, "tokenizer.json"), "tokenizer settings");
   const { pairs, source } = parityPairs(options.parityDataset ?? "dl20", count);
   const batchSize = options.batchSize ?? 64;
 

@@ -5,11 +5,12 @@
  * batched in order of length to limit padding.
  */
 import * as tf from "@tensorflow/tfjs";
-import { existsSync, readFileSync } from "fs";
+import { existsSync } from "fs";
 import { cpus } from "os";
 import { join } from "path";
 import { tfjsEngineName } from "../backend/native-matmul";
-import { ConfigError, show } from "../core/errors";
+import { ConfigError, DataError, show } from "../core/errors";
+import { readFileBytes, readJsonObject } from "../data/text-file";
 import { packDecoderBatch, packDecoderExample } from "../models/decoder-input";
 import { matchTypeVocab, packPairs, type PairInput } from "../train/batches";
 import { readScoringSpec, type ScoringSpec } from "../train/scoring";
@@ -101,7 +102,15 @@ export async function loadExportedScorer(dir: string, options: ExportedScorerOpt
     const ort = onnxRuntime();
     if (!ort) throw new ConfigError(`loadReranker: ${show(dir)} is an ONNX export but onnxruntime-node is not installed (npm ci installs it; .npmrc needs onnxruntime-node-install=skip offline)`);
     const threads = options.threads ?? Math.max(1, Math.min(4, cpus().length));
-    const session = await ort.InferenceSession.create(join(dir, config.file), { executionProviders: ["cpu"], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all" });
+    const onnxFile = join(dir, config.file);
+    let session: import("onnxruntime-node").InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(readFileBytes(onnxFile, "ONNX model"), { executionProviders: ["cpu"], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all" });
+    } catch (e) {
+      if (e instanceof DataError) throw e;
+      // ONNX Runtime's own message ("Load model from ... failed: Protobuf parsing failed") names no cause a user can act on
+      throw new DataError({ file: onnxFile }, "an ONNX model written by rra export --format onnx", `a file ONNX Runtime cannot load (${((e as Error).message ?? String(e)).split("\n")[0].slice(0, 200)})`, "re-export the model");
+    }
     const long = (a: Int32Array, rows: Rows) => new ort.Tensor("int64", BigInt64Array.from(a, (x) => BigInt(x)), [rows.batch, rows.seqLen]);
     const run = async (rows: Rows): Promise<Float32Array> => {
       const feeds: Record<string, import("onnxruntime-node").Tensor> = { input_ids: long(rows.inputIds, rows), attention_mask: long(rows.attentionMask, rows) };
@@ -117,8 +126,8 @@ export async function loadExportedScorer(dir: string, options: ExportedScorerOpt
     };
   }
   if (engine === "onnxruntime") throw new ConfigError(`loadReranker: ${show(dir)} is a TensorFlow.js export; ONNX Runtime needs an ONNX export (--format onnx)`);
-  const modelJson = JSON.parse(readFileSync(join(dir, config.file), "utf8")) as Record<string, unknown>;
-  const model = await loadTfjsGraph(modelJson, readFileSync(join(dir, TFJS_WEIGHTS_FILE)));
+  const modelJson = readJsonObject(join(dir, config.file), "TensorFlow.js graph model");
+  const model = await loadTfjsGraph(modelJson, readFileBytes(join(dir, TFJS_WEIGHTS_FILE), "TensorFlow.js weights"));
   const run = async (rows: Rows): Promise<Float32Array> => {
     const t = (a: Int32Array) => tf.tensor2d(a, [rows.batch, rows.seqLen], "int32");
     const feeds: tf.NamedTensorMap = { input_ids: t(rows.inputIds), attention_mask: t(rows.attentionMask) };

@@ -138,6 +138,8 @@ export interface QueryResult {
   tokens: { prompt: number; completion: number; latency: number; calls: number };
   rationales: number;
   rationaleFailed: number;
+  /** The teacher's error message of each failed window (secrets already redacted by the teacher). */
+  errors?: string[];
 }
 
 /** Options of `runLabelJob` besides the config. */
@@ -227,6 +229,7 @@ export async function labelQuery(db: Kysely<Database>, jobId: string, cfg: Label
     } catch (e) {
       if (!(e instanceof TeacherError)) throw e;
       res.failed++;
+      (res.errors ??= []).push(e.message);
       return null;
     } finally {
       onWindow();
@@ -264,6 +267,8 @@ export interface LabelJobResult {
   summary: LabelSummary;
   /** Per query: listed documents in the teacher's order, then missing ones, then unshown candidates (sliding: the final order). */
   teacherRun: Run;
+  /** Why windows failed: each distinct teacher error message (HTTP status and the endpoint's own message, redacted) with its count, most frequent first. */
+  failures: Array<{ message: string; windows: number }>;
 }
 
 /** A label job ready to run: its resolved config, data, teachers, id (recorded as running) and queries. */
@@ -317,7 +322,14 @@ export async function runLabelJob(db: Kysely<Database>, partial: Partial<LabelJo
   const teacherRun = teacherRunOf(lists, results);
   const summary = summarizeLabelJob(jobId, cfg, teacher, dataset, lists, results, teacherRun, (Date.now() - t0) / 1000);
   await finishLabelJob(db, jobId, summary, failed === 0);
-  return { summary, teacherRun };
+  return { summary, teacherRun, failures: countFailures(results) };
+}
+
+/** Distinct failure messages of the queries' windows with their counts, most frequent first. */
+export function countFailures(results: readonly QueryResult[]): Array<{ message: string; windows: number }> {
+  const counts = new Map<string, number>();
+  for (const r of results) for (const m of r.errors ?? []) counts.set(m, (counts.get(m) ?? 0) + 1);
+  return [...counts].map(([message, windows]) => ({ message, windows })).sort((a, b) => b.windows - a.windows);
 }
 
 /** The teacher's ranking of every query as a run (rank 1 first). */

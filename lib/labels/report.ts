@@ -25,7 +25,10 @@ export interface LabelReportRow {
   echoRate: number;
   /** Share of windows the teacher could not answer. */
   failedRate: number;
-  teacherNdcg10: number;
+  /** Windows the teacher answered. */
+  answeredWindows: number;
+  /** nDCG@10 of the teacher's ranking; null when it answered no window (the ranking would be the pre-ranked order). */
+  teacherNdcg10: number | null;
   preRankNdcg10: number;
   /** Share of judged missing documents judged non-relevant (grade <= 1); null when none was judged. */
   hardNegativePrecision: number | null;
@@ -48,7 +51,8 @@ export function labelReportRows(summaries: readonly LabelSummary[]): LabelReport
       duplicatesPerWindow: s.windows ? s.duplicates / s.windows : 0,
       echoRate: s.windows ? s.echo / s.windows : 0,
       failedRate: s.windows ? s.failed / s.windows : 0,
-      teacherNdcg10: s.teacherNdcg10,
+      answeredWindows: s.windows - s.failed,
+      teacherNdcg10: s.windows - s.failed > 0 ? s.teacherNdcg10 : null,
       preRankNdcg10: s.preRankNdcg10,
       hardNegativePrecision: s.hardNegativePrecision.missing,
       listedNonRelevant: s.hardNegativePrecision.listed,
@@ -62,7 +66,8 @@ const pct = (x: number | null): string => (x === null ? "–" : `${(100 * x).toF
 export function labelReportMarkdown(rows: readonly LabelReportRow[]): string {
   const head = "| dataset | teacher | selection | calls/q | prompt tok/q | compl. tok/q | missing | dup/window | echo | nDCG@10 (pre-rank) | HN precision | listed non-rel |";
   const sep = "| :--- | :--- | :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |";
-  const body = rows.map((r) => `| ${r.dataset} | ${r.teacher} | ${r.selection} | ${r.callsPerQuery.toFixed(1)} | ${Math.round(r.promptTokensPerQuery)} | ${Math.round(r.completionTokensPerQuery)} | ${pct(r.missingRate)} | ${r.duplicatesPerWindow.toFixed(2)} | ${pct(r.echoRate)} | ${r.teacherNdcg10.toFixed(4)} (${r.preRankNdcg10.toFixed(4)}) | ${pct(r.hardNegativePrecision)} | ${pct(r.listedNonRelevant)} |`);
+  const ndcg = (x: number | null): string => (x === null ? "– (no window answered)" : x.toFixed(4));
+  const body = rows.map((r) => `| ${r.dataset} | ${r.teacher} | ${r.selection} | ${r.callsPerQuery.toFixed(1)} | ${Math.round(r.promptTokensPerQuery)} | ${Math.round(r.completionTokensPerQuery)} | ${pct(r.missingRate)} | ${r.duplicatesPerWindow.toFixed(2)} | ${pct(r.echoRate)} | ${ndcg(r.teacherNdcg10)} (${r.preRankNdcg10.toFixed(4)}) | ${pct(r.hardNegativePrecision)} | ${pct(r.listedNonRelevant)} |`);
   return [head, sep, ...body, "",
     "Tokens: reported by the endpoint for live teachers; counted with the LLaMA tokenizer for replayed RankVicuna/Vicuna prompts and as the stand-in LLM's prompt for projected teachers; none for the oracle and BM25 bounds. " +
     "nDCG@10 of the teacher's ranking (listed, then missing, then unshown candidates) against the qrels; in parentheses the pre-ranked order it started from. " +

@@ -8,10 +8,11 @@
  *   { "format": "rra-tcl/1", "hiddenSize": H, "tokenSelection": "exact", "config": TclConfig, "u": [H numbers], "c": number }
  */
 import * as tf from "@tensorflow/tfjs";
-import { existsSync, mkdirSync, readFileSync } from "fs";
+import { existsSync, mkdirSync } from "fs";
 import { join } from "path";
 import { ConfigError, DataError, ShapeError, show } from "../core/errors";
 import { writeFileAtomic } from "../core/files";
+import { readJsonObject } from "../data/text-file";
 import { resolveTclConfig, type RraBert, type TclConfig, type TermControlLayer } from "./tcl";
 
 /** File name of the TCL variables in a model directory. */
@@ -59,7 +60,7 @@ export function readTclFile(dir: string): TclFile {
   if (!existsSync(path)) {
     throw new ConfigError(`readTclFile: ${show(path)} does not exist: the model in ${show(dir)} was trained without the TCL, or by a training loop that did not save it yet (saveTcl); retrain it after deleting ${show(join(dir, "checkpoint"))}`);
   }
-  const raw = JSON.parse(readFileSync(path, "utf8")) as Partial<TclFile>;
+  const raw = readJsonObject(path, "TCL weights (tcl.json)") as Partial<TclFile>;
   if (raw.format !== "rra-tcl/1") throw new DataError({ file: path, field: "format" }, `"rra-tcl/1"`, show(raw.format));
   if (!Array.isArray(raw.u) || !raw.u.every((x) => typeof x === "number" && Number.isFinite(x))) throw new DataError({ file: path, field: "u" }, "an array of finite numbers", show(raw.u));
   if (typeof raw.c !== "number" || !Number.isFinite(raw.c)) throw new DataError({ file: path, field: "c" }, "a finite number", show(raw.c));

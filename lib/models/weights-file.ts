@@ -4,9 +4,10 @@
  * `format` names the model kind, so an encoder directory is never read as a decoder.
  */
 import * as tf from "@tensorflow/tfjs";
-import { mkdirSync, readFileSync, writeFileSync } from "fs";
+import { mkdirSync, writeFileSync } from "fs";
 import { join } from "path";
-import { ConfigError, ShapeError, show } from "../core/errors";
+import { ConfigError, DataError, ShapeError, show } from "../core/errors";
+import { readFileBytes, readJsonObject } from "../data/text-file";
 
 /** Weights by variable name, as plain arrays. */
 export type NamedWeights = Record<string, { shape: number[]; values: Float32Array }>;
@@ -32,9 +33,12 @@ export function writeWeightsDir(dir: string, format: string, config: unknown, we
 /** Read the weights of a model directory, checking its format and that every range fits weights.bin. */
 export function readWeightsDir(dir: string, format: string): NamedWeights {
   const manifestPath = join(dir, "weights.json");
-  const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as { format?: string; weights: ManifestEntry[] };
+  const manifest = readJsonObject(manifestPath, "weights manifest") as { format?: string; weights: ManifestEntry[] };
   if (manifest.format !== format) throw new ConfigError(`${manifestPath}: expected format ${show(format)}, got ${show(manifest.format)}`);
-  const bytes = readFileSync(join(dir, "weights.bin"));
+  if (!Array.isArray(manifest.weights)) throw new DataError({ file: manifestPath, field: "weights" }, "an array of {name, shape, offset, length}", show(manifest.weights));
+  const binFile = join(dir, "weights.bin");
+  const bytes = readFileBytes(binFile, "weights");
+  if (bytes.byteLength % 4 !== 0) throw new DataError({ file: binFile }, "little-endian float32 values (a multiple of 4 bytes)", `${bytes.byteLength} bytes (a truncated file?)`);
   const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   const out: NamedWeights = {};
   for (const m of manifest.weights) {

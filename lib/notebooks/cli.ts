@@ -6,7 +6,7 @@ import { readdirSync } from "fs";
 import { join, relative } from "path";
 import { parseArgs } from "util";
 import { projectPath } from "../core/paths";
-import { runNotebooks } from "./runner";
+import { runNotebooks, type NotebookMode } from "./runner";
 import { outputCells, readNotebook, stripFile } from "./strip";
 
 const USAGE: Record<string, string> = {
@@ -18,14 +18,17 @@ commands:
   check [FILES...]   fail when a notebook carries outputs (committed notebooks must not)
 
 Run "rra notebooks <command> --help" for the options of a command.`,
-  run: `usage: rra notebooks run [FILES...] [--timeout SEC] [--out-dir DIR]
+  run: `usage: rra notebooks run [FILES...] [--full] [--timeout SEC] [--out-dir DIR]
 
 Executes each notebook in a fresh tslab kernel (cwd = the notebook's folder), stops a notebook at
 its first failing cell and writes the executed copy to DIR/<name>.ipynb. Exit code 1 if any fails.
-SMOKE=1 in the environment reaches the kernel (notebooks shrink their sizes for CI).
+By default the notebooks run CI-sized (SMOKE=1 in the kernel: a few queries, a few training steps;
+what npm test and CI run); --full runs them at their real sizes (notebook 03 alone trains its whole
+ablation grid, about 2.5 h on 2 cores; npm run test:full).
 
 options:
-  --timeout SEC   time limit per cell in seconds (default 600)
+  --full          full sizes instead of the CI-sized default (SMOKE unset in the kernel)
+  --timeout SEC   time limit per cell in seconds (default 600 CI-sized, 14400 full)
   --out-dir DIR   folder for executed notebooks (default .cache/notebooks)
   -h, --help      show this help`,
   strip: `usage: rra notebooks strip [FILES...]
@@ -68,7 +71,7 @@ export async function notebooksCommand(argv: string[]): Promise<number> {
     console.error(`rra notebooks: unknown command ${JSON.stringify(command)}; expected run, strip or check\n\n${USAGE.main}`);
     return 2;
   }
-  let values: { timeout?: string; "out-dir"?: string; help?: boolean };
+  let values: { timeout?: string; "out-dir"?: string; full?: boolean; help?: boolean };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -76,7 +79,7 @@ export async function notebooksCommand(argv: string[]): Promise<number> {
       allowPositionals: true,
       strict: true,
       options: command === "run"
-        ? { timeout: { type: "string" }, "out-dir": { type: "string" }, help: { type: "boolean", short: "h" } }
+        ? { timeout: { type: "string" }, "out-dir": { type: "string" }, full: { type: "boolean" }, help: { type: "boolean", short: "h" } }
         : { help: { type: "boolean", short: "h" } },
     }));
   } catch (e) {
@@ -93,7 +96,7 @@ export async function notebooksCommand(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    if (command === "run") return await run(files, values.timeout, values["out-dir"]);
+    if (command === "run") return await run(files, values.timeout, values["out-dir"], values.full ? "full" : "smoke");
     if (command === "strip") return strip(files);
     return check(files);
   } catch (e) {
@@ -102,13 +105,14 @@ export async function notebooksCommand(argv: string[]): Promise<number> {
   }
 }
 
-async function run(files: string[], timeout: string | undefined, outDir: string | undefined): Promise<number> {
-  const timeoutSec = timeout === undefined ? 600 : Number(timeout);
+async function run(files: string[], timeout: string | undefined, outDir: string | undefined, mode: NotebookMode): Promise<number> {
+  const timeoutSec = timeout === undefined ? (mode === "full" ? 14_400 : 600) : Number(timeout);
   if (!(Number.isFinite(timeoutSec) && timeoutSec > 0)) {
     console.error(`rra notebooks run: --timeout expects a positive number of seconds, got ${JSON.stringify(timeout)}\n\n${USAGE.run}`);
     return 2;
   }
-  const results = await runNotebooks(files, { timeoutSec, outDir });
+  console.error(mode === "smoke" ? "notebooks: CI-sized (SMOKE=1); rra notebooks run --full (npm run test:full) for the full sizes" : "notebooks: full sizes (SMOKE unset); this takes hours");
+  const results = await runNotebooks(files, { timeoutSec, outDir, mode });
   const failed = results.filter((r) => !r.ok);
   const secs = results.reduce((s, r) => s + r.ms, 0) / 1000;
   console.error(`\nnotebooks: ${results.length - failed.length} ok, ${failed.length} failed, ${secs.toFixed(1)} s`);

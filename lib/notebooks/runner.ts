@@ -10,15 +10,24 @@ import { projectPath } from "../core/paths";
 import { ExecuteResult, findKernelSpec, KernelClient, NbOutput } from "./kernel";
 import { cellSource, Notebook, readNotebook, stripOutputs, writeNotebook } from "./strip";
 
+/**
+ * How big the notebooks run: "smoke" (the default; CI-sized, a few minutes for all of them) sets SMOKE=1
+ * in the kernel, which each notebook's config cell reads; "full" unsets it (notebook 03 alone then trains
+ * its whole ablation grid, hours on 2 cores).
+ */
+export type NotebookMode = "smoke" | "full";
+
 /** Options of `runNotebook` / `runNotebooks`. */
 export interface RunNotebookOptions {
+  /** "smoke" (default) or "full"; decides SMOKE in the kernel whatever the environment says. */
+  mode?: NotebookMode;
   /** Per-cell time limit in seconds; the kernel is interrupted and the run fails after it. Default 600. */
   timeoutSec?: number;
   /** Where the executed notebook goes (single notebook only). Default `<outDir>/<name>.ipynb`. */
   outPath?: string;
   /** Folder for executed notebooks. Default `<root>/.cache/notebooks`. */
   outDir?: string;
-  /** Extra environment for the kernel, on top of process.env (which already carries SMOKE if set). */
+  /** Extra environment for the kernel, on top of process.env (SMOKE is set by `mode`). */
   env?: Record<string, string | undefined>;
   /** Progress sink, one line per call. Default: write to stderr. */
   log?: (line: string) => void;
@@ -106,6 +115,13 @@ export async function runNotebooks(paths: string[], opts: RunNotebookOptions = {
   return results;
 }
 
+/** The kernel's extra environment: `opts.env` with SMOKE=1 in smoke mode (the default) and without SMOKE in full mode. */
+export function notebookEnv(opts: Pick<RunNotebookOptions, "mode" | "env">): Record<string, string | undefined> {
+  const mode = opts.mode ?? "smoke";
+  if (mode !== "smoke" && mode !== "full") throw new ConfigError(`runNotebooks: mode must be "smoke" or "full", got ${JSON.stringify(mode)}`);
+  return { ...(opts.env ?? {}), SMOKE: mode === "smoke" ? "1" : undefined };
+}
+
 async function runOne(path: string, opts: RunNotebookOptions, label: string): Promise<NotebookRun> {
   const t0 = Date.now();
   const { timeoutSec = 600 } = opts;
@@ -132,7 +148,7 @@ async function runOne(path: string, opts: RunNotebookOptions, label: string): Pr
   log(`${label} ${shown}: starting kernel`);
   let kernel: KernelClient;
   try {
-    kernel = await KernelClient.start({ cwd: dirname(file), env: opts.env, kernelName: opts.kernelName, startTimeoutSec: opts.startTimeoutSec });
+    kernel = await KernelClient.start({ cwd: dirname(file), env: notebookEnv(opts), kernelName: opts.kernelName, startTimeoutSec: opts.startTimeoutSec });
   } catch (e) {
     return fail(`${shown}: the kernel did not start: ${(e as Error).message}`);
   }

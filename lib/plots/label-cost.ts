@@ -1,5 +1,6 @@
 /** Label cost against quality: prompt tokens per query (log axis) vs the teacher ranking's nDCG@10. */
 import type { LabelReportRow } from "../labels/report";
+import { placeLabels } from "./label-placement";
 import { axis, baseLayout, colour } from "./palette";
 import type { PlotlyFigure } from "./types";
 
@@ -8,34 +9,55 @@ export function shortTeacherName(teacher: string): string {
   return teacher.replace(/^(replay|projected):/, "").split("_")[0].replace(/^vicuna-7b-/, "vicuna-");
 }
 
-/** One marker per job, coloured by selection mode; hover shows calls per query and the job. */
-export function labelCostFigure(rows: readonly LabelReportRow[], options: { title?: string } = {}): PlotlyFigure {
+/** The figure size the label positions are computed for (saveFigure's default), in CSS pixels. */
+const FIGURE_SIZE = { width: 800, height: 500 };
+
+/**
+ * One marker per job, coloured by selection mode; hover shows calls per query and the job. Each marker
+ * is labelled by an annotation placed where it overlaps no other label or marker (label-placement.ts;
+ * with a leader line when it had to move away), for a figure of `width` x `height` pixels.
+ */
+export function labelCostFigure(rows: readonly LabelReportRow[], options: { title?: string; width?: number; height?: number } = {}): PlotlyFigure {
+  const { width = FIGURE_SIZE.width, height = FIGURE_SIZE.height } = options;
+  // a job whose teacher answered nothing has no quality to plot
+  const shown = rows.filter((r) => r.promptTokensPerQuery > 0 && r.teacherNdcg10 !== null);
   const selections = [...new Set(rows.map((r) => r.selection))];
   const data = selections.map((sel, i) => {
-    const sub = rows.filter((r) => r.selection === sel && r.promptTokensPerQuery > 0);
+    const sub = shown.filter((r) => r.selection === sel);
     return {
-      type: "scatter", mode: "markers+text", name: sel,
+      type: "scatter", mode: "markers", name: sel,
       x: sub.map((r) => r.promptTokensPerQuery), y: sub.map((r) => r.teacherNdcg10),
       text: sub.map((r) => `${shortTeacherName(r.teacher)} ${r.dataset}`),
-      textposition: sub.map((r) => (r.dataset === "dl19" ? "top right" : "bottom right")), textfont: { size: 10 },
       marker: { size: 12, color: colour(i), symbol: ["circle", "square", "diamond", "triangle-up"][i % 4] },
       customdata: sub.map((r) => [r.callsPerQuery, r.completionTokensPerQuery, r.job]),
       hovertemplate: "%{text}<br>%{x:.0f} prompt tokens/query, %{customdata[0]:.1f} calls/query<br>nDCG@10 %{y:.4f}<br>%{customdata[2]}<extra></extra>",
     };
   });
-  return {
-    data,
-    layout: baseLayout(options.title ?? "Label cost vs quality", {
-      xaxis: axis("LLM prompt tokens per query (log scale)", {
-        type: "log",
-        range: (() => {
-          const xs = rows.map((r) => r.promptTokensPerQuery).filter((x) => x > 0);
-          return xs.length ? [Math.log10(Math.min(...xs)) - 0.1, Math.log10(Math.max(...xs)) + 0.35] : undefined;
-        })(),
-      }),
-      yaxis: axis("nDCG@10 of the teacher's ranking"),
-    }),
-  };
+  const layout = baseLayout(options.title ?? "Label cost vs quality", {});
+  const xs = shown.map((r) => Math.log10(r.promptTokensPerQuery));
+  const ys = shown.map((r) => r.teacherNdcg10 as number);
+  const xRange = xs.length ? [Math.min(...xs) - 0.1, Math.max(...xs) + 0.35] : undefined;
+  const pad = ys.length ? Math.max(0.02, 0.08 * (Math.max(...ys) - Math.min(...ys))) : 0;
+  const yRange = ys.length ? [Math.min(...ys) - pad, Math.max(...ys) + pad] : undefined;
+  layout.xaxis = axis("LLM prompt tokens per query (log scale)", { type: "log", ...(xRange ? { range: xRange } : {}) });
+  layout.yaxis = axis("nDCG@10 of the teacher's ranking", yRange ? { range: yRange } : {});
+  if (xRange && yRange) {
+    const margin = layout.margin as { l: number; r: number; t: number; b: number };
+    const area = { width: width - margin.l - margin.r, height: height - margin.t - margin.b };
+    const points = shown.map((r, i) => ({
+      px: ((xs[i] - xRange[0]) / (xRange[1] - xRange[0])) * area.width,
+      py: ((yRange[1] - ys[i]) / (yRange[1] - yRange[0])) * area.height,
+      text: `${shortTeacherName(r.teacher)} ${r.dataset}`,
+    }));
+    // the highest points first: they sit under the legend and the title, where there is least room
+    const order = points.map((_, i) => i).sort((a, b) => points[a].py - points[b].py || points[a].px - points[b].px);
+    const placed = placeLabels(order.map((i) => points[i]), { ...area, fontSize: 11, markerSize: 12 });
+    layout.annotations = order.map((i, k) => ({
+      x: xs[i], y: ys[i], xref: "x", yref: "y", text: points[i].text, font: { size: 11 },
+      showarrow: true, arrowhead: 0, arrowwidth: 1, arrowcolor: "#9a9a9a", standoff: 7, ax: placed[k].dx, ay: placed[k].dy,
+    }));
+  }
+  return { data, layout };
 }
 
 /** Grouped bars of anomaly rates (missing, echo, duplicates per window) per job. */

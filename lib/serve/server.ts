@@ -1,10 +1,15 @@
 /**
  * `rra serve`: a re-ranker as a small HTTP JSON service on Node's http module.
- *   POST /rerank  {query, passages: [{id, text}], topK?} -> {ranking: [{id, score, rank}], model, took_ms}
- *   GET  /health  -> {status: "ok", model: {dir, kind, format, engine}, uptime_s, requests_served}
- * Requests are validated as they arrive (request.ts) and then scored one at a time in arrival order (the
- * model is single-threaded); at most `maxQueue` wait or run, later ones get 503. A scoring exception is
- * answered 500 and the server goes on. `measureRerankLatency` is the matching loopback benchmark client.
+ *   POST /rerank     {query, passages: [{id, text}], topK?} -> {ranking: [{id, score, rank}], model, took_ms}
+ *   POST /v1/rerank  {model?, query, documents, top_n?, return_documents?} -> {id, model, results: [{index,
+ *                    relevance_score, document?}], meta} (the Cohere / Jina API that retrieval frameworks call; rerank-v1.ts)
+ *   GET  /health     -> {status: "ok", model: {dir, kind, format, engine}, uptime_s, requests_served, queued}
+ * Requests are validated as they arrive (request.ts) and then scored one at a time in arrival order; at
+ * most `maxQueue` wait or run, later ones get 503. `rra serve` scores in a worker thread (worker-scorer.ts),
+ * so /health and the queue answer at once while a batch is scored. A scoring exception is answered 500 and
+ * the server goes on. close() stops accepting, answers every request still waiting 503 with Retry-After,
+ * lets the one being scored finish, and resolves once every answer is sent (then the model may be
+ * disposed). `measureRerankLatency` is the matching loopback benchmark client.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "http";
 import type { AddressInfo } from "net";
@@ -13,6 +18,7 @@ import { ConfigError, show } from "../core/errors";
 import { loadDataset } from "../data/datasets";
 import type { Reranker } from "../train/reranker";
 import { computeBodyLimit, computeRanking, HttpError, parseRerankRequest, RERANK_LIMITS_DEFAULTS, type RankedPassage, type RerankLimits } from "./request";
+import { computeRerankV1Results, parseRerankV1Request, type RerankV1Result } from "./rerank-v1";
 
 /** What the server needs of a model: its description and `score` (tests pass failing scorers). */
 export type ServedModel = Pick<Reranker, "kind" | "format" | "engine" | "dir" | "score">;
@@ -27,7 +33,7 @@ export interface ServeConfig extends RerankLimits {
   maxQueue: number;
   /** Largest body in bytes; null = `computeBodyLimit` of the limits. Default null. */
   maxBodyBytes: number | null;
-  /** After close(), how long requests in flight may take before their connections are cut, in ms. Default 10000. */
+  /** After close(), how long the request being scored may take before the connections are cut, in ms. Default 10000. */
   shutdownGraceMs: number;
   /** Where 5xx errors are reported (one line each); null = nowhere. Default null. */
   log: ((line: string) => void) | null;
@@ -82,26 +88,61 @@ export interface RunningServer {
   stats(): ServerStats;
 }
 
-/** A turn of the event loop: scoring blocks it, so node reads new requests and runs timers between two jobs. */
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+/** Jobs run one at a time in the order `run` was called. */
+interface Fifo {
+  /** Waiting and running jobs. */
+  readonly size: number;
+  run<T>(job: () => Promise<T>): Promise<T>;
+  /** Reject every job that has not started with `error` (the running one goes on). */
+  cancelWaiting(error: Error): void;
+  /** Resolves once no job runs or waits. */
+  idle(): Promise<void>;
+}
 
-/** Jobs run one at a time in the order `run` was called; `size` counts waiting and running jobs. */
-function createFifo(): { readonly size: number; run<T>(job: () => Promise<T>): Promise<T> } {
-  let tail: Promise<unknown> = Promise.resolve();
-  let size = 0;
-  const done = (): void => { size--; };
+function createFifo(): Fifo {
+  const waiting: Array<{ job: () => Promise<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void }> = [];
+  let running = false;
+  let idleWaiters: Array<() => void> = [];
+  const pump = (): void => {
+    if (running) return;
+    const next = waiting.shift();
+    if (!next) {
+      const w = idleWaiters;
+      idleWaiters = [];
+      w.forEach((f) => f());
+      return;
+    }
+    running = true;
+    // a turn of the event loop between two jobs: node reads new requests and runs timers
+    setImmediate(() => {
+      next.job().then(next.resolve, next.reject).finally(() => {
+        running = false;
+        pump();
+      });
+    });
+  };
   return {
-    get size() { return size; },
-    run(job) {
-      size++;
-      const result = tail.then(nextTurn).then(job);
-      tail = result.then(done, done);
-      return result;
+    get size() { return waiting.length + (running ? 1 : 0); },
+    run<T>(job: () => Promise<T>): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        waiting.push({ job, resolve: resolve as (v: unknown) => void, reject });
+        pump();
+      });
+    },
+    cancelWaiting(error) {
+      for (const w of waiting.splice(0)) w.reject(error);
+      pump();
+    },
+    idle() {
+      return !running && waiting.length === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve));
     },
   };
 }
 
-const ROUTES: Readonly<Record<string, readonly string[]>> = { "/rerank": ["POST"], "/health": ["GET", "HEAD"] };
+/** Seconds a client should wait before retrying a request the server refused while shutting down. */
+const SHUTDOWN_RETRY_AFTER_S = "5";
+
+const ROUTES: Readonly<Record<string, readonly string[]>> = { "/rerank": ["POST"], "/v1/rerank": ["POST"], "/health": ["GET", "HEAD"] };
 
 /** Answer `body` as JSON; `close` ends the connection after it (keep-alive otherwise). */
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>>, close: boolean): void {
@@ -174,37 +215,57 @@ export async function startServer(model: ServedModel, options: Partial<ServeConf
   const counts = { requestsServed: 0, requestsRejected: 0, requestsFailed: 0 };
   let closing: Promise<void> | null = null;
   const describe = { kind: model.kind, format: model.format, engine: model.engine };
+  const modelName = model.dir.replace(/\/+$/, "").split("/").pop() || model.dir;
+  let handlers = 0;
+  let handlersDone: Array<() => void> = [];
+  let answered = 0;
 
-  async function rerank(req: IncomingMessage, res: ServerResponse, arrived: number): Promise<void> {
-    checkContentType(req.headers["content-type"]);
-    const request = parseRerankRequest(parseJsonBody(await readBody(req, bodyLimit)), config);
+  /** Score one request's texts in the queue; null when the client left before its turn. */
+  async function scoreQueued<T>(res: ServerResponse, query: string, texts: string[], shape: (scores: Float32Array) => T): Promise<T | null> {
     if (fifo.size >= config.maxQueue) throw new HttpError(503, `queue: full (${config.maxQueue} requests waiting or being scored); retry later`, { "retry-after": "1" });
-    const ids = request.passages.map((p) => p.id);
-    const ranking = await fifo.run(async (): Promise<RankedPassage[] | null> => {
+    return fifo.run(async (): Promise<T | null> => {
       if (res.destroyed) return null; // the client left while waiting: do not spend the model on it
       try {
-        const scores = await model.score(request.query, request.passages.map((p) => p.text));
-        return computeRanking(ids, scores, request.topK);
+        return shape(await model.score(query, texts));
       } catch (e) {
         throw new HttpError(500, `scoring failed: ${(e as Error)?.message ?? String(e)}`);
       }
     });
+  }
+
+  async function rerank(req: IncomingMessage, res: ServerResponse, arrived: number): Promise<void> {
+    checkContentType(req.headers["content-type"]);
+    const request = parseRerankRequest(parseJsonBody(await readBody(req, bodyLimit)), config);
+    const ids = request.passages.map((p) => p.id);
+    const ranking = await scoreQueued<RankedPassage[]>(res, request.query, request.passages.map((p) => p.text), (scores) => computeRanking(ids, scores, request.topK));
     if (ranking === null) return;
     counts.requestsServed++;
     sendJson(res, 200, { ranking, model: describe, took_ms: Math.round((performance.now() - arrived) * 1000) / 1000 }, {}, closing !== null);
   }
 
+  async function rerankV1(req: IncomingMessage, res: ServerResponse, arrived: number): Promise<void> {
+    checkContentType(req.headers["content-type"]);
+    const request = parseRerankV1Request(parseJsonBody(await readBody(req, bodyLimit)), config);
+    const results = await scoreQueued<RerankV1Result[]>(res, request.query, request.texts, (scores) => computeRerankV1Results(request, scores));
+    if (results === null) return;
+    counts.requestsServed++;
+    sendJson(res, 200, { id: `rerank-${++answered}`, model: modelName, results, meta: { took_ms: Math.round((performance.now() - arrived) * 1000) / 1000 } }, {}, closing !== null);
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const arrived = performance.now();
+    handlers++;
     res.on("error", () => undefined); // a client that hangs up mid-answer is not our error
     try {
-      if (closing) throw new HttpError(503, "server: shutting down");
+      if (closing) throw new HttpError(503, "server: shutting down; retry the request (on another instance)", { "retry-after": SHUTDOWN_RETRY_AFTER_S });
       const path = new URL(req.url ?? "/", "http://localhost").pathname;
       const methods = ROUTES[path];
-      if (!methods) throw new HttpError(404, `route: expected one of POST /rerank, GET /health, got ${req.method} ${show(path)}`);
+      if (!methods) throw new HttpError(404, `route: expected one of POST /rerank, POST /v1/rerank, GET /health, got ${req.method} ${show(path)}`);
       if (!methods.includes(req.method ?? "")) throw new HttpError(405, `method: ${path} expects ${methods.join(" or ")}, got ${req.method}`, { allow: methods.join(", ") });
       if (path === "/health") {
-        sendJson(res, 200, { status: "ok", model: { dir: model.dir, ...describe }, uptime_s: Math.round(performance.now() - started) / 1000, requests_served: counts.requestsServed }, {}, closing !== null);
+        sendJson(res, 200, { status: "ok", model: { dir: model.dir, ...describe }, uptime_s: Math.round(performance.now() - started) / 1000, requests_served: counts.requestsServed, queued: fifo.size }, {}, closing !== null);
+      } else if (path === "/v1/rerank") {
+        await rerankV1(req, res, arrived);
       } else {
         await rerank(req, res, arrived);
       }
@@ -217,8 +278,15 @@ export async function startServer(model: ServedModel, options: Partial<ServeConf
         counts.requestsRejected++;
       }
       sendJson(res, error.status, { error: error.message }, error.headers, closing !== null);
+    } finally {
+      if (--handlers === 0) {
+        const w = handlersDone;
+        handlersDone = [];
+        w.forEach((f) => f());
+      }
     }
   }
+  const allAnswered = (): Promise<void> => (handlers === 0 ? Promise.resolve() : new Promise((resolve) => handlersDone.push(resolve)));
 
   const server = createServer((req, res) => void handle(req, res));
   // Longer than one scoring pass blocks the event loop: node would otherwise close an idle keep-alive
@@ -238,16 +306,22 @@ export async function startServer(model: ServedModel, options: Partial<ServeConf
     url: `http://${host}:${port}`,
     port,
     close() {
-      closing ??= new Promise<void>((resolve, reject) => {
+      closing ??= (async () => {
+        const stopped = new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
+        // every request still waiting for the model is answered now, not reset later
+        fifo.cancelWaiting(new HttpError(503, "server: shutting down before this request was scored; retry it (on another instance)", { "retry-after": SHUTDOWN_RETRY_AFTER_S }));
+        server.closeIdleConnections();
         const cut = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
         cut.unref();
-        server.close((e) => {
+        try {
+          await fifo.idle();
+          await allAnswered();
+          server.closeIdleConnections();
+          await stopped;
+        } finally {
           clearTimeout(cut);
-          if (e) reject(e);
-          else resolve();
-        });
-        server.closeIdleConnections();
-      });
+        }
+      })();
       return closing;
     },
     stats: () => ({ ...counts, queued: fifo.size, uptimeS: (performance.now() - started) / 1000 }),

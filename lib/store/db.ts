@@ -3,12 +3,12 @@
  * environment.md, "PostgreSQL store for a team"). There is no global handle: `openStore` returns a
  * migrated `Kysely<Database>` that every store function takes as its first argument.
  */
-import { mkdirSync } from "fs";
+import { existsSync, mkdirSync, statSync } from "fs";
 import { dirname, resolve } from "path";
 import SQLite from "better-sqlite3";
-import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
+import { CompiledQuery, Kysely, PostgresDialect, SqliteAdapter, SqliteDialect, type DatabaseConnection, type Driver } from "kysely";
 import { Pool, types as pgTypes, type PoolConfig } from "pg";
-import { ConfigError } from "../core/errors";
+import { ConfigError, DataError } from "../core/errors";
 import { projectPath } from "../core/paths";
 import { migrateToLatest } from "./migrate";
 import type { Database } from "./schema";
@@ -71,10 +71,46 @@ export async function openStore(target: string = defaultStoreTarget()): Promise<
   return db;
 }
 
-/** A SQLite store (not yet migrated). */
+/**
+ * SQLite as several processes share it: every transaction starts with BEGIN IMMEDIATE (it takes the write
+ * lock first, waiting up to the busy timeout, instead of failing with SQLITE_BUSY when a reader turns
+ * writer while another process writes), and migrations run in one such transaction (SQLite's DDL is
+ * transactional), so two processes opening a fresh store do not both create its tables.
+ */
+class SharedSqliteDialect extends SqliteDialect {
+  override createDriver(): Driver {
+    const driver = super.createDriver();
+    driver.beginTransaction = async (connection: DatabaseConnection) => {
+      await connection.executeQuery(CompiledQuery.raw("begin immediate"));
+    };
+    return driver;
+  }
+
+  override createAdapter(): SqliteAdapter {
+    return new (class extends SqliteAdapter {
+      override get supportsTransactionalDdl(): boolean {
+        return true;
+      }
+    })();
+  }
+}
+
+const DAMAGED_HINT = "Nothing was written to it. Restore it from a copy, or start a new store with another --db / RRA_DB (rra reproduce imports the shipped data again)";
+
+/** The first lines of SQLite's quick_check, or null when it says ok. */
+function quickCheck(sqlite: SQLite.Database): string | null {
+  const rows = sqlite.pragma("quick_check(5)", { simple: false }) as Array<{ quick_check: string }>;
+  const problems = rows.map((r) => r.quick_check).filter((t) => t !== "ok");
+  return problems.length > 0 ? problems.join("; ") : null;
+}
+
+/** A SQLite store (not yet migrated); a file that is not SQLite or fails quick_check is refused, naming it. */
 function openSqlite(path: string): Kysely<Database> {
   const memory = path === ":memory:";
-  if (!memory) mkdirSync(dirname(resolve(path)), { recursive: true });
+  if (!memory) {
+    mkdirSync(dirname(resolve(path)), { recursive: true });
+    if (existsSync(path) && statSync(path).isDirectory()) throw new DataError({ file: path }, "a SQLite database file (--db or RRA_DB)", "a directory");
+  }
   let sqlite: SQLite.Database;
   try {
     sqlite = new SQLite(path);
@@ -82,14 +118,29 @@ function openSqlite(path: string): Kysely<Database> {
     throw new ConfigError(`openStore: cannot open SQLite database ${JSON.stringify(path)}: ${(e as Error).message}`);
   }
   try {
-    if (!memory) sqlite.pragma("journal_mode = WAL");
-    sqlite.pragma("foreign_keys = ON");
     sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    if (!memory) {
+      const damage = quickCheck(sqlite);
+      if (damage !== null) {
+        throw new DataError({ file: path }, "a sound SQLite database (PRAGMA quick_check: ok)", `a damaged one: ${damage.replace(/\*\*\* in database main \*\*\*\s*/g, "")}`, DAMAGED_HINT);
+      }
+      sqlite.pragma("journal_mode = WAL");
+    }
+    sqlite.pragma("foreign_keys = ON");
   } catch (e) {
     sqlite.close();
-    throw e;
+    if (e instanceof DataError) throw e;
+    const code = (e as { code?: string }).code;
+    if (code === "SQLITE_NOTADB") {
+      throw new DataError({ file: path }, "a SQLite database file (--db or RRA_DB), or a postgres:// URL", `a file that is not one (${(e as Error).message})`,
+        "Nothing was written to it; point --db at a SQLite file (a new one is created) or a postgres:// URL");
+    }
+    if (code?.startsWith("SQLITE_CORRUPT")) {
+      throw new DataError({ file: path }, "a sound SQLite database (PRAGMA quick_check: ok)", `a damaged one (${(e as Error).message})`, DAMAGED_HINT);
+    }
+    throw new ConfigError(`openStore: cannot use SQLite database ${JSON.stringify(path)}: ${(e as Error).message}`);
   }
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return new Kysely<Database>({ dialect: new SharedSqliteDialect({ database: sqlite }) });
 }
 
 /**

@@ -28,3 +28,4 @@ export {
   type RunInfo,
   type RunFilter,
 } from "./runs";
+export { lockStore, storeLockFile, StoreBusyError, type StoreLock, type StoreLockInfo } from "./lock";

@@ -8,6 +8,7 @@
 import type { Kysely } from "kysely";
 import { DataError, show } from "../core/errors";
 import { sha256, stableStringify } from "../core/hash";
+import { redactSecrets } from "../core/redact";
 import type { ChatMessage, TeacherKind } from "../labels/types";
 import { nowIso } from "./dialect";
 import type { Database, TeacherCallRow } from "./schema";
@@ -109,17 +110,12 @@ export function teacherCallKey(input: TeacherCallKeyInput): string {
 }
 
 /**
- * Replace every occurrence of the given secrets (raw, URL-encoded and JSON-escaped) by `***`, and with
- * `bearerTokens` also any `Bearer <token>` (for error texts, where a server may echo a header). Secrets
- * shorter than 4 characters are ignored: they would mangle ordinary text without protecting anything.
+ * Replace every form of the given secrets we can derive (raw, JSON-escaped, URL-encoded, base64, hex,
+ * masked; core/redact.ts) by `***`, and with `bearerTokens` also any `Bearer <token>` (for error texts,
+ * where a server may echo a header). Secrets shorter than 4 characters are ignored.
  */
 export function scrubSecrets(text: string, secrets: readonly (string | null | undefined)[] = [], options: { bearerTokens?: boolean } = {}): string {
-  let out = text;
-  for (const s of secrets) {
-    if (!s || s.length < 4) continue;
-    for (const form of new Set([s, encodeURIComponent(s), JSON.stringify(s).slice(1, -1)])) out = out.split(form).join("***");
-  }
-  return options.bearerTokens ? out.replace(/\b(Bearer)\s+[A-Za-z0-9._~+/=-]{8,}/gi, "$1 ***") : out;
+  return redactSecrets(text, secrets, options);
 }
 
 /** The stored call with this key, or undefined. */

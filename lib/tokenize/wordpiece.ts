@@ -7,6 +7,7 @@
 import { readFileSync, writeFileSync, mkdirSync } from "fs";
 import { join } from "path";
 import { DataError, ConfigError, show } from "../core/errors";
+import { readTextFile } from "../data/text-file";
 import { preTokenize, type NormalizeOptions } from "./normalize";
 
 /** The special tokens of a vocabulary we create, in id order: [PAD]=0, [UNK]=1, [CLS]=2, [SEP]=3, [MASK]=4. */
@@ -186,7 +187,7 @@ export function detectHangulMode(tokens: Iterable<string>): "compose" | "bert" {
 
 /** Load a BERT `vocab.txt` (one token per line, id = 0-based line number; CRLF accepted). */
 export function loadVocab(file: string, options: Partial<WordPieceOptions> = {}): WordPieceTokenizer {
-  const text = readFileSync(file, "utf8").replace(/^\uFEFF/, "");
+  const text = readTextFile(file, "vocabulary (vocab.txt)");
   const lines = text.split(/\r?\n/);
   if (lines[lines.length - 1] === "") lines.pop();
   lines.forEach((t, i) => {

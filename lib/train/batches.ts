@@ -11,8 +11,7 @@
  * Matching is on the analyzer's terms (lexical/match.ts: stems, stop words dropped, the same analyzer on
  * both sides), word by word, so "fleas" matches "flea"; idf comes from the lexicon.
  */
-import { readFileSync } from "fs";
-import { DataError, ShapeError } from "../core/errors";
+import { ShapeError } from "../core/errors";
 import { createRng, deriveSeed } from "../core/rng";
 import type { Dataset } from "../data/types";
 import { windowTargets, type TargetForm } from "../labels/convert";
@@ -22,7 +21,7 @@ import { lengthNorm } from "../lexical/lucene";
 import { matchPair, type PairMatch } from "../lexical/match";
 import { computeTokenSelection, packSelections, type TokenSelection } from "../models/token-selection";
 import type { EncoderBatch, TermArrays } from "../models/types";
-import type { LabelFact, WindowRecord } from "../store/labels";
+import type { WindowRecord } from "../store/labels";
 import { packBatch } from "../tokenize/pack";
 import type { WordPieceTokenizer } from "../tokenize/wordpiece";
 import { zScores } from "../eval/fusion";
@@ -305,31 +304,5 @@ export function packGroups(tokenizer: WordPieceTokenizer, groups: readonly Query
   };
 }
 
-/** Rebuild label windows from a labels.jsonl written by lib/labels/jsonl.ts (raw facts; targets are derived again). */
-export function readLabelsJsonl(file: string): WindowRecord[] {
-  const windows = new Map<string, WindowRecord>();
-  readFileSync(file, "utf8").split("\n").forEach((line, i) => {
-    if (line.trim() === "") return;
-    let o: { qid?: unknown; docid?: unknown; window?: unknown; positionShown?: unknown; teacherRank?: unknown; missing?: unknown; flags?: unknown };
-    try {
-      o = JSON.parse(line);
-    } catch {
-      throw new DataError({ file, line: i + 1 }, "a JSON object per line", line.slice(0, 60));
-    }
-    if (typeof o.qid !== "string" || typeof o.docid !== "string" || typeof o.window !== "string" || typeof o.missing !== "boolean") {
-      throw new DataError({ file, line: i + 1 }, "qid, docid, window (strings) and missing (boolean)", line.slice(0, 80));
-    }
-    let w = windows.get(o.window);
-    if (!w) {
-      w = { jobId: file, windowId: o.window, qid: o.qid, ord: windows.size, docids: [], shuffleSeed: null, callId: null, anomalies: {}, facts: [] };
-      windows.set(o.window, w);
-    }
-    const fact: LabelFact = {
-      qid: o.qid, docid: o.docid, positionShown: typeof o.positionShown === "number" ? o.positionShown : w.facts.length + 1,
-      teacherRank: typeof o.teacherRank === "number" ? o.teacherRank : null, missing: o.missing, flags: (o.flags ?? {}) as LabelFact["flags"],
-    };
-    w.facts.push(fact);
-    w.docids.push(o.docid);
-  });
-  return [...windows.values()];
-}
+/** Moved to labels-file.ts (validated reading of labels.jsonl); re-exported so that imports keep working. */
+export { readLabelsJsonl } from "./labels-file";

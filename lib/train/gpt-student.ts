@@ -6,10 +6,11 @@
  * an RRA-BERT directory, whose config.json has no kind), weights.json + weights.bin (decoder save
  * format), vocab.txt, tokenizer.json (packing settings), training.json (written by gpt-loop.ts).
  */
-import { existsSync, mkdirSync, readFileSync } from "fs";
+import { existsSync, mkdirSync } from "fs";
 import { join } from "path";
 import { ConfigError, DataError, show } from "../core/errors";
 import { writeFileAtomic } from "../core/files";
+import { readJsonObject } from "../data/text-file";
 import type { RankedList, Run } from "../data/types";
 import { checkDecoderConfig, createRraGpt, type RraGpt } from "../models/decoder";
 import { packDecoderBatch, packDecoderExample } from "../models/decoder-input";
@@ -54,9 +55,9 @@ export function loadGptStudent(dir: string): GptStudent {
     if (!existsSync(join(dir, f))) throw new ConfigError(`loadGptStudent: ${show(dir)} is not a model directory: ${f} is missing (write one with rra train --arch gpt)`);
   }
   const configFile = join(dir, "config.json");
-  const { kind, ...config } = JSON.parse(readFileSync(configFile, "utf8")) as Record<string, unknown>;
+  const { kind, ...config } = readJsonObject(configFile, "model config");
   if (kind !== GPT_STUDENT_KIND) throw new DataError({ file: configFile, field: "kind" }, show(GPT_STUDENT_KIND), show(kind));
-  const settings = JSON.parse(readFileSync(join(dir, "tokenizer.json"), "utf8")) as StudentTokenizerSettings;
+  const settings = readJsonObject(join(dir, "tokenizer.json"), "tokenizer settings") as unknown as StudentTokenizerSettings;
   if (settings.format !== "rra-student-tokenizer/1") throw new DataError({ file: join(dir, "tokenizer.json") }, `format "rra-student-tokenizer/1"`, show(settings.format));
   const decoderConfig = checkDecoderConfig(config, configFile);
   const tokenizer = loadVocab(join(dir, "vocab.txt"));

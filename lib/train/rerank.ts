@@ -10,10 +10,11 @@
  * RRA-GPT directories (gpt-student.ts) say `kind: "rra-gpt"` in config.json; loadReranker (reranker.ts) dispatches on it.
  */
 import * as tf from "@tensorflow/tfjs";
-import { existsSync, mkdirSync, readFileSync } from "fs";
+import { existsSync, mkdirSync } from "fs";
 import { join } from "path";
 import { ConfigError, DataError, show } from "../core/errors";
 import { writeFileAtomic } from "../core/files";
+import { readJsonObject } from "../data/text-file";
 import type { RankedList, Run } from "../data/types";
 import type { LexicalFeature } from "../lexical/features";
 import type { Lexicon } from "../lexical/lexicon";
@@ -92,9 +93,9 @@ export function loadStudent(dir: string): Student {
   for (const f of ["config.json", "weights.json", "weights.bin", "vocab.txt", "tokenizer.json"]) {
     if (!existsSync(join(dir, f))) throw new ConfigError(`loadStudent: ${show(dir)} is not a model directory: ${f} is missing (write one with rra train)`);
   }
-  const settings = JSON.parse(readFileSync(join(dir, "tokenizer.json"), "utf8")) as StudentTokenizerSettings;
+  const settings = readJsonObject(join(dir, "tokenizer.json"), "tokenizer settings") as unknown as StudentTokenizerSettings;
   if (settings.format !== "rra-student-tokenizer/1") throw new DataError({ file: join(dir, "tokenizer.json") }, `format "rra-student-tokenizer/1"`, show(settings.format));
-  const config = checkEncoderConfig(JSON.parse(readFileSync(join(dir, "config.json"), "utf8")), join(dir, "config.json"));
+  const config = checkEncoderConfig(readJsonObject(join(dir, "config.json"), "model config"), join(dir, "config.json"));
   const tokenizer = loadVocab(join(dir, "vocab.txt"));
   if (tokenizer.idToToken.length !== config.vocabSize) throw new DataError({ file: join(dir, "vocab.txt") }, `${config.vocabSize} tokens (config.json vocabSize)`, `${tokenizer.idToToken.length}`);
   const matchChannel = settings.matchChannel === true;

@@ -8,10 +8,11 @@
  *     BertForSequenceClassification; cross-encoder.ts), scored by TensorFlow.js as the checkpoint was trained.
  * Its own file so that rerank.ts and gpt-student.ts do not import each other (tslab cannot load circular imports).
  */
-import { existsSync, readFileSync } from "fs";
+import { existsSync } from "fs";
 import { join } from "path";
 import { tfjsEngineName } from "../backend/native-matmul";
-import { ConfigError, DataError, show } from "../core/errors";
+import { ConfigError, DataError, ModelError, show } from "../core/errors";
+import { readJsonObject } from "../data/text-file";
 import type { RankedList, Run } from "../data/types";
 import { EXPORT_FORMAT } from "../export/model-card";
 import { loadExportedScorer, type ScorerEngine } from "../export/runtime";
@@ -19,12 +20,13 @@ import { isHfModelFolder, loadCrossEncoder } from "./cross-encoder";
 import { GPT_STUDENT_KIND, loadGptStudent, scoreGptPairs } from "./gpt-student";
 import { loadStudent, scorePairs, type RerankOptions } from "./rerank";
 import { IDENTITY_SCORING, rerankComposed, scoreComposed, type ScoringSpec } from "./scoring";
+import { checkFinishedTraining } from "./training-state";
 
 /** The kind of a model directory: "gpt" when config.json has `kind: "rra-gpt"` (gpt-student.ts), "bert" when it has no kind. */
 export function studentKind(dir: string): "bert" | "gpt" {
   const file = join(dir, "config.json");
   if (!existsSync(file)) throw new ConfigError(`studentKind: ${show(dir)} is not a model directory: config.json is missing (write one with rra train)`);
-  const config = JSON.parse(readFileSync(file, "utf8")) as { kind?: unknown; format?: unknown; student?: { kind?: unknown } };
+  const config = readJsonObject(file, "model config") as { kind?: unknown; format?: unknown; student?: { kind?: unknown } };
   const kind = config.format === EXPORT_FORMAT ? config.student?.kind : config.kind;
   if (kind === undefined || kind === "rra-bert") return "bert";
   if (kind === GPT_STUDENT_KIND) return "gpt";
@@ -63,15 +65,18 @@ export interface LoadRerankerOptions {
   batchSize?: number;
   /** ONNX Runtime intra-op threads. Default: the machine's cores (at most 4). */
   threads?: number;
+  /** Load a model folder whose training did not finish (training-state.ts) instead of refusing it. Default false. */
+  allowUnfinished?: boolean;
 }
 
 /** Load any model directory (see the module comment) as a Reranker. */
 export async function loadReranker(dir: string, options: LoadRerankerOptions = {}): Promise<Reranker> {
   const configFile = join(dir, "config.json");
   if (!existsSync(configFile)) throw new ConfigError(`loadReranker: ${show(dir)} is not a model directory: config.json is missing (write one with rra train or rra export)`);
-  const config = JSON.parse(readFileSync(configFile, "utf8")) as { format?: unknown; model_type?: unknown };
+  const config = readJsonObject(configFile, "model config") as { format?: unknown; model_type?: unknown };
   const batchSize = options.batchSize ?? 128;
   let base: Omit<Reranker, "score" | "rerank">;
+  if (config.format !== EXPORT_FORMAT && !isHfModelFolder(config)) checkFinishedTraining(dir, options.allowUnfinished);
   if (isHfModelFolder(config)) {
     // a Hugging Face cross-encoder scores with its own logit: no composition
     const ce = loadCrossEncoder(dir);
@@ -89,7 +94,36 @@ export async function loadReranker(dir: string, options: LoadRerankerOptions = {
   return {
     ...base,
     score: (query, passages) => scoreComposed(query, passages, base.scorePairs, base.scoring),
-    rerank: (lists, rerankOptions = {}) => rerankComposed(lists, base.scorePairs, base.scoring, { depth: rerankOptions.depth, tag: rerankOptions.tag, prior: rerankOptions.prior }),
+    async rerank(lists, rerankOptions = {}) {
+      const run = await rerankComposed(lists, base.scorePairs, base.scoring, { depth: rerankOptions.depth, tag: rerankOptions.tag, prior: rerankOptions.prior });
+      // a diverged model (NaN weights) must not write a run: name the query
+      const heads = lists.map((l) => run.queries.get(l.qid) ?? []);
+      checkFiniteScores(dir, lists, heads, heads.flatMap((h) => h.map((c) => c.score)));
+      return run;
+    },
   };
 }
 
+
+/**
+ * Throw a ModelError naming the first query (and document) whose score is NaN or infinite: a run with
+ * such scores would rank arbitrarily and still look like a run. `scores` are in rerankPairs' order.
+ */
+export function checkFiniteScores(dir: string, lists: readonly RankedList[], heads: ReadonlyArray<readonly { docid: string }[]>, scores: ArrayLike<number>): void {
+  let k = 0;
+  let bad = 0;
+  let first: { qid: string; docid: string; value: number; index: number; of: number } | null = null;
+  lists.forEach((l, i) => {
+    heads[i].forEach((c, j) => {
+      const v = scores[k + j];
+      if (Number.isFinite(v)) return;
+      bad++;
+      first ??= { qid: l.qid, docid: c.docid, value: v, index: j + 1, of: heads[i].length };
+    });
+    k += heads[i].length;
+  });
+  if (first === null) return;
+  const f = first as { qid: string; docid: string; value: number; index: number; of: number };
+  throw new ModelError(`the model ${show(dir)} scored ${f.value} for qid ${f.qid} (docid ${f.docid}, candidate ${f.index} of ${f.of}); ` +
+    `${bad} of ${scores.length} scores are not finite. Its weights probably hold NaN or Infinity (a diverged training run); nothing was written`);
+}

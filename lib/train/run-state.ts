@@ -12,11 +12,12 @@ import { ConfigError, show } from "../core/errors";
 import { writeFileAtomic } from "../core/files";
 import { provenance } from "../core/provenance";
 import { loadDataset } from "../data/datasets";
+import { readJsonObject } from "../data/text-file";
 import type { Dataset } from "../data/types";
 import { runLabelJob } from "../labels/pipeline";
 import { loadWindows, type WindowRecord } from "../store/labels";
 import type { Database } from "../store/schema";
-import { readLabelsJsonl } from "./batches";
+import { readLabelsJsonl } from "./labels-file";
 import type { CurvePoint, TrainConfig, TrainResult, BestEpoch } from "./config";
 import { learningRateAt, type AdamW } from "./schedule";
 
@@ -48,7 +49,7 @@ export function saveCheckpoint(dir: string, state: CheckpointState, vars: readon
 /** Restore a checkpoint of `runId` into the variables and optimizer; null when there is none for this run. */
 export function loadCheckpoint(dir: string, runId: string, vars: readonly tf.Variable[], optimizer: AdamW): CheckpointState | null {
   if (!existsSync(join(dir, "state.json")) || !existsSync(join(dir, "tensors.bin"))) return null;
-  const state = JSON.parse(readFileSync(join(dir, "state.json"), "utf8")) as CheckpointState & { optimizerStep: number };
+  const state = readJsonObject(join(dir, "state.json"), "training checkpoint state") as unknown as CheckpointState & { optimizerStep: number };
   if (state.format !== "rra-train-checkpoint/1" || state.runId !== runId) return null;
   if (state.shapes.length !== vars.length || state.shapes.some((s, i) => s.join(",") !== vars[i].shape.join(","))) {
     throw new ConfigError(`resume: checkpoint ${show(dir)} of run ${runId} holds ${state.shapes.length} variables that do not match the model; delete it to start over`);
@@ -96,7 +97,7 @@ export async function loadTrainCurves(db: Kysely<Database>, runId: string): Prom
  * merged training set (`dl19+dl20`) one job per part, windows in part order.
  */
 export async function labelWindows(db: Kysely<Database>, cfg: Readonly<TrainConfig>, dataset: Dataset, parts: Record<string, Dataset> = {}): Promise<WindowRecord[]> {
-  if (cfg.labels !== null) return readLabelsJsonl(cfg.labels);
+  if (cfg.labels !== null) return readLabelsJsonl(cfg.labels, dataset);
   const names = cfg.train.split("+").map((n) => n.trim());
   const out: WindowRecord[] = [];
   for (const name of names) {

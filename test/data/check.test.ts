@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, appendFileSync, rmSync } from "fs";
+import { cpSync, mkdtempSync, appendFileSync, rmSync, mkdirSync, readdirSync, symlinkSync } from "fs";
 import { tmpdir } from "os";
-import { join } from "path";
+import { join, resolve } from "path";
 import { checkData, gitBlobId, sourceManifest } from "../../lib/data/check";
 import { locateJsonError } from "../../lib/data/json-locate";
 
@@ -44,5 +44,15 @@ describe("locateJsonError", () => {
     assert.deepEqual(locateJsonError('[1, 2'), { offset: 5, expected: "',' or ']' in an array", truncated: true });
     assert.equal(locateJsonError('{"a": tru}')?.offset, 9);
     assert.equal(locateJsonError("[1] 2")?.expected, "the end of the document");
+  });
+});
+
+describe("rra data check --dir on a copy in any folder name (issue 15 item 16)", () => {
+  it("passes every check in a folder not called data", () => {
+    const copy = join(mkdtempSync(join(tmpdir(), "rra-data-copy-")), "my-copy");
+    mkdirSync(copy);
+    for (const name of readdirSync("data")) symlinkSync(resolve("data", name), join(copy, name));
+    const failed = checkData(copy).filter((r) => !r.ok);
+    assert.deepEqual(failed, []);
   });
 });

@@ -74,3 +74,30 @@ describe("saveFigure (headless Chromium)", function () {
     assert.ok(existsSync(join(dir, "exit-check.svg")));
   });
 });
+
+describe("saveFigure is deterministic (issue 15 item 18)", function () {
+  this.timeout(120_000);
+  let dir: string;
+  before(() => { dir = mkdtempSync(join(tmpdir(), "rra-fig-det-")); });
+  after(async () => {
+    await closeFigures();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("writes the same SVG, PNG and HTML bytes for the same figure, in one browser and in a new one", async () => {
+    const two: PlotlyFigure = {
+      data: [{ type: "bar", x: ["a", "b"], y: [1, 2], name: "bars" }, { type: "scatter", x: ["a", "b"], y: [2, 1], xaxis: "x2", yaxis: "y2", name: "line" }],
+      layout: { title: { text: "two panels" }, grid: { rows: 1, columns: 2, pattern: "independent" } },
+    };
+    const read = (files: string[]) => files.map((f) => readFileSync(f));
+    const first = read(await saveFigure(two, "det/a", { dir, width: 400, height: 300, scale: 1 }));
+    const again = read(await saveFigure(two, "det/a", { dir, width: 400, height: 300, scale: 1 }));
+    await closeFigures();
+    const fresh = read(await saveFigure(two, "det/a", { dir, width: 400, height: 300, scale: 1 }));
+    assert.match(first[1].toString("utf8"), /id="clip[0-9a-f]+/, "the SVG has plotly's generated ids");
+    for (const [i, format] of ["png", "svg", "html"].entries()) {
+      assert.ok(first[i].equals(again[i]), `${format} differs between two renders`);
+      assert.ok(first[i].equals(fresh[i]), `${format} differs after a new browser`);
+    }
+  });
+});

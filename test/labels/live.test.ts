@@ -438,3 +438,11 @@ describe("live teacher kill-and-resume", () => {
     }
   });
 });
+
+describe("liveConfigFromEnv reads OPENAI_BASE_URL like OPENAI_API_KEY (issue 15 item 16)", () => {
+  it("takes OPENAI_BASE_URL when RRA_LLM_BASE_URL is unset, and RRA_LLM_BASE_URL first when both are", () => {
+    assert.equal(liveConfigFromEnv({}, { OPENAI_BASE_URL: "https://api.openai.com/v1/", RRA_LLM_MODEL: "m" }).baseUrl, "https://api.openai.com/v1");
+    assert.equal(liveConfigFromEnv({}, { OPENAI_BASE_URL: "https://api.openai.com/v1", RRA_LLM_BASE_URL: "http://localhost:11434/v1", RRA_LLM_MODEL: "m" }).baseUrl, "http://localhost:11434/v1");
+    assert.throws(() => liveConfigFromEnv({}, { RRA_LLM_MODEL: "m" }), /set RRA_LLM_BASE_URL or OPENAI_BASE_URL/);
+  });
+});

@@ -153,4 +153,14 @@ describe("rra reproduce --fast end to end", function () {
     const md = readFileSync(join(dir, "results.md"), "utf8");
     assert.match(md, /\| students dl20->dl19 \| reused \|/);
   });
+
+  it("--json prints the headline numbers and the paths as one JSON object (issue 15 item 16)", () => {
+    const r = spawnSync(process.execPath, [...args, "--json"], { env, encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { directions: Array<{ direction: string; "ndcg@10": Record<string, number> }>; results: string; figures: string; model: string };
+    assert.deepEqual(out.directions.map((d) => d.direction), ["dl19->dl20", "dl20->dl19"]);
+    for (const d of out.directions) assert.ok(typeof d["ndcg@10"].BM25 === "number" && typeof d["ndcg@10"]["RRA-BERT no TCL"] === "number", JSON.stringify(d));
+    assert.equal(out.results, join(dir, "results.md"));
+    assert.equal(out.model, join(dir, "model"));
+  });
 });

@@ -135,7 +135,7 @@ describe("rra serve (lib/serve)", () => {
       const before = server.stats().requestsServed;
       const r = await send(server.url, "/health", { method: "GET" });
       assert.equal(r.status, 200);
-      assert.deepEqual(Object.keys(r.body).sort(), ["model", "requests_served", "status", "uptime_s"]);
+      assert.deepEqual(Object.keys(r.body).sort(), ["model", "queued", "requests_served", "status", "uptime_s"]);
       assert.equal(r.body.status, "ok");
       assert.deepEqual(r.body.model, { dir: reranker.dir, kind: reranker.kind, format: reranker.format, engine: reranker.engine });
       assert.equal(r.body.requests_served, before);
@@ -173,7 +173,7 @@ describe("rra serve (lib/serve)", () => {
       { name: "duplicate ids", body: { query: "q", passages: [...ok, { id: "a", text: "again" }] }, status: 400, error: /^passages\[2\]\.id: expected unique ids, got "a" again \(first at passages\[0\]\)/ },
       { name: "a text over max-chars", body: { query: "q", passages: [...ok, { id: "c", text: "x".repeat(101) }] }, status: 413, error: /^passages\[2\]\.text: expected at most 100 characters.*got 101/ },
       ...[0, -3, 1.5, "3", null].map((topK) => ({ name: `topK ${JSON.stringify(topK)}`, body: { query: "q", passages: ok, topK }, status: 400, error: /^topK: expected a positive integer, got / })),
-      { name: "an unknown route", path: "/rank", status: 404, error: /^route: expected one of POST \/rerank, GET \/health, got POST "\/rank"/ },
+      { name: "an unknown route", path: "/rank", status: 404, error: /^route: expected one of POST \/rerank, POST \/v1\/rerank, GET \/health, got POST "\/rank"/ },
       { name: "GET /rerank", method: "GET", path: "/rerank", status: 405, error: /^method: \/rerank expects POST, got GET/ },
       { name: "POST /health", method: "POST", path: "/health", body: "{}", status: 405, error: /^method: \/health expects GET or HEAD, got POST/ },
     ];
@@ -325,6 +325,29 @@ describe("rra serve (lib/serve)", () => {
       assert.equal((await inFlight).status, 200);
       await closed;
       await assert.rejects(send(s.url, "/health", { method: "GET" }));
+    });
+
+    it("answers every waiting request 503 with Retry-After, finishes the one being scored, and scores nothing after close resolves (issue 15 item 13)", async () => {
+      const fake = fakeModel();
+      const s = await startServer(fake.model, { shutdownGraceMs: 60_000 });
+      fake.hold();
+      const body = (i: number) => ({ query: `q${i}`, passages: [{ id: "a", text: "x" }] });
+      const sent: Array<Promise<Answer>> = [];
+      for (let i = 0; i < 6; i++) {
+        sent.push(send(s.url, i % 2 ? "/v1/rerank" : "/rerank", { body: i % 2 ? { query: `q${i}`, documents: ["x"] } : body(i) }));
+        await until(() => s.stats().queued === i + 1);
+      }
+      const closed = s.close();
+      fake.release();
+      const answers = await Promise.all(sent);
+      await closed;
+      assert.deepEqual(answers.map((a) => a.status), [200, 503, 503, 503, 503, 503], "no request is left without an HTTP answer");
+      for (const a of answers.slice(1)) {
+        assert.equal(a.headers.get("retry-after"), "5");
+        assert.match(a.body.error as string, /^server: shutting down before this request was scored; retry it/);
+      }
+      assert.deepEqual(fake.calls, ["q0"], "only the request in flight was scored");
+      assert.deepEqual({ ...s.stats(), uptimeS: 0 }, { requestsServed: 1, requestsRejected: 5, requestsFailed: 0, queued: 0, uptimeS: 0 });
     });
   });
 

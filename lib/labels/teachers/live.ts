@@ -19,7 +19,7 @@ import type { Teacher, TeacherAnswer, TeacherRequest } from "../types";
 
 /** Configuration of a live teacher. The API key is not part of it: only the name of its variable. */
 export interface LiveTeacherConfig {
-  /** Base URL of the API, with its version path, e.g. `http://localhost:11434/v1`. Required (env `RRA_LLM_BASE_URL`). */
+  /** Base URL of the API, with its version path, e.g. `http://localhost:11434/v1`. Required (env `RRA_LLM_BASE_URL`, falling back to `OPENAI_BASE_URL`). */
   baseUrl: string;
   /** Model id sent to the server and recorded with every call, e.g. `qwen2.5:7b`. Required (env `RRA_LLM_MODEL`). */
   model: string;
@@ -99,12 +99,13 @@ export function resolveLiveConfig(overrides: Partial<LiveTeacherConfig> = {}): R
 }
 
 /**
- * A resolved config from `overrides` and the environment: `RRA_LLM_BASE_URL`, `RRA_LLM_MODEL`. A key
+ * A resolved config from `overrides` and the environment: `RRA_LLM_BASE_URL` (else `OPENAI_BASE_URL`, as the
+ * OpenAI SDKs read it, like `OPENAI_API_KEY` for the key), `RRA_LLM_MODEL`. A key
  * variable named explicitly (`apiKeyEnv`) must be set. Throws `ConfigError` naming the missing variable.
  */
 export function liveConfigFromEnv(overrides: Partial<LiveTeacherConfig> = {}, env: NodeJS.ProcessEnv = process.env): Readonly<LiveTeacherConfig> {
-  const baseUrl = overrides.baseUrl ?? env.RRA_LLM_BASE_URL;
-  if (!baseUrl) throw new ConfigError(`live teacher: no base URL; set RRA_LLM_BASE_URL (e.g. http://localhost:11434/v1 for Ollama, https://api.openai.com/v1) or pass baseUrl`);
+  const baseUrl = overrides.baseUrl ?? (env.RRA_LLM_BASE_URL || env.OPENAI_BASE_URL);
+  if (!baseUrl) throw new ConfigError(`live teacher: no base URL; set RRA_LLM_BASE_URL or OPENAI_BASE_URL (e.g. http://localhost:11434/v1 for Ollama, https://api.openai.com/v1) or pass baseUrl`);
   const model = overrides.model ?? env.RRA_LLM_MODEL;
   if (!model) throw new ConfigError(`live teacher: no model; set RRA_LLM_MODEL (e.g. qwen2.5:7b, gpt-4o-mini) or pass model`);
   const config = resolveLiveConfig({ ...overrides, baseUrl, model });
