@@ -2,10 +2,13 @@
  * Deterministic choice of a few judged query-passage pairs that show term matching (notebook 04): a
  * relevant passage with clear term overlap, a non-relevant passage that also overlaps, and the
  * longest query's best-overlapping relevant passage. Overlap is idf-weighted: the idf share of the
- * distinct query words that occur as whole words in the passage (the words Token Selection matches).
+ * distinct analyzed query terms (stems, stop words dropped: lexical/analyzer.ts) that occur in the
+ * passage, as Token Selection and the TCL match them.
  */
 import { ConfigError, show } from "../core/errors";
 import type { Dataset } from "../data/types";
+import { analyze } from "../lexical/analyzer";
+import { termIdf, type Lexicon } from "../lexical/lexicon";
 import { normalizedWords } from "../tokenize/normalize";
 import type { InspectPair } from "./tcl-types";
 
@@ -22,8 +25,8 @@ export interface ExamplePair extends InspectPair {
 
 /** Options of selectExamplePairs. */
 export interface ExamplePairOptions {
-  /** IDF per normalized word (computeIdf); unknown words weigh 1. Default: every word weighs 1. */
-  idf?: ReadonlyMap<string, number>;
+  /** Collection statistics weighing each term by its idf. Default: every term weighs 1. */
+  lexicon?: Lexicon | null;
   /** Longest passage (words) considered, so the heatmap stays readable. Default 60. */
   maxPassageWords?: number;
   /** Lowest grade that counts as relevant. Default 2. */
@@ -35,24 +38,24 @@ function words(text: string): string[] {
   return normalizedWords(text).map((w) => w.replace(/^[\p{P}\p{S}]+|[\p{P}\p{S}]+$/gu, "")).filter((w) => w !== "");
 }
 
-/** idf-weighted share of the distinct query words that occur in the passage. */
-export function termOverlap(query: string, passage: string, idf?: ReadonlyMap<string, number>): number {
-  const q = [...new Set(words(query))];
-  const p = new Set(words(passage));
-  const weight = (w: string): number => idf?.get(w) ?? 1;
+/** idf-weighted share of the distinct analyzed query terms that occur in the passage. */
+export function termOverlap(query: string, passage: string, lexicon?: Lexicon | null): number {
+  const q = [...new Set(analyze(query))];
+  const p = new Set(analyze(passage));
+  const weight = (t: string): number => (lexicon ? termIdf(lexicon, t) : 1);
   const total = q.reduce((a, w) => a + weight(w), 0);
   return total > 0 ? q.filter((w) => p.has(w)).reduce((a, w) => a + weight(w), 0) / total : 0;
 }
 
 /** Relevant with overlap, non-relevant with overlap, long query: three judged pairs (ties: dataset order). */
 export function selectExamplePairs(dataset: Dataset, options: ExamplePairOptions = {}): ExamplePair[] {
-  const { idf, maxPassageWords = 60, minRelevant = 2 } = options;
+  const { lexicon = null, maxPassageWords = 60, minRelevant = 2 } = options;
   const candidates: ExamplePair[] = [];
   for (const q of dataset.queries) {
     for (const [docid, rel] of dataset.qrels.get(q.qid) ?? new Map<string, number>()) {
       const passage = dataset.passages.get(docid)?.text;
       if (passage === undefined || words(passage).length > maxPassageWords) continue;
-      candidates.push({ label: "", qid: q.qid, docid, rel, query: q.text, passage, overlap: termOverlap(q.text, passage, idf) });
+      candidates.push({ label: "", qid: q.qid, docid, rel, query: q.text, passage, overlap: termOverlap(q.text, passage, lexicon) });
     }
   }
   const best = (pool: ExamplePair[]): ExamplePair | undefined => pool.reduce<ExamplePair | undefined>((b, c) => (b === undefined || c.overlap > b.overlap ? c : b), undefined);

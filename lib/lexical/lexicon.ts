@@ -15,8 +15,8 @@
  *
  * Never built from qrels or teacher labels: only texts and first-stage scores.
  */
-import { readFileSync } from "fs";
 import { ConfigError, DataError, show } from "../core/errors";
+import { expectJsonObject, parseJsonText, readJsonObject } from "../data/text-file";
 import { writeFileAtomic } from "../core/files";
 import { hash8 } from "../core/hash";
 import type { AnalyzedDoc, AnalyzedList } from "./analyzed";
@@ -224,23 +224,15 @@ export function saveLexicon(file: string, lex: Lexicon): void {
 
 /** Read a lexicon written by saveLexicon; errors name the file and field. */
 export function loadLexicon(file: string): Lexicon {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new ConfigError(`lexicon ${show(file)}: cannot read it: ${(e as Error).message}`);
-  }
-  return parseLexicon(text, file);
+  return lexiconFromObject(readJsonObject(file, "lexicon (lexicon.json)"), file);
 }
 
 /** Parse lexiconJson's text; `file` names the source in errors. */
 export function parseLexicon(text: string, file: string): Lexicon {
-  let o: Record<string, unknown>;
-  try {
-    o = JSON.parse(text.replace(/^\uFEFF/, ""));
-  } catch (e) {
-    throw new DataError({ file }, `a JSON lexicon (${FORMAT})`, (e as Error).message);
-  }
+  return lexiconFromObject(expectJsonObject(parseJsonText(text, file, "lexicon"), file, "lexicon"), file);
+}
+
+function lexiconFromObject(o: Record<string, unknown>, file: string): Lexicon {
   if (!o || o.format !== FORMAT) throw new DataError({ file, field: "format" }, show(FORMAT), show(o?.format));
   for (const k of ["k1", "b", "avgdl"]) if (typeof o[k] !== "number" || !Number.isFinite(o[k] as number)) throw new DataError({ file, field: k }, "a finite number", show(o[k]));
   const table = (field: string, v: unknown): Map<string, number> => {

@@ -13,7 +13,8 @@
  * Directories written before score.json existed keep working: tokenizer.json's firstStagePrior and
  * scoreScale give the composition (no features).
  */
-import { existsSync, readFileSync } from "fs";
+import { existsSync } from "fs";
+import { readJsonObject } from "../data/text-file";
 import { join } from "path";
 import { DataError, show } from "../core/errors";
 import { writeFileAtomic } from "../core/files";
@@ -54,12 +55,7 @@ export function readScoringSpec(dir: string, legacy: { firstStagePrior?: number;
   if (!existsSync(file)) {
     return { composition: { scale: legacy.scoreScale ?? 1, prior: legacy.firstStagePrior ?? 0, weights: [] }, features: [], lexicon };
   }
-  let o: Record<string, unknown>;
-  try {
-    o = JSON.parse(readFileSync(file, "utf8").replace(/^\uFEFF/, ""));
-  } catch (e) {
-    throw new DataError({ file }, "a JSON score composition", (e as Error).message);
-  }
+  const o = readJsonObject(file, "score composition (score.json)");
   if (o.format !== SCORE_FORMAT) throw new DataError({ file, field: "format" }, show(SCORE_FORMAT), show(o.format));
   for (const k of ["scale", "prior"]) if (typeof o[k] !== "number" || !Number.isFinite(o[k] as number)) throw new DataError({ file, field: k }, "a finite number", show(o[k]));
   if (!Array.isArray(o.features) || !Array.isArray(o.weights) || o.features.length !== o.weights.length) throw new DataError({ file, field: "features/weights" }, "two lists of the same length", `${show(o.features)} / ${show(o.weights)}`);
@@ -132,7 +128,7 @@ export async function rerankComposed(lists: readonly RankedList[], scoreNet: Net
 export async function scoreComposed(query: string, passages: readonly string[], scoreNet: NetScorer, spec: ScoringSpec): Promise<Float32Array> {
   if (passages.length === 0) return new Float32Array(0);
   const list: RankedList = { qid: "request", query, candidates: passages.map((text, i) => ({ docid: `p${i}`, score: NaN, rank: i + 1, text })) };
-  const run = await rerankComposed([list], scoreNet, spec, { extendLexicon: false });
+  const run = await rerankComposed([list], scoreNet, spec, { depth: passages.length, extendLexicon: false });
   const byDoc = new Map((run.queries.get("request") ?? []).map((c) => [c.docid, c.score]));
   return Float32Array.from(passages, (_, i) => byDoc.get(`p${i}`) as number);
 }

@@ -26,7 +26,7 @@ import { resolveTrainConfig, trainRunId, type TrainConfig, type TrainOptions, ty
 import { readDevRuns, trainStudent } from "./loop";
 
 /** Options of trainSelected. */
-export interface SelectOptions extends TrainOptions {
+export interface SelectionOptions extends TrainOptions {
   /** Folder of the fold runs and the refit (each in `<out>/<runId>`). */
   out: string;
   /** The refit's model directory instead of `<out>/<runId>` (rra train --out). */
@@ -51,7 +51,7 @@ export interface SelectionResult {
 }
 
 /** Train with honest selection (see the file header); `config.folds` >= 2. */
-export async function trainSelected(db: Kysely<Database>, config: Partial<TrainConfig>, options: SelectOptions): Promise<SelectionResult> {
+export async function trainSelected(db: Kysely<Database>, config: Partial<TrainConfig>, options: SelectionOptions): Promise<SelectionResult> {
   const base = resolveTrainConfig({ ...config, out: "" });
   if (base.folds < 2) throw new ConfigError(`trainSelected: folds must be at least 2 (the training queries are split into folds), got ${show(base.folds)}`);
   if (base.fold !== -1 || base.stopEpoch !== -1) throw new ConfigError("trainSelected: fold and stopEpoch are set by the selection itself; leave them at -1");

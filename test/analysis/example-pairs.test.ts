@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { selectExamplePairs, termOverlap } from "../../lib/analysis/example-pairs";
 import type { Dataset } from "../../lib/data/types";
+import { lexiconFromIdf } from "../../lib/lexical/lexicon";
 
 const P = (docid: string, text: string) => [docid, { docid, text }] as const;
 const dataset: Dataset = {
@@ -19,10 +20,11 @@ const dataset: Dataset = {
 };
 
 describe("selectExamplePairs", () => {
-  it("weighs overlap by idf over distinct whole words (punctuation stripped)", () => {
+  it("weighs overlap by idf over distinct analyzed terms (stems, stop words dropped)", () => {
     assert.equal(termOverlap("seoul food market", "The Seoul night market, sells street food."), 1);
     assert.equal(termOverlap("seoul food market", "A food blog."), 1 / 3);
-    assert.equal(termOverlap("seoul food market", "A food blog.", new Map([["seoul", 2], ["market", 2]])), 1 / 5);
+    assert.equal(termOverlap("seoul food markets", "A food blog.", lexiconFromIdf(new Map([["seoul", 2], ["market", 2]]))), 1 / 5);
+    assert.equal(termOverlap("the markets", "market day"), 1, "\"the\" is a stop word; markets and market share the stem");
     assert.equal(termOverlap("", "anything"), 0);
   });
   it("picks a relevant pair, a non-relevant pair with overlap and the longest query, on distinct queries", () => {

@@ -47,10 +47,10 @@ describe("rra: crashes become sentences (issue 15 item 8)", function () {
     assert.equal(r.code, 0, r.stderr);
   });
 
-  it("a truncated idf.json names idf.json", async () => {
-    const r = await runCli(["rerank", "--model", broken("idf.json", join(BAD, "idf-truncated.json")), "--input", INPUT, "--out", join(tmp, "x.run")]);
+  it("a truncated lexicon.json names lexicon.json", async () => {
+    const r = await runCli(["rerank", "--model", broken("lexicon.json", join(BAD, "lexicon-truncated.json")), "--input", INPUT, "--out", join(tmp, "x.run")]);
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /^rra rerank: .*idf\.json:1: expected valid IDF table \(idf\.json\) JSON, got a truncated document/);
+    assert.match(r.stderr, /^rra rerank: .*lexicon\.json:1: expected valid lexicon \(lexicon\.json\) JSON, got a truncated document/);
   });
 
   it("a corrupt model.onnx names model.onnx and says to re-export", async () => {

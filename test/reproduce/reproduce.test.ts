@@ -131,8 +131,11 @@ describe("rra reproduce --fast end to end", function () {
     for (const section of ["## Headline", "### DL19 labels → DL20", "### DL20 labels → DL19", "## Ablations", "## Label generation", "## Exported model", "## Figures", "## Steps", "```json"]) {
       assert.ok(md.includes(section), `results.md has ${section}`);
     }
-    assert.match(md, /\| RRA-BERT \+ TCL \|/);
-    assert.match(md, /\| RRA-GPT \|/);
+    assert.match(md, /\| RRA-BERT residual \+ features \+ TCL v3 \|/);
+    assert.match(md, /\| RRA-GPT residual \+ features \|/);
+    assert.match(md, /\| lexical features \+ prior \(no transformer\) \|/);
+    assert.match(md, /## Cross-validation over both years/);
+    assert.match(md, /## Collection statistics/);
     assert.match(md, /noveleval/);
     const figures = readdirSync(join(dir, "figures"));
     for (const name of ["label_cost_quality", "hard_negative_precision", "loss_ablation", "tcl_on_off", "by_query_length_dl20", "by_query_length_dl19", "training_curves_dl19", "training_curves_dl20", "students_vs_bm25_dl20"]) {
@@ -159,7 +162,7 @@ describe("rra reproduce --fast end to end", function () {
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout) as { directions: Array<{ direction: string; "ndcg@10": Record<string, number> }>; results: string; figures: string; model: string };
     assert.deepEqual(out.directions.map((d) => d.direction), ["dl19->dl20", "dl20->dl19"]);
-    for (const d of out.directions) assert.ok(typeof d["ndcg@10"].BM25 === "number" && typeof d["ndcg@10"]["RRA-BERT no TCL"] === "number", JSON.stringify(d));
+    for (const d of out.directions) assert.ok(typeof d["ndcg@10"].BM25 === "number" && typeof d["ndcg@10"]["RRA-BERT residual + features, no TCL"] === "number", JSON.stringify(d));
     assert.equal(out.results, join(dir, "results.md"));
     assert.equal(out.model, join(dir, "model"));
   });
