@@ -10,6 +10,7 @@ import { ConfigError, DataError, show } from "../core/errors";
 import { hash8 } from "../core/hash";
 import { parseDirection } from "../ablate/grid";
 import { TARGET_FORMS } from "../labels/convert";
+import { parseSelection } from "../labels/select";
 import { isLossName } from "../losses/index";
 import { STUDENT_KINDS } from "../pipeline/students";
 import type { TrainConfig } from "../train/config";
@@ -44,13 +45,19 @@ export interface ReproduceConfig {
   gpt: Partial<TrainConfig>;
   /** The students of each direction's table (pipeline/students.ts STUDENT_KINDS). */
   students: string[];
-  /** Epochs of the baseline student (the residual recipe without TCL) trained on sliding-window labels (about 9 windows per query, so 1 epoch ~ the RRADistill student's step count). */
-  slidingEpochs: number;
   /**
-   * The loss and target ablation on one direction, with the residual student without TCL: every loss
-   * (listNet is the student itself) with top-heavy (exp) and linear gains.
+   * A student (a kind of `students`' table) trained again on the teacher's full ranking of all 100
+   * candidates, the output of its sliding window (9 calls per query; `selection` top100 of the projected
+   * teacher, one group of 100) or on the sliding windows themselves (`selection` sliding20/10): the label
+   * budget's effect. null skips it.
    */
-  lossAblation: { direction: string; losses: string[]; targets: string[] };
+  fullRanking: { student: string; selection: string; epochs: number } | null;
+  /**
+   * The loss and target ablation on one direction: every loss with top-heavy (exp) and linear gains, on
+   * `student` (default the lexical ranker: the composition is where the labels' signal lands, and it
+   * costs seconds; "residual-notcl" runs it on the transformer student).
+   */
+  lossAblation: { direction: string; losses: string[]; targets: string[]; student: string };
   /** The cross-validation protocol over both years (pipeline/crossval.ts), or null to skip it. */
   crossval: { students: string[]; folds: number } | null;
   /** Test on the first N queries of each test set (0 = all). */
@@ -62,7 +69,7 @@ export interface ReproduceConfig {
 }
 
 /** The shared student settings: the v3 recipe with honest selection on 3 held-out folds of the training year. */
-const SHARED: Partial<TrainConfig> = { arch: "bert", epochs: 5, lr: 3e-3, scoreScale: 10, groupsPerBatch: 2, folds: 3 };
+const SHARED: Partial<TrainConfig> = { arch: "bert", epochs: 4, lr: 3e-3, scoreScale: 10, groupsPerBatch: 2, folds: 3 };
 
 /**
  * The default run (`npm start`): tiny students, one seed, both directions, every figure; 7.5 min on 2 idle
@@ -83,9 +90,9 @@ export const DEFAULT_REPRODUCE: Readonly<ReproduceConfig> = Object.freeze({
   directions: ["dl19->dl20", "dl20->dl19"],
   student: SHARED,
   gpt: { epochs: 3, maxLength: 128 },
-  students: ["residual", "residual-notcl", "residual-nofeat", "lexical", "pure", "gpt"],
-  slidingEpochs: 1,
-  lossAblation: { direction: "dl19->dl20", losses: ["listNet", "lambdaNdcg2"], targets: ["exp", "linear"] },
+  students: ["residual", "residual-notcl", "lexical", "pure", "gpt"],
+  fullRanking: { student: "lexical", selection: "top100", epochs: 1 },
+  lossAblation: { direction: "dl19->dl20", losses: ["listNet", "lambdaNdcg2"], targets: ["exp", "linear"], student: "lexical" },
   crossval: { students: ["lexical"], folds: 5 },
   testQueries: 0,
   noveleval: true,
@@ -100,8 +107,8 @@ export const FAST_REPRODUCE: Readonly<ReproduceConfig> = Object.freeze({
   student: { ...SHARED, epochs: 1, folds: 2, trainQueries: 10, maxLength: 64, groupSize: 10 },
   gpt: { epochs: 1, maxLength: 48 },
   students: ["residual", "residual-notcl", "lexical", "pure", "gpt"],
-  slidingEpochs: 1,
-  lossAblation: { direction: "dl19->dl20", losses: ["listNet"], targets: ["exp", "linear"] },
+  fullRanking: { student: "lexical", selection: "top100", epochs: 1 },
+  lossAblation: { direction: "dl19->dl20", losses: ["listNet"], targets: ["exp", "linear"], student: "lexical" },
   crossval: { students: ["lexical"], folds: 3 },
   testQueries: 12,
 } satisfies ReproduceConfig);
@@ -132,6 +139,14 @@ export function resolveReproduceConfig(overrides: Partial<ReproduceConfig> = {},
   const kinds = STUDENT_KINDS as readonly string[];
   if (!Array.isArray(cfg.students) || cfg.students.length === 0) throw new ConfigError(`${where}: students must list some of ${kinds.join(", ")}`);
   for (const k of cfg.students) if (!kinds.includes(k)) throw new ConfigError(`${where}: students: unknown student ${show(k)}; expected some of ${kinds.join(", ")}`);
+  if (cfg.fullRanking !== null) {
+    const f = cfg.fullRanking;
+    if (typeof f !== "object" || typeof f.student !== "string" || typeof f.selection !== "string" || !Number.isInteger(f.epochs) || f.epochs < 1) throw new ConfigError(`${where}: fullRanking must be null or { student, selection, epochs >= 1 }, got ${show(JSON.stringify(f))}`);
+    parseSelection(f.selection);
+  }
+  for (const [field, k] of [["fullRanking.student", cfg.fullRanking?.student ?? "lexical"], ["lossAblation.student", cfg.lossAblation.student]] as const) {
+    if (!kinds.includes(k) || k.startsWith("gpt")) throw new ConfigError(`${where}: ${field}: expected an RRA-BERT student kind (${kinds.filter((x) => !x.startsWith("gpt")).join(", ")}), got ${show(k)}`);
+  }
   if (cfg.crossval !== null) {
     if (typeof cfg.crossval !== "object" || !Array.isArray(cfg.crossval.students) || !Number.isInteger(cfg.crossval.folds) || cfg.crossval.folds < 2) throw new ConfigError(`${where}: crossval must be null or { students: [...], folds: K >= 2 }, got ${show(JSON.stringify(cfg.crossval))}`);
     for (const k of cfg.crossval.students) if (!kinds.includes(k)) throw new ConfigError(`${where}: crossval.students: unknown student ${show(k)}; expected some of ${kinds.join(", ")}`);
@@ -139,8 +154,8 @@ export function resolveReproduceConfig(overrides: Partial<ReproduceConfig> = {},
   for (const part of ["student", "gpt"] as const) {
     for (const k of Object.keys(cfg[part])) if (CONTROLLED.includes(k)) throw new ConfigError(`${where}: ${part}.${k} is set by reproduce itself; remove it`);
   }
-  for (const k of ["labelQueries", "testQueries", "slidingEpochs"] as const) {
-    if (!Number.isInteger(cfg[k]) || cfg[k] < (k === "slidingEpochs" ? 1 : 0)) throw new ConfigError(`${where}: ${k} must be an integer >= ${k === "slidingEpochs" ? 1 : 0}, got ${show(cfg[k])}`);
+  for (const k of ["labelQueries", "testQueries"] as const) {
+    if (!Number.isInteger(cfg[k]) || cfg[k] < 0) throw new ConfigError(`${where}: ${k} must be an integer >= 0, got ${show(cfg[k])}`);
   }
   if (cfg.exportFormat !== "onnx" && cfg.exportFormat !== "tfjs") throw new ConfigError(`${where}: exportFormat must be onnx or tfjs, got ${show(cfg.exportFormat)}`);
   if (!Array.isArray(cfg.labelJobs) || cfg.labelJobs.some((j) => typeof j?.teacher !== "string")) throw new ConfigError(`${where}: labelJobs must be a list of { teacher, selection?, years? }`);

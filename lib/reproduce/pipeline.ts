@@ -38,7 +38,7 @@ import { storeLexicon } from "../store/lexicons";
 import type { ComparisonRow } from "../eval/compare";
 import { closeStore, isPostgresUrl, openStore } from "../store/db";
 import type { Database } from "../store/schema";
-import type { CurvePoint } from "../train/config";
+import type { CurvePoint, TrainConfig } from "../train/config";
 import { reproduceId, type ReproduceConfig } from "./config";
 import { readStep, step, stepFileName, type StepOutcome, type StepStore } from "./steps";
 import { writeReproduceFigures } from "./figures";
@@ -154,9 +154,11 @@ export function dataFingerprint(): string {
 export function directionStudents(cfg: ReproduceConfig): StudentSpec[] {
   const kinds = studentKinds({ ...cfg.student, teacher: cfg.teacher });
   const gpt = (k: string): StudentSpec => ({ ...kinds[k], config: { ...kinds[k].config, ...cfg.gpt } });
+  const full = cfg.fullRanking;
+  const fullName = full && (full.selection.startsWith("sliding") ? "sliding-window labels (9 calls per query)" : `the teacher's full ${full.selection} ranking (its sliding window: 9 calls per query)`);
   return [
     ...cfg.students.map((k) => (k.startsWith("gpt") ? gpt(k) : kinds[k])),
-    { name: "RRA-BERT residual, sliding-window labels", config: { ...kinds["residual-notcl"].config, selection: "sliding20/10", epochs: cfg.slidingEpochs } },
+    ...(full ? [{ name: `${kinds[full.student].name}, ${fullName}`, config: { ...kinds[full.student].config, selection: full.selection, epochs: full.epochs, groupSize: Math.max(kinds[full.student].config.groupSize ?? 20, /^top(\d+)$/.test(full.selection) ? Number(full.selection.slice(3)) : 20) } }] : []),
   ];
 }
 
@@ -170,19 +172,24 @@ export async function runDirection(db: Kysely<Database>, cfg: ReproduceConfig, w
   delete (base as { tcl?: unknown }).tcl;
   const common = { out, noveleval: cfg.noveleval, evalQueries: cfg.testQueries, quiet };
   const onCell = (c: AblationCellResult, total: number) => log(`${d.name} ablation ${c.index + 1}/${total} ${c.label} seed ${c.seed}: ${c.reused ? "reused" : `trained in ${c.trainSeconds.toFixed(0)} s`}${c.selection ? `, ${c.selection.epoch} epoch(s) selected` : ""}, ${c.evals.map((e) => `${e.testSet} nDCG@10 ${e.all["ndcg@10"].toFixed(4)}`).join(", ")}`);
-  const grids: Array<{ targets: string; result: Awaited<ReturnType<typeof runAblation>> }> = [
-    { targets: "exp", result: await runAblation(db, { losses: ["listNet"], tcl: [true, false], seeds: cfg.seeds, directions: [d.name], base: { ...base, targets: "exp" } }, { ...common, onCell }) },
+  const grids: Array<{ targets: string; kind: string; result: Awaited<ReturnType<typeof runAblation>> }> = [
+    { targets: "exp", kind: "residual", result: await runAblation(db, { losses: ["listNet"], tcl: [true, false], seeds: cfg.seeds, directions: [d.name], base: { ...base, targets: "exp" } }, { ...common, onCell }) },
   ];
+  const lossKind = cfg.lossAblation.student;
   if (cfg.lossAblation.direction === d.name) {
+    const lossBase = { ...studentKinds({ ...cfg.student, teacher: cfg.teacher })[lossKind].config } as Partial<TrainConfig>;
+    delete lossBase.tcl;
     for (const targets of cfg.lossAblation.targets) {
-      const losses = cfg.lossAblation.losses.filter((l) => !(l === "listNet" && targets === "exp"));
-      if (losses.length) grids.push({ targets, result: await runAblation(db, { losses, tcl: [false], seeds: cfg.seeds, directions: [d.name], base: { ...base, targets } }, { ...common, onCell }) });
+      // on the residual student without TCL, listNet with exp gains is the TCL-off cell above
+      const losses = cfg.lossAblation.losses.filter((l) => !(lossKind === "residual-notcl" && l === "listNet" && targets === "exp"));
+      if (losses.length) grids.push({ targets, kind: lossKind, result: await runAblation(db, { losses, tcl: [false], seeds: cfg.seeds, directions: [d.name], base: { ...lossBase, targets } }, { ...common, onCell }) });
     }
   }
-  const cells = grids.flatMap((g) => g.result.cells.map((c) => ({ ...c, targets: g.targets })));
+  const cells = grids.flatMap((g) => g.result.cells.map((c) => ({ ...c, targets: g.targets, kind: g.kind })));
   const scores: CellScores[] = [];
-  // the loss label carries the target form, so that the table keeps loss x targets apart
-  for (const c of cells) for (const e of c.evals) scores.push({ direction: c.direction, testSet: e.testSet, loss: c.targets === "exp" ? c.loss : `${c.loss}, ${c.targets} gains`, missing: c.missing, tcl: c.tcl, ts: c.ts, seed: c.seed, perQuery: e.perQuery });
+  // the loss label carries the student and the target form, so that the table keeps them apart
+  const lossLabel = (c: { loss: string; targets: string; kind: string }): string => `${c.kind === "residual" || c.kind === "residual-notcl" ? "" : `${c.kind}: `}${c.loss}${c.targets === "exp" ? "" : `, ${c.targets} gains`}`;
+  for (const c of cells) for (const e of c.evals) scores.push({ direction: c.direction, testSet: e.testSet, loss: lossLabel(c), missing: c.missing, tcl: c.tcl, ts: c.ts, seed: c.seed, perQuery: e.perQuery });
   scores.sort((a, b) => Number(a.testSet === "noveleval") - Number(b.testSet === "noveleval"));
   const baselines = grids[0].result.baselines;
   const rows = aggregateAblation(scores, Object.fromEntries(baselines.map((b) => [b.testSet, b.perQuery])));

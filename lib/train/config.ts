@@ -72,7 +72,7 @@ export interface TrainConfig {
   compositionFit: string;
   /** Learning-rate multiplier of the composition's weights with compositionFit "joint". Default 10. */
   compositionLr: number;
-  /** Train the network (encoder or decoder). false: s_net stays 0 and only the composition trains (the lexical features alone, a linear ranker). Default true. */
+  /** Train the network (encoder or decoder). false: s_net stays 0 and only the composition trains (the lexical features alone, a linear ranker); the TCL, which reads the network, is then off whatever `tcl` says. Default true. */
   network: boolean;
   /**
    * Start the score head at zero, so step 0 ranks by the composition alone (the first stage, with a prior).
@@ -191,7 +191,6 @@ export function resolveTrainConfig(overrides: Partial<TrainConfig> = {}): Readon
   parseHeldOut(c.heldOut);
   if (c.stopEpoch > c.epochs) throw new ConfigError(`train config: stopEpoch ${c.stopEpoch} exceeds epochs ${c.epochs}`);
   if (c.compositionFit !== "first" && c.compositionFit !== "joint") throw new ConfigError(`train config: compositionFit must be "first" or "joint", got ${show(c.compositionFit)}`);
-  if (!c.network && c.tcl) throw new ConfigError("train config: network false trains the composition alone, which has no TCL; set tcl false");
   if (!c.network && c.prior === 0 && featureNames(c).length === 0) throw new ConfigError("train config: network false with no prior and no features leaves nothing to train");
   for (const k of ["lr", "weightDecay", "clip", "dropout", "prior", "scoreScale", "tclRankWeight", "tclAlignWeight", "tclLambda", "targetTau", "compositionLr"] as const) {
     if (!Number.isFinite(c[k]) || c[k] < 0) throw new ConfigError(`train config: ${k} must be a non-negative number, got ${show(c[k])}`);

@@ -160,9 +160,10 @@ export async function trainStudent(db: Kysely<Database>, overrides: Partial<Trai
 
   const tokenizer = studentTokenizer(cfg.vocabSize);
   const encCfg = resolveEncoderConfig({ vocabSize: tokenizer.idToToken.length, typeVocabSize: cfg.match ? matchTypeVocab(cfg.matchIdf) : 2, dropout: cfg.dropout, seed: deriveSeed(cfg.seed, "model") }, { preset: cfg.preset });
-  const v3 = cfg.tcl && cfg.tclVersion === 3;
+  const tcl = cfg.tcl && cfg.network; // the TCL reads the network: off with it
+  const v3 = tcl && cfg.tclVersion === 3;
   const model = createRraBert(encCfg, {
-    tcl: cfg.tcl, tokenSelection: cfg.ts, zeroHead: startsAtZero(cfg),
+    tcl, tokenSelection: cfg.ts, zeroHead: startsAtZero(cfg),
     tclConfig: { ...tclVersion(cfg.tclVersion), rankWeight: cfg.tclRankWeight, alignWeight: cfg.tclAlignWeight, lambda: cfg.tclLambda, seed: deriveSeed(cfg.seed, "tcl") },
     composition: { scale: cfg.scoreScale, prior: cfg.prior, learnPrior: cfg.learnPrior, features: names.length },
   });
@@ -180,7 +181,7 @@ export async function trainStudent(db: Kysely<Database>, overrides: Partial<Trai
     const startEpoch = start.startEpoch;
     let pretrain: TrainResult["pretrain"] = null;
     const packOpts: PackGroupsOptions = {
-      maxLength: cfg.maxLength, tokenSelection: cfg.tcl && !v3 ? cfg.ts : null, lexicon, matchChannel: cfg.match, matchIdf: cfg.match && cfg.matchIdf, termArrays: v3,
+      maxLength: cfg.maxLength, tokenSelection: tcl && !v3 ? cfg.ts : null, lexicon, matchChannel: cfg.match, matchIdf: cfg.match && cfg.matchIdf, termArrays: v3,
     };
     if (cfg.pretrainSteps > 0 && !start.resumed) {
       // the warm-up is part of the run: done once, then checkpointed as epoch 0 (a rerun resumes after it)

@@ -13,6 +13,7 @@ import { bm25Idf, docFreqOfIdf, lengthNorm, luceneLength, saturatedTf } from "..
 import { leastSquares, recoverStatistics } from "../../lib/lexical/recover";
 import { shippedLexicon } from "../../lib/lexical/shipped";
 import { createRng } from "../../lib/core/rng";
+import { main } from "../../lib/cli/main";
 
 /** A synthetic list whose scores are Lucene BM25 with the given idf (k1 0.9, b 0.4, avgdl 37). */
 function synthetic(qid: string, idf: Record<string, number>, seed: number, score = true): AnalyzedList {
@@ -141,7 +142,7 @@ describe("the shipped lexicon (statistics recovered from the shipped Pyserini BM
     writeFileSync(join(dir, "bad.json"), JSON.stringify({ format: "rra-lexicon/1", k1: 0.9, b: 0.4, avgdl: "x" }));
     assert.throws(() => loadLexicon(join(dir, "bad.json")), (e: Error) => e instanceof DataError && /bad\.json \(avgdl\): expected a finite number/.test(e.message));
     writeFileSync(join(dir, "trunc.json"), "{\"format\": \"rra-lex");
-    assert.throws(() => loadLexicon(join(dir, "trunc.json")), /trunc\.json: expected a JSON lexicon/);
+    assert.throws(() => loadLexicon(join(dir, "trunc.json")), /trunc\.json:1: expected valid lexicon \(lexicon\.json\) JSON, got a truncated document/);
   });
 });
 
@@ -151,5 +152,31 @@ describe("kendallTau (tau-b)", () => {
     // scipy.stats.kendalltau([1, 1, 2], [1, 2, 3]).statistic = 0.8164965809277261
     assert.ok(Math.abs(kendallTau([1, 1, 2], [1, 2, 3]) - 0.8164965809277261) < 1e-12);
     assert.ok(Number.isNaN(kendallTau([1, 1], [1, 2])));
+  });
+});
+
+describe("rra stats", () => {
+  it("stores the shipped lexicon, writes it with --out, and reads a new candidates file with --input", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "rra-stats-"));
+    const out = join(dir, "lexicon.json");
+    const input = join(dir, "new.json");
+    const dl20 = loadDataset("dl20");
+    writeFileSync(input, JSON.stringify(dl20.lists.slice(0, 3).map((l) => ({ query: l.query, hits: l.candidates.map((c) => ({ content: c.text, qid: `n${l.qid}`, docid: `n${c.docid}`, rank: c.rank, score: c.score })) }))));
+    const log = console.log;
+    const printed: string[] = [];
+    console.log = (...a: unknown[]) => { printed.push(a.join(" ")); };
+    let code: number;
+    try {
+      code = await main(["stats", "--db", ":memory:", "--input", input, "--out", out, "--json"]);
+    } finally {
+      console.log = log;
+    }
+    assert.equal(code, 0);
+    const report = JSON.parse(printed.join("\n")) as { id: string; sets: Array<{ name: string; rescoredNdcg10: number | null; meanTau: number }> };
+    assert.equal(report.sets.length, 3);
+    assert.equal(report.sets[2].rescoredNdcg10, null, "no qrels for the new file");
+    assert.ok(report.sets.every((s) => s.meanTau > 0.98), JSON.stringify(report.sets));
+    const lex = loadLexicon(out);
+    assert.ok(lex.corpus.docids.has(`n${dl20.lists[0].candidates[0].docid}`), "the new file's passages joined the corpus");
   });
 });
