@@ -213,7 +213,7 @@ export function ablationCaption(rows: readonly AblationRow[], options: Pick<Aggr
   return `Student ablation: mean ± sample std over seeds {${seeds.join(", ")}} (trec_eval rules, rel >= 2 for MRR). ` +
     `${MARK_BM25} p < ${alpha} against BM25 (the test set's first stage), ${MARK_NO_TCL} p < ${alpha} against the no-TCL student of the same loss and missing policy; ` +
     `${ABLATION_TEST_NAMES[test]} on the seed-averaged per-query scores, uncorrected for multiple comparisons. ` +
-    `Train -> test: teacher labels of the first year, best epoch picked by nDCG@10 on the first year's qrels; the second year is used only for testing.`;
+    `Train -> test: teacher labels of the first year, the epoch count picked by nDCG@10 on the first year alone (on its held-out folds with --folds, else on its qrels); the second year is used only for testing.`;
 }
 
 /** A Markdown table with the caption above it. */

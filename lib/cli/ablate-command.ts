@@ -16,7 +16,8 @@ const HELP = `rra ablate --out DIR [options]
 Run the student ablation grid and write one table. Every combination of
   loss x missing policy x TCL on/off x Token Selection mode x seed x direction
 is a student training run (rra train) on the teacher labels of the direction's first year, with the
-best epoch picked by nDCG@10 on the first year's qrels, so the second year is used only for testing
+epoch count picked by nDCG@10 on the first year alone (on K held-out folds with --folds K, then one run
+on all of it; else on its qrels), so the second year is used only for testing
 (TCL-off runs do not depend on the Token Selection mode and are trained once). Each best model re-ranks the second year's BM25 top-100 and, unless --no-noveleval,
 NovelEval's BM25 pre-ranking (an unseen domain); nDCG@10 and MRR@10 follow trec_eval's rules.
 

@@ -22,9 +22,9 @@ The paper's story on the shipped data, in one command:
                      students' teacher) and real LLM logs with single and sliding windows
   5. students        per direction (DL19 -> DL20 and DL20 -> DL19; the second in a child process on the
                      second core): the residual RRA-BERT (lexical features + BM25 prior) with and
-                     without the TCL v3 and without the features, the lexical ranker alone, the pure
-                     cross-encoder, RRA-GPT, a baseline student on sliding-window labels, the TCL and
-                     loss x target ablations; every epoch count selected on held-out folds of the
+                     without the TCL v3, the lexical ranker alone, the pure cross-encoder, RRA-GPT,
+                     the lexical ranker on the teacher's full top-100 ranking (9 calls per query), the
+                     TCL and loss x target ablations; every epoch count selected on held-out folds of the
                      training year; tested on the other year and on NovelEval with paired tests (Holm)
   6. crossval        both years pooled, K folds: every query tested once by a student that never saw it
   7. export          the best student of the first direction (by its held-out score) as ONNX
