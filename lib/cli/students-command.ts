@@ -42,10 +42,10 @@ Options:
   --test Y           years: held-out year                             default dl20
   --outer-folds K    crossval: outer folds                            default 5
   --seeds LIST       comma-separated seeds                            default 1,2,3
-  --students LIST    see above                                        default residual,residual-notcl,pure,gpt
-  --epochs N         maximum epochs per run                           default 5
+  --students LIST    see above                                        default residual,residual-notcl,lexical,pure,gpt
+  --epochs N         maximum epochs per run                           default 4
   --gpt-epochs N     maximum epochs of the RRA-GPT runs               default: --epochs
-  --lr X             peak learning rate                               default 1e-3
+  --lr X             peak learning rate                               default 3e-3
   --batch G          query groups per optimizer step                  default 2
   --select MODE      teacher window: top10+bottom10 (RRADistill) or top100 (the full sliding-window
                      ranking; --group-size 100)                       default top10+bottom10
@@ -59,7 +59,8 @@ Options:
   -h, --help         this text
 
 ${RECIPE_HELP}
-  (rra students uses --folds 3 unless told otherwise: it always selects on held-out folds)
+  (rra students uses --folds 3 and --score-scale 10 unless told otherwise, the settings of npm start:
+  it always selects on held-out folds)
 
 Examples:
   rra students --train dl19 --test dl20 --seeds 1,2,3 --out runs/students
@@ -91,11 +92,11 @@ export const studentsCommand: Command = {
     });
     const num = (f: string, d: number): number => numberFlag("students", values, f, d);
     const shared: Partial<TrainConfig> = {
-      epochs: num("epochs", 5), lr: num("lr", 1e-3), maxSteps: num("max-steps", 0), trainQueries: num("train-queries", 0), groupsPerBatch: num("batch", 2),
+      epochs: num("epochs", 4), lr: num("lr", 3e-3), scoreScale: 10, maxSteps: num("max-steps", 0), trainQueries: num("train-queries", 0), groupsPerBatch: num("batch", 2),
       groupSize: num("group-size", 20), folds: 3, ...(values.select ? { selection: values.select as string } : {}), ...defined(recipeConfig("students", values)),
     };
-    const specs = studentKinds(shared, values["gpt-epochs"] === undefined ? undefined : num("gpt-epochs", 5));
-    const kinds = listFlag(values, "students") ?? ["residual", "residual-notcl", "pure", "gpt"];
+    const specs = studentKinds(shared, values["gpt-epochs"] === undefined ? undefined : num("gpt-epochs", 4));
+    const kinds = listFlag(values, "students") ?? ["residual", "residual-notcl", "lexical", "pure", "gpt"];
     for (const k of kinds) if (!(k in specs)) throw new ConfigError(`rra students: --students expects some of ${Object.keys(specs).join(", ")}, got ${JSON.stringify(k)}`);
     const out = required("students", values, "out");
     mkdirSync(out, { recursive: true });

@@ -6,6 +6,7 @@ import { existsSync } from "fs";
 import { readJsonObject } from "../data/text-file";
 import { join } from "path";
 import { DataError, show } from "../core/errors";
+import { MATCH_IDF_EDGES } from "../train/batches";
 
 /** config.json `format` of an exported directory. */
 export const EXPORT_FORMAT = "rra-export/1";
@@ -41,6 +42,8 @@ export interface ExportConfig {
   tokenizer: Record<string, unknown>;
   /** Weight of the first-stage prior the student was trained with (applied by loadReranker's rerank, not in the graph). */
   firstStagePrior: number;
+  /** The lexical features of the student's composition (score.json; applied by the re-ranker, not in the graph). Absent in older exports. */
+  features?: string[];
   source: { dir: string; runId: string | null };
   parity: ParityResult;
   exportedAt: string;
@@ -81,7 +84,7 @@ export function modelCard(config: ExportConfig, training: TrainingRecord | null)
     `A passage re-ranker distilled from an LLM's listwise rankings by the RRADistill workbench (Choi et al., EMNLP 2024 Industry Track, as reconstructed in the workbench's DESIGN.md). It scores one (query, passage) pair per row; higher = more relevant.`,
     "",
     "## Data and teacher",
-    `- training data: ${show(c.train ?? "unknown")} (TREC DL queries with BM25 top-100 candidates, MS MARCO passages); epoch selected on ${show(c.dev ?? "unknown")}${c.devQueries ? ` (first ${String(c.devQueries)} queries)` : ""}`,
+    `- training data: ${show(c.train ?? "unknown")} (TREC DL queries with BM25 top-100 candidates, MS MARCO passages); ${typeof c.folds === "number" && c.folds >= 2 ? `epoch count selected on ${String(c.folds)} held-out folds of ${show(c.train ?? "unknown")}, then one run on all of it` : `epoch selected on ${show(c.dev ?? "unknown")}${c.devQueries ? ` (first ${String(c.devQueries)} queries)` : ""}`}`,
     `- teacher: ${show(c.teacher ?? "unknown")}, selection ${show(c.selection ?? "unknown")}, missing documents as ${show(c.missing ?? "unknown")}`,
     `- loss: ${show(c.loss ?? "unknown")}; Term Control Layer in training: ${c.tcl === true ? "yes (train-only: not part of this graph)" : "no"}`,
     "",
@@ -89,9 +92,11 @@ export function modelCard(config: ExportConfig, training: TrainingRecord | null)
     `- ${config.student.params.toLocaleString("en-US")} parameters; ${Object.entries(sc).filter(([k]) => ["numLayers", "hiddenSize", "numHeads", "ffnSize", "maxLen", "vocabSize", "typeVocabSize", "layerNorm"].includes(k)).map(([k, v]) => `${k} ${String(v)}`).join(", ")}`,
     `- inputs: ${config.inputs.map((i) => `\`${i}\``).join(", ")}, each [batch, sequence], ${config.target === "onnx" ? "int64" : "int32"}; output \`logits\` [batch, 1] float32 (the serving score${config.student.kind === "rra-bert" ? `, scoreScale ${String(config.tokenizer.scoreScale ?? 1)} included` : ""})`,
     config.student.kind === "rra-bert"
-      ? `- packing: \`[CLS] query [SEP] passage [SEP]\` with the WordPiece vocabulary in vocab.txt (tokenizer.json: maxLength ${String(config.tokenizer.maxLength)}). token_type_ids: 0 query side, 1 passage side${config.tokenizer.matchChannel ? `, plus the exact-match channel (matched whole words get 2 + side${config.tokenizer.matchIdf ? ", shifted by 2 per IDF bucket of idf.json: type = side + 2 (1 + bucket), buckets at IDF 2, 4, 6" : ""}); lib/train/batches.ts packPairs is the reference` : ""}.`
+      ? `- packing: \`[CLS] query [SEP] passage [SEP]\` with the WordPiece vocabulary in vocab.txt (tokenizer.json: maxLength ${String(config.tokenizer.maxLength)}). token_type_ids: 0 query side, 1 passage side${config.tokenizer.matchChannel ? `, plus the exact-match channel (matched whole words get 2 + side${config.tokenizer.matchIdf ? `, shifted by 2 per IDF bucket of the collection statistics in lexicon.json: type = side + 2 (1 + bucket), buckets at idf ${MATCH_IDF_EDGES.join(", ")}` : ""}; words match when they share a stem); lib/train/batches.ts packPairs is the reference` : ""}.`
       : `- packing: the prompt \`[CLS] query: q document: d relevant?\` (lib/models/decoder-input.ts), right-padded; the score is read at the last real token.`,
-    config.firstStagePrior > 0 ? `- trained with a first-stage prior: serve score + ${config.firstStagePrior} x z(first-stage score) within each query's list (not in the graph).` : "",
+    config.firstStagePrior > 0 || (config.features?.length ?? 0) > 0
+      ? `- the re-ranker's score is the graph's logit${(config.features?.length ?? 0) > 0 ? ` + w . f (lexical features ${config.features!.join(", ")}; weights in score.json)` : ""}${config.firstStagePrior > 0 ? ` + ${config.firstStagePrior.toFixed(4)} x z(first-stage score) within each query's list` : ""}, computed by loadReranker with the collection statistics of lexicon.json (not in the graph; lib/train/scoring.ts is the reference).`
+      : "",
     "",
     "## Metrics, seed, versions",
     `- best dev nDCG@10: ${training?.best ? `${training.best["ndcg@10"].toFixed(4)} (epoch ${training.best.epoch})` : "not recorded"}`,
