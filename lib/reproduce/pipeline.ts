@@ -134,7 +134,7 @@ export function defaultReproducePaths(cfg: ReproduceConfig, db: string): Reprodu
   };
 }
 
-/** Names and sizes of the vendored data (the store file excluded): a changed file reruns everything. */
+/** Names and sizes of the vendored data (a store file and its lock excluded: they change while a run reads the data): a changed file reruns everything. */
 export function dataFingerprint(): string {
   const root = dataDir();
   const entries: string[] = [];
@@ -143,7 +143,7 @@ export function dataFingerprint(): string {
       const p = join(dir, name);
       const st = statSync(p);
       if (st.isDirectory()) walk(p);
-      else if (!/\.sqlite(-wal|-shm|-journal)?$/.test(name)) entries.push(`${relative(root, p)}:${st.size}`);
+      else if (!/(\.sqlite(-wal|-shm|-journal)?|-lock)$/.test(name)) entries.push(`${relative(root, p)}:${st.size}`);
     }
   };
   walk(root);

@@ -117,6 +117,12 @@ export async function devNdcg(student: StudentCore, dev: Dataset, lists: readonl
   return evaluateRun(dev.qrels, run, { metrics: ["ndcg@10"], querySet: "intersection" }).all["ndcg@10"];
 }
 
+/** Whether RRA-BERT's score head is all zeros (the residual student before training), so s_net = 0 for every pair. */
+export function scoreHeadIsZero(model: Pick<RraBert, "encoder">): boolean {
+  const w = model.encoder.getWeights();
+  return ["head/kernel", "head/bias"].every((k) => w[k] !== undefined && w[k].values.every((v) => v === 0));
+}
+
 /** Held-out runs per epoch: epoch -> qid -> docid -> score. */
 export type DevRuns = Record<string, Record<string, Record<string, number>>>;
 
@@ -219,7 +225,8 @@ export async function trainStudent(db: Kysely<Database>, overrides: Partial<Trai
     // the held-out runs of every epoch (fold runs): select.ts tunes fusion on them; kept in dev-runs.json across resumes
     const devRuns = cfg.fold >= 0 ? readDevRuns(outDir, runId) : null;
     if (!start.resumed && devLists.length && best === null) {
-      const ndcg = await devNdcg(student, dev, devLists, runId, devRuns, 0);
+      // a score head that is exactly zero scores every pair 0: the network forward is skipped (same numbers)
+      const ndcg = await devNdcg(scoreHeadIsZero(model) ? { ...student, network: false } : student, dev, devLists, runId, devRuns, 0);
       const p0: CurvePoint = { step: 0, epoch: 0, split: "dev", metric: "ndcg@10", value: ndcg };
       curves = curves.concat([p0]);
       await storeCurves(db, runId, [p0]);

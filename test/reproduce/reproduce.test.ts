@@ -10,6 +10,7 @@ import { join } from "path";
 import { ConfigError, DataError } from "../../lib/core/errors";
 import { DEFAULT_REPRODUCE, FAST_REPRODUCE, readReproduceConfig, reproduceId, resolveReproduceConfig } from "../../lib/reproduce/config";
 import { readStep, step, stepFileName, type StepStore } from "../../lib/reproduce/steps";
+import { dataFingerprint } from "../../lib/reproduce/pipeline";
 
 describe("reproduce configuration", () => {
   it("resolves the presets; the fast one is smaller in every dimension that costs time", () => {
@@ -93,6 +94,24 @@ describe("reproduce steps", () => {
     await assert.rejects(step(store, "boom", {}, async () => { throw new Error("killed"); }), /killed/);
     assert.equal(readStep(store, "boom", {}), null);
     assert.equal(await step(store, "boom", {}, async () => 7), 7);
+  });
+
+  it("the data fingerprint follows the data files, not the store or its lock beside them", () => {
+    // found by a fresh npm start: the store's lock file (<db>-lock, written while a run holds the store)
+    // was part of the fingerprint, so a second run recomputed the data steps
+    const dir = mkdtempSync(join(tmpdir(), "rra-fp-"));
+    const before = process.env.RRA_DATA_DIR;
+    process.env.RRA_DATA_DIR = dir;
+    try {
+      writeFileSync(join(dir, "topics.tsv"), "1\tq\n");
+      const base = dataFingerprint();
+      for (const f of ["rra.sqlite", "rra.sqlite-wal", "rra.sqlite-shm", "rra.sqlite-journal", "rra.sqlite-lock", "other.db-lock"]) writeFileSync(join(dir, f), `{"pid":${process.pid}}`);
+      assert.equal(dataFingerprint(), base);
+      writeFileSync(join(dir, "topics.tsv"), "1\tq2\n");
+      assert.notEqual(dataFingerprint(), base);
+    } finally {
+      if (before === undefined) delete process.env.RRA_DATA_DIR; else process.env.RRA_DATA_DIR = before;
+    }
   });
 });
 

@@ -22,6 +22,8 @@ import { studentTokenizer } from "../../lib/train/config";
 import { listInputs } from "../../lib/train/lexical-inputs";
 import { queryFolds, splitRun } from "../../lib/train/run-data";
 import { trainSelected } from "../../lib/train/select";
+import { scoreHeadIsZero } from "../../lib/train/loop";
+import { rerankLists } from "../../lib/train/rerank";
 
 describe("the residual student (composition, stage-1 fit, TCL v3, honest selection)", () => {
   let db: Kysely<Database>;
@@ -58,6 +60,21 @@ describe("the residual student (composition, stage-1 fit, TCL v3, honest selecti
     const s = model.inferenceScores(batch);
     assert.deepEqual(Array.from(s.dataSync()), [0, 0, 0, 0, 0]);
     s.dispose();
+    model.dispose();
+  });
+
+  it("scoreHeadIsZero: true for the zero head, false once a weight moves; skipping the network then changes no score", async () => {
+    const tok = studentTokenizer(2000);
+    const lexicon = shippedLexicon({ dl19, dl20 });
+    const model = createRraBert(resolveEncoderConfig({ vocabSize: tok.idToToken.length, seed: 5 }, { preset: "tiny" }), { tcl: false, tokenSelection: "exact", zeroHead: true, composition: { prior: 1, scale: 10, features: 0 } });
+    const student = { model, tokenizer: tok, maxLength: 48, matchChannel: false, matchIdf: false, lexicon, features: [], composition: () => model.composition?.values() ?? { scale: 10, prior: 0, weights: [] }, network: true };
+    const lists = dl20.lists.slice(0, 3);
+    assert.equal(scoreHeadIsZero(model), true);
+    const withNet = await rerankLists(student, lists, { tag: "t" });
+    const skipped = await rerankLists({ ...student, network: false }, lists, { tag: "t" });
+    for (const l of lists) assert.deepEqual(skipped.queries.get(l.qid), withNet.queries.get(l.qid));
+    model.encoder.setWeights({ "head/bias": { shape: [1], values: Float32Array.of(1e-7) } }, { partial: true });
+    assert.equal(scoreHeadIsZero(model), false);
     model.dispose();
   });
 
