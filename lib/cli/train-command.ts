@@ -6,7 +6,13 @@ import { trainSelected } from "../train/select";
 import { numberFlag, onOffFlag, parseFlags, required, type Command } from "./args";
 import { defined, RECIPE_FLAGS, RECIPE_HELP, recipeConfig } from "./recipe-flags";
 
-const HELP = `rra train --arch bert|gpt --preset tiny|small --train dl19 --dev dl20 --out DIR [options]
+/**
+ * Where rra train's defaults differ from the library's TRAIN_DEFAULTS: the settings npm start and rra students
+ * use (measured on held-out folds of the training year, notes/reconstruction-v3.md), and honest selection.
+ */
+export const TRAIN_COMMAND_DEFAULTS = Object.freeze({ epochs: 4, lr: 3e-3, groupsPerBatch: 2, scoreScale: 10, folds: 3 });
+
+const HELP = `rra train --arch bert|gpt --preset tiny|small --train dl19 [--dev dl20] --out DIR [options]
 
 Train a student ranker (RRA-BERT, or the RRA-GPT decoder with --arch gpt) on listwise teacher labels
 with a seeded loop: query groups of the labelled windows (listed + missing + bottom candidates), AdamW
@@ -35,9 +41,9 @@ Options:
   --lm-weight B      gpt: weight of the rationale LM loss           default ${TRAIN_DEFAULTS.lmWeight}
   --preset P         tiny or small                                  default ${TRAIN_DEFAULTS.preset}
   --train NAME       training dataset (labels of its windows)       default ${TRAIN_DEFAULTS.train}
-  --dev NAME         dev dataset, evaluated every epoch             default ${TRAIN_DEFAULTS.dev}
-                     (the best epoch is picked on it: to keep the other year for testing
-                     only, give --dev the training year, as rra students and rra ablate do)
+  --dev NAME         select the best epoch on this dataset instead of held-out folds of
+                     --train (--folds 0 then, unless --folds is given); naming the year you
+                     test on makes that year's numbers optimistic   default: folds of --train
   --labels FILE      a labels.jsonl (rra label --out) instead of the stored label job
                      (default: projected:rankvicuna-7b top10+bottom10 on --train, run if not stored)
   --loss NAME        listNet, listMle, rankNet, lambdaNdcg2, pointwiseBce   default ${TRAIN_DEFAULTS.loss}
@@ -47,9 +53,9 @@ Options:
   --select MODE      window selection of that job: top10+bottom10, top20, sliding20/10   default ${TRAIN_DEFAULTS.selection}
   --ts MODE          token selection of TCL v1/v2: exact, topk:<k>, exact+query, topk:<k>+query   default ${TRAIN_DEFAULTS.ts}
   --seed S                                                          default ${TRAIN_DEFAULTS.seed}
-  --epochs N                                                        default ${TRAIN_DEFAULTS.epochs}
-  --lr X             peak learning rate                             default ${TRAIN_DEFAULTS.lr}
-  --batch G          query groups per batch                         default ${TRAIN_DEFAULTS.groupsPerBatch}
+  --epochs N                                                        default ${TRAIN_COMMAND_DEFAULTS.epochs}
+  --lr X             peak learning rate                             default ${TRAIN_COMMAND_DEFAULTS.lr}
+  --batch G          query groups per batch                         default ${TRAIN_COMMAND_DEFAULTS.groupsPerBatch}
   --micro-batch M    groups per forward/backward pass; gradients are accumulated over
                      the batch before one AdamW step (0 = whole batch; e.g. 2 for small)   default ${TRAIN_DEFAULTS.microBatch}
   --pretrain-steps N self-supervised pseudo-query warm-up steps on the shipped passages
@@ -66,8 +72,11 @@ Options:
   -h, --help         this text
 
 ${RECIPE_HELP}
+  (rra train uses --folds ${TRAIN_COMMAND_DEFAULTS.folds} (0 when --dev is given) and --score-scale ${TRAIN_COMMAND_DEFAULTS.scoreScale} unless told
+  otherwise: the settings of npm start and rra students)
 
 Examples:
+  rra train --arch bert --preset tiny --train dl19 --out models/tiny-v3          (epoch count on 3 folds of dl19)
   rra train --arch bert --preset tiny --train dl19 --dev dl20 --out models/tiny-listnet
   rra train --arch gpt --preset tiny --train dl19 --dev dl20 --rationale template --out models/tiny-gpt`;
 
@@ -95,9 +104,13 @@ export const trainCommand: Command = {
       lr: num("lr"), groupsPerBatch: num("batch"), maxLength: num("max-length"), vocabSize: num("vocab-size"), patience: num("patience"),
       maxSteps: num("max-steps"), microBatch: num("micro-batch"), pretrainSteps: num("pretrain-steps"), devQueries: num("dev-queries"), trainQueries: num("train-queries"), out: required("train", values, "out"),
     };
+    // the measured settings of npm start, unless told otherwise; the epoch count is picked on held-out folds of
+    // the training year unless a --dev set is named (then on it, as asked)
+    const given = defined(config);
+    const withDefaults: Partial<TrainConfig> = { ...TRAIN_COMMAND_DEFAULTS, folds: values.dev === undefined ? TRAIN_COMMAND_DEFAULTS.folds : 0, ...given };
     const db = await openStore((values.db as string | undefined) ?? defaultStoreTarget());
     try {
-      const resolved = resolveTrainConfig(defined(config));
+      const resolved = resolveTrainConfig(withDefaults);
       if (resolved.folds >= 2) {
         const sel = await trainSelected(db, { ...resolved, dev: resolved.train, out: "" }, { out: join(resolved.out, "selection"), finalOut: resolved.out, quiet: Boolean(values.json) });
         const curve = sel.curve.map((c) => `${c.epoch}: ${c.ndcg.toFixed(4)}`).join(", ");
@@ -105,7 +118,7 @@ export const trainCommand: Command = {
         else console.log(`[train] ${sel.final.runId}: held-out nDCG@10 by epoch (${resolved.folds} folds of ${resolved.train}) ${curve}; selected ${sel.epoch} epoch(s) (${sel.ndcg.toFixed(4)}); model in ${sel.final.outDir}`);
         return 0;
       }
-      const r = await trainStudent(db, config, { quiet: Boolean(values.json) });
+      const r = await trainStudent(db, withDefaults, { quiet: Boolean(values.json) });
       if (values.json) console.log(JSON.stringify({ runId: r.runId, outDir: r.outDir, status: r.status, steps: r.steps, best: r.best, throughput: r.throughput, pretrain: r.pretrain, resumedFromEpoch: r.resumedFromEpoch }, null, 1));
       else console.log(`[train] ${r.runId}: ${r.status} after ${r.steps} steps; best dev nDCG@10 ${r.best && Number.isFinite(r.best["ndcg@10"]) ? r.best["ndcg@10"].toFixed(4) : "-"} (epoch ${r.best?.epoch ?? "-"}); model in ${r.outDir}`);
       return 0;
