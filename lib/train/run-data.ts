@@ -42,11 +42,14 @@ export function splitRun(cfg: Pick<TrainConfig, "train" | "trainQueries" | "fold
   const outerFolds = outer ? queryFolds(cfg.train, train.lists.map((l) => l.qid), outer.of, "outer") : null;
   const inTraining = (qid: string): boolean => !outer || outerFolds?.get(qid) !== outer.fold;
   out = out.filter((w) => inTraining(w.qid));
-  const trainLists = train.lists.filter((l) => inTraining(l.qid));
+  let trainLists = train.lists.filter((l) => inTraining(l.qid));
   if (cfg.trainQueries > 0) {
     const keep = new Set<string>();
     for (const w of out) if (keep.size < cfg.trainQueries || keep.has(w.qid)) keep.add(w.qid);
     out = out.filter((w) => keep.has(w.qid));
+    // the held-out folds are folds of these queries too (not of the whole year: a few training queries and a
+    // full fold to score made small runs slow for nothing)
+    trainLists = trainLists.filter((l) => keep.has(l.qid));
   }
   let devLists = dev.lists;
   if (cfg.folds > 0 && cfg.fold >= 0) {

@@ -140,6 +140,16 @@ describe("the residual student (composition, stage-1 fit, TCL v3, honest selecti
     const trained = new Set(split.windows.map((w) => w.qid));
     assert.ok(split.devLists.length >= 14 && split.devLists.every((l) => !trained.has(l.qid) && f.get(l.qid) === 1));
     assert.equal(trained.size + split.devLists.length, 43);
+    // --train-queries N: the folds are folds of those N queries (held out in turn, every one once)
+    const small = [0, 1].map((fold) => splitRun({ train: "dl19", trainQueries: 10, folds: 2, fold, devQueries: 0, heldOut: "" }, windows, dl19, dl19));
+    const firstTen = new Set(windows.slice(0, 10).map((w) => w.qid));
+    const heldOut = small.flatMap((s) => s.devLists.map((l) => l.qid));
+    assert.deepEqual([...heldOut].sort(), [...firstTen].sort());
+    for (const s of small) {
+      const t = new Set(s.windows.map((w) => w.qid));
+      assert.ok([...t].every((q) => firstTen.has(q)) && s.devLists.every((l) => !t.has(l.qid)));
+      assert.equal(t.size + s.devLists.length, 10);
+    }
   });
 
   it("trainSelected: the held-out curve's epoch 0 is BM25 itself; e* is its maximum and the refit stops there", async function () {
