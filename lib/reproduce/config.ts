@@ -72,8 +72,9 @@ export interface ReproduceConfig {
 const SHARED: Partial<TrainConfig> = { arch: "bert", epochs: 4, lr: 3e-3, scoreScale: 10, groupsPerBatch: 2, folds: 3 };
 
 /**
- * The default run (`npm start`): tiny students, one seed, both directions, every figure; 7.5 min on 2 idle
- * cores (two seeds took 16 min, too close to the 20-minute budget: set `seeds` in a config file for more).
+ * The default run (`npm start`): tiny students, one seed, both directions, every figure; 18 min 10 s on 2 idle
+ * cores from a fresh clone (measured 2026-12-02; more seeds do not fit the 20-minute budget: set `seeds` in a
+ * config file for more).
  */
 export const DEFAULT_REPRODUCE: Readonly<ReproduceConfig> = Object.freeze({
   name: "default",
