@@ -8,6 +8,7 @@ export * from "./core/hash";
 export * from "./core/paths";
 export * from "./core/provenance";
 export * from "./core/redact";
+export * from "./core/names";
 export * from "./backend/tf";
 export * from "./data/types";
 export * from "./data/trec";

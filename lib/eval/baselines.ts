@@ -1,6 +1,7 @@
 /** The shipped runs (BM25 and real LLM re-rankers) evaluated and compared per TREC DL year. */
 import { join } from "path";
 import { ConfigError, show } from "../core/errors";
+import { checkNames, didYouMean } from "../core/names";
 import { dataDir, loadDataset, shippedRuns, type ShippedRun } from "../data/datasets";
 import { readRun } from "../data/trec";
 import { compareSystems, type ComparisonRow, type CompareTest } from "./compare";
@@ -23,9 +24,23 @@ export function selectShippedRuns(year: "dl19" | "dl20", systems: readonly strin
   const all = shippedRuns().filter((r) => r.dataset === year);
   return systems.map((s) => {
     const r = all.find((x) => x.system === s);
-    if (!r) throw new ConfigError(`no shipped ${year} run named ${show(s)}; available: ${all.map((x) => x.system).join(", ")}`);
+    if (!r) throw new ConfigError(`no shipped ${year} run named ${show(s)}; available: ${all.map((x) => x.system).join(", ")}${didYouMean(s, all.map((x) => x.system))}`);
     return r;
   });
+}
+
+/**
+ * Check system names against every shipped run (either year): an unknown name, or one with the wrong case
+ * (`rankvicuna-7B`), is a ConfigError with a did-you-mean instead of a silently missing row.
+ */
+export function checkShippedSystems(systems: readonly string[], where = "systems"): void {
+  checkNames(where, systems, [...new Set(shippedRuns().map((r) => r.system))]);
+}
+
+/** The shipped run of `system` for `year`, or null when that system has no run for the year (check the name with checkShippedSystems). */
+export function shippedRunOf(year: "dl19" | "dl20", system: string): ShippedRun | null {
+  checkShippedSystems([system]);
+  return shippedRuns().find((r) => r.dataset === year && r.system === system) ?? null;
 }
 
 /** Evaluate shipped runs of one year: system name -> result (trec_eval rules). */

@@ -24,6 +24,7 @@
  * read: no qrels, no teacher labels.
  */
 import { ConfigError, show } from "../core/errors";
+import { didYouMean } from "../core/names";
 import type { RankedList } from "../data/types";
 import type { AnalyzedList } from "./analyzed";
 import { poolDf, scoreList, termIdf, type Lexicon } from "./lexicon";
@@ -42,8 +43,7 @@ export function parseFeatureNames(names: readonly string[], where = "features"):
   const seen = new Set<string>();
   return names.map((n) => {
     if (!(LEXICAL_FEATURES as readonly string[]).includes(n)) {
-      const near = LEXICAL_FEATURES.find((f) => f.toLowerCase() === String(n).toLowerCase());
-      throw new ConfigError(`${where}: unknown feature ${show(n)}; expected some of ${LEXICAL_FEATURES.join(", ")}${near ? ` (did you mean ${show(near)}?)` : ""}`);
+      throw new ConfigError(`${where}: unknown feature ${show(n)}; expected some of ${LEXICAL_FEATURES.join(", ")}${didYouMean(n, LEXICAL_FEATURES)}`);
     }
     if (seen.has(n)) throw new ConfigError(`${where}: feature ${show(n)} listed twice`);
     seen.add(n);
