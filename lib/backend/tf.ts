@@ -35,6 +35,24 @@ export interface BackendInfo {
   skipped: Array<{ name: BackendName; why: string }>;
 }
 
+/**
+ * tfjs-backend-cpu prints a one-time banner through console.warn on its first tensor in Node ("Hi, looks like
+ * you are running TensorFlow.js in Node.js ... install our node backend"): the backend here is chosen on
+ * purpose (above; environment.md), and in a notebook the banner shows as a red stderr block that reads like
+ * an error. That one message is dropped; every other console.warn passes unchanged.
+ */
+export const TFJS_NODE_BANNER = "looks like you are running TensorFlow.js in Node.js";
+const BANNER_FILTER = Symbol.for("rra.tfjsBannerFilter");
+if (!(console.warn as unknown as Record<symbol, boolean>)[BANNER_FILTER]) {
+  const warn = console.warn.bind(console);
+  const filtered = (...args: unknown[]): void => {
+    if (typeof args[0] === "string" && args[0].includes(TFJS_NODE_BANNER)) return;
+    warn(...args);
+  };
+  (filtered as unknown as Record<symbol, boolean>)[BANNER_FILTER] = true;
+  console.warn = filtered;
+}
+
 const NATIVE_PACKAGES = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"] as const;
 let current: BackendInfo | undefined;
 let pending: Promise<BackendInfo> | undefined;
