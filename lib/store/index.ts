@@ -12,6 +12,7 @@ export {
   MAX_SQL_VARIABLES,
   PG_CONNECT_TIMEOUT_MS,
 } from "./db";
+export { sessionStore, closeSessionStores } from "./session";
 export { storeDialect, type StoreDialect } from "./dialect";
 export { migrateToLatest, migrateDownAll, createMigrator, createMigrationProvider, MIGRATIONS } from "./migrate";
 export { saveDataset, loadStoredDataset, listDatasets, deleteDataset, computeDatasetFingerprint, type SaveDatasetOptions } from "./datasets";
