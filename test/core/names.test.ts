@@ -5,6 +5,10 @@ import { checkNames, closestName, didYouMean, editDistance } from "../../lib/cor
 import { checkShippedSystems, shippedRunOf } from "../../lib/eval/baselines";
 import { parseFeatureNames } from "../../lib/lexical/features";
 import { getLoss } from "../../lib/losses/index";
+import { createProjectedTeacher } from "../../lib/labels/teachers/offline";
+import { createReplayTeacher } from "../../lib/labels/teachers/replay";
+import { createTeacher } from "../../lib/labels/teachers/create";
+import { loadDataset } from "../../lib/data/datasets";
 
 describe("names: did-you-mean", () => {
   it("edit distance is Levenshtein's", () => {
@@ -35,5 +39,12 @@ describe("names: did-you-mean", () => {
     assert.throws(() => getLoss("listnet"), /did you mean "listNet"/);
     assert.throws(() => getLoss("lambdaNdcg"), /did you mean "lambdaNdcg2"/);
     assert.throws(() => parseFeatureNames(["coverage", "proximty"]), /unknown feature "proximty".*did you mean "proximity"/);
+  });
+
+  it("teacher names too: the kind, the replayed log and the projected run", () => {
+    const ds = loadDataset("dl19");
+    assert.throws(() => createTeacher("projectd:rankvicuna-7b", { db: null as never, dataset: ds }), /unknown teacher.*did you mean "projected"/);
+    assert.throws(() => createReplayTeacher("rankvicuna-7b_bm25-top20-single_dl91"), /unknown log.*did you mean "rankvicuna-7b_bm25-top20-single_dl19"/);
+    assert.throws(() => createProjectedTeacher("rankvicuna-7B", "dl19"), /no shipped dl19 run named "rankvicuna-7B".*did you mean "rankvicuna-7b"/);
   });
 });

@@ -8,6 +8,7 @@
  */
 import type { Kysely } from "kysely";
 import { ConfigError, show } from "../../core/errors";
+import { didYouMean } from "../../core/names";
 import type { Dataset } from "../../data/types";
 import type { Database } from "../../store/schema";
 import { createBm25Index, scoreBm25 } from "../bm25";
@@ -65,6 +66,6 @@ export function createTeacher(spec: string, ctx: { db: Kysely<Database>; dataset
       // a model, made above the label pipeline (labels/ does not import models/): rra label does it
       throw new ConfigError(`teacher ${show(spec)}: a cross-encoder teacher is a model; create it with createCrossEncoderTeacher (lib/train/cross-encoder.ts) and pass it as {teacher} to runLabelJob (rra label --teacher crossencoder:... does this)`);
     default:
-      throw new ConfigError(`unknown teacher ${show(spec)}; expected ${TEACHER_FORMS}`);
+      throw new ConfigError(`unknown teacher ${show(spec)}; expected ${TEACHER_FORMS}${didYouMean(kind, ["replay", "projected", "live", "oracle", "bm25", "crossencoder"])}`);
   }
 }

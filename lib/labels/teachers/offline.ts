@@ -6,6 +6,7 @@
  */
 import { join } from "path";
 import { ConfigError, TeacherError, show } from "../../core/errors";
+import { didYouMean } from "../../core/names";
 import { dataDir, shippedRuns } from "../../data/datasets";
 import { readRun } from "../../data/trec";
 import type { Qrels } from "../../data/types";
@@ -49,7 +50,7 @@ function orderBy(w: LabelWindow, key: (docid: string) => number): number[] {
 export function createProjectedTeacher(system: string, dataset: string): Teacher {
   const runs = shippedRuns().filter((r) => r.dataset === dataset);
   const r = runs.find((x) => x.system === system);
-  if (!r) throw new ConfigError(`projected: no shipped ${dataset} run named ${show(system)}; available: ${runs.map((x) => x.system).join(", ") || "none (projected teachers exist for dl19 and dl20)"}`);
+  if (!r) throw new ConfigError(`projected: no shipped ${dataset} run named ${show(system)}; available: ${runs.map((x) => x.system).join(", ") || "none (projected teachers exist for dl19 and dl20)"}${didYouMean(system, runs.map((x) => x.system))}`);
   const run = readRun(join(dataDir(), r.file));
   const rank = new Map<string, Map<string, number>>();
   for (const [qid, docs] of run.queries) rank.set(qid, new Map(docs.map((d) => [d.docid, d.rank])));

@@ -7,6 +7,7 @@
  */
 import { basename, join } from "path";
 import { ConfigError, TeacherError, show } from "../../core/errors";
+import { didYouMean } from "../../core/names";
 import { dataDir, shippedPromptLogs } from "../../data/datasets";
 import { readPromptLog } from "../../data/rankllm";
 import type { PromptLogEntry } from "../../data/types";
@@ -51,7 +52,7 @@ export function replayModel(logName: string): string {
 /** Open a replay teacher over a shipped log (by name) or any rank_llm log file (by path). */
 export function createReplayTeacher(log: string): ReplayTeacher {
   const isName = replayLogNames().includes(log);
-  if (!isName && !log.endsWith(".json")) throw new ConfigError(`replay: unknown log ${show(log)}; expected a file path or one of ${replayLogNames().join(", ")}`);
+  if (!isName && !log.endsWith(".json")) throw new ConfigError(`replay: unknown log ${show(log)}; expected a file path or one of ${replayLogNames().join(", ")}${didYouMean(log, replayLogNames())}`);
   const file = isName ? join(dataDir(), shippedPromptLogs().find((p) => basename(p, ".json") === log) as string) : log;
   const name = basename(file, ".json");
   const entries = readPromptLog(file);
