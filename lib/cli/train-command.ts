@@ -71,6 +71,8 @@ Options:
   --vocab-size V     WordPiece vocabulary trained on the shipped corpus   default ${TRAIN_DEFAULTS.vocabSize}
   --patience N       epochs without dev gain before stopping (0 = never)  default ${TRAIN_DEFAULTS.patience}
   --max-steps N      stop after N optimizer steps (smoke runs)
+  --stop-epoch N     train N epochs and keep the last model, with no selection on --dev
+                     (e.g. a fixed fine-tuning budget with --init)
   --dev-queries N    evaluate on the first N dev queries only
   --train-queries N  train on the first N training queries only
   --out DIR          model directory (required)
@@ -97,7 +99,7 @@ export const trainCommand: Command = {
       arch: { type: "string" }, init: { type: "string" }, rationale: { type: "string" }, "cls-weight": { type: "string" }, "lm-weight": { type: "string" }, preset: { type: "string" }, train: { type: "string" }, dev: { type: "string" }, labels: { type: "string" },
       loss: { type: "string" }, missing: { type: "string" }, tcl: { type: "string" }, teacher: { type: "string" }, select: { type: "string" }, ts: { type: "string" }, seed: { type: "string" }, ...RECIPE_FLAGS,
       epochs: { type: "string" }, lr: { type: "string" }, batch: { type: "string" }, "max-length": { type: "string" }, "vocab-size": { type: "string" },
-      "micro-batch": { type: "string" }, "pretrain-steps": { type: "string" }, patience: { type: "string" }, "max-steps": { type: "string" }, "dev-queries": { type: "string" }, "train-queries": { type: "string" },
+      "micro-batch": { type: "string" }, "pretrain-steps": { type: "string" }, patience: { type: "string" }, "max-steps": { type: "string" }, "stop-epoch": { type: "string" }, "dev-queries": { type: "string" }, "train-queries": { type: "string" },
       out: { type: "string" }, db: { type: "string" }, json: { type: "boolean" },
     });
     if (values.help) { console.log(HELP); return 0; }
@@ -107,7 +109,7 @@ export const trainCommand: Command = {
       arch: str("arch"), init: str("init"), rationale: str("rationale"), clsWeight: num("cls-weight"), lmWeight: num("lm-weight"), preset: str("preset"), train: str("train"), dev: str("dev"), labels: str("labels"), loss: str("loss"),
       missing: str("missing") as TrainConfig["missing"] | undefined, tcl: onOff(values, "tcl"), teacher: str("teacher"), selection: str("select"), ts: str("ts"), seed: num("seed"), epochs: num("epochs"), ...recipeConfig("train", values),
       lr: num("lr"), groupsPerBatch: num("batch"), maxLength: num("max-length"), vocabSize: num("vocab-size"), patience: num("patience"),
-      maxSteps: num("max-steps"), microBatch: num("micro-batch"), pretrainSteps: num("pretrain-steps"), devQueries: num("dev-queries"), trainQueries: num("train-queries"), out: required("train", values, "out"),
+      maxSteps: num("max-steps"), stopEpoch: num("stop-epoch"), microBatch: num("micro-batch"), pretrainSteps: num("pretrain-steps"), devQueries: num("dev-queries"), trainQueries: num("train-queries"), out: required("train", values, "out"),
     };
     const db = await openStore((values.db as string | undefined) ?? defaultStoreTarget());
     try {

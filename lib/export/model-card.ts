@@ -65,7 +65,7 @@ export function readExportConfig(dir: string): ExportConfig {
 /** The training record fields the card shows (training.json of the source model; absent fields are skipped). */
 interface TrainingRecord {
   runId?: string; seed?: number; backend?: string; gitSha?: string; params?: number; versions?: Record<string, string>;
-  best?: { epoch: number; "ndcg@10": number } | null;
+  best?: { epoch: number; "ndcg@10": number | null } | null;
   config?: Record<string, unknown>;
   init?: ExportConfig["init"];
 }
@@ -103,7 +103,7 @@ export function modelCard(config: ExportConfig, training: TrainingRecord | null)
       : "",
     "",
     "## Metrics, seed, versions",
-    `- best dev nDCG@10: ${training?.best ? `${training.best["ndcg@10"].toFixed(4)} (epoch ${training.best.epoch})` : "not recorded"}`,
+    `- best dev nDCG@10: ${typeof training?.best?.["ndcg@10"] === "number" ? `${training.best["ndcg@10"].toFixed(4)} (epoch ${training.best.epoch})` : training?.best ? `none (epoch ${training.best.epoch} kept without selection)` : "not recorded"}`,
     `- run ${show(training?.runId ?? config.source.runId ?? "unknown")}, seed ${String(training?.seed ?? "unknown")}, trained on the tfjs ${String(training?.backend ?? "unknown")} backend, git ${String(training?.gitSha ?? "unknown")}`,
     `- exported ${config.exportedAt} with ${Object.entries(config.versions).map(([k, v]) => `${k} ${v}`).join(", ")}`,
     "",

@@ -6,7 +6,7 @@
  * The directory is written under a temporary name next to `out` and renamed into place only after
  * the parity check passed, so a failed export leaves no half-written output and keeps an older one.
  */
-import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "fs";
 import { basename, dirname, join, resolve } from "path";
 import { ConfigError, show } from "../core/errors";
 import { writeFileAtomic } from "../core/files";
@@ -56,6 +56,11 @@ export interface ExportResult {
   files: string[];
   bytes: number;
   parity: ParityResult;
+}
+
+/** Bytes of a file, or of every file under a folder (a warm-started student's init-tokenizer/). */
+function treeBytes(path: string): number {
+  return statSync(path).isDirectory() ? readdirSync(path).reduce((n, f) => n + treeBytes(join(path, f)), 0) : statSync(path).size;
 }
 
 /** The parity pairs: the first candidates of the first lists of a shipped dataset, `perQuery` per list. */
@@ -178,7 +183,7 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
     renameSync(tmp, out);
     if (old) rmSync(old, { recursive: true, force: true });
     const files = readdirSync(out).sort();
-    const bytes = files.reduce((n, f) => n + readFileSync(join(out, f)).byteLength, 0);
+    const bytes = files.reduce((n, f) => n + treeBytes(join(out, f)), 0);
     return { out, format, kind, files, bytes, parity };
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });

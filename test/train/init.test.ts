@@ -25,8 +25,11 @@ import { hfFixtures, hfReference } from "../fixtures/hf-fixtures";
 import { ROOT, runCli } from "../cli/run-cli";
 
 const INPUT = join(ROOT, "test/fixtures/rerank/two-queries.json");
-/** A few steps on a few queries; the fixtures have 40 positions. */
-const SMALL = ["--train", "dl19", "--dev", "dl19", "--train-queries", "3", "--dev-queries", "2", "--epochs", "1", "--max-steps", "2", "--batch", "2", "--group-size", "8", "--patience", "0"];
+/**
+ * A few steps on a few queries (the fixtures have 40 positions). The dev queries are the training queries,
+ * so that a trained epoch beats the untrained one and the folder tested below holds trained weights.
+ */
+const SMALL = ["--train", "dl19", "--dev", "dl19", "--train-queries", "3", "--dev-queries", "3", "--epochs", "2", "--max-steps", "4", "--batch", "2", "--lr", "0.01", "--patience", "0"];
 
 interface TrainingJson { runId: string; status: string; best: { epoch: number; "ndcg@10": number }; devQueries: string[]; init: { name: string; revision: string | null; modelType: string; weightFile: string; files: Array<{ name: string; bytes: number; sha256: string }> } }
 
@@ -51,14 +54,15 @@ describe("warm start: rra train --init (issue 13 item 5)", function () {
   after(() => rmSync(tmp, { recursive: true, force: true }));
 
   /** Train, check provenance (training.json and the store), the exact reload, rerank and export; returns the model folder. */
-  async function endToEnd(arch: "bert" | "gpt", fixture: string, maxLength: number, formats: Array<"onnx" | "tfjs">): Promise<void> {
+  async function endToEnd(arch: "bert" | "gpt", fixture: string, maxLength: number, formats: Array<"onnx" | "tfjs">, extra: string[] = []): Promise<void> {
     const init = join(fx, fixture);
     const out = join(tmp, `${arch}-model`);
-    const r = await runCli(["train", "--arch", arch, "--init", init, ...SMALL, "--max-length", String(maxLength), "--db", dbFile, "--out", out, "--json"]);
+    const r = await runCli(["train", "--arch", arch, "--init", init, ...SMALL, "--max-length", String(maxLength), ...extra, "--db", dbFile, "--out", out, "--json"]);
     assert.equal(r.code, 0, r.stderr);
     // provenance: training.json
     const rec = JSON.parse(readFileSync(join(out, "training.json"), "utf8")) as TrainingJson;
     assert.equal(rec.status, "done");
+    assert.ok(rec.best.epoch >= 1, `the saved model is a trained one (best epoch ${rec.best.epoch})`);
     assert.equal(rec.init.name, init);
     assert.equal(rec.init.revision, null);
     assert.equal(rec.init.modelType, arch === "gpt" ? "gpt2" : "bert");
@@ -79,13 +83,18 @@ describe("warm start: rra train --init (issue 13 item 5)", function () {
     // the checkpoint's tokenizer travels with the model
     assert.ok(existsSync(join(out, "init-tokenizer", arch === "gpt" ? "merges.txt" : "vocab.txt")));
     // exact reload: the reloaded model ranks the run's dev queries to the nDCG@10 recorded during training
-    const lists = dl19.lists.filter((l) => rec.devQueries.includes(l.qid));
-    assert.equal(lists.length, 2);
     const reloaded = await loadReranker(out);
     try {
       assert.equal(reloaded.kind, arch);
-      const ndcg = evaluateRun(dl19.qrels, await reloaded.rerank(lists), { metrics: ["ndcg@10"], querySet: "intersection" }).all["ndcg@10"];
-      assert.ok(Math.abs(ndcg - rec.best["ndcg@10"]) < 1e-12, `reloaded ${ndcg} vs trained ${rec.best["ndcg@10"]}`);
+      if (rec.devQueries.length) {
+        const lists = dl19.lists.filter((l) => rec.devQueries.includes(l.qid));
+        assert.equal(lists.length, 3);
+        const ndcg = evaluateRun(dl19.qrels, await reloaded.rerank(lists), { metrics: ["ndcg@10"], querySet: "intersection" }).all["ndcg@10"];
+        assert.ok(Math.abs(ndcg - rec.best["ndcg@10"]) < 1e-12, `reloaded ${ndcg} vs trained ${rec.best["ndcg@10"]}`);
+      }
+      // short pairs: the fixtures' 40 positions leave no room for a real passage next to RRA-GPT's prompt
+      const net = await reloaded.scorePairs(["a search engine", "the rank of a passage", "cafe", "how many"].map((passage) => ({ query: "what is", passage })));
+      assert.ok(new Set(Array.from(net, (v) => v.toFixed(6))).size > 1, `the network scores vary: ${Array.from(net)}`);
     } finally {
       reloaded.dispose();
     }
@@ -101,7 +110,8 @@ describe("warm start: rra train --init (issue 13 item 5)", function () {
       assert.equal(e.code, 0, e.stderr);
       const res = JSON.parse(e.stdout) as { parity: { maxAbsDiff: number; pairs: number } };
       assert.equal(res.parity.pairs, 200);
-      assert.ok(res.parity.maxAbsDiff < 1e-4, `${format} parity ${res.parity.maxAbsDiff}`);
+      // the export's own limit is 1e-4; these graphs match to ~5e-8, and the tanh GELU in place of BERT's erf would differ by ~2e-5
+      assert.ok(res.parity.maxAbsDiff < 1e-6, `${format} parity ${res.parity.maxAbsDiff}`);
       const cfg = JSON.parse(readFileSync(join(exp, "config.json"), "utf8")) as { init: TrainingJson["init"] };
       assert.equal(cfg.init.name, init);
       assert.deepEqual(cfg.init.files, rec.init.files);
@@ -119,8 +129,9 @@ describe("warm start: rra train --init (issue 13 item 5)", function () {
     await endToEnd("bert", "bert-safetensors", 32, ["onnx", "tfjs"]);
   });
 
-  it("fine-tunes a GPT-2 checkpoint end to end: train (byte-level BPE), rerank, ONNX export with parity", async () => {
-    await endToEnd("gpt", "gpt2-safetensors", 40, ["onnx"]);
+  it("fine-tunes a GPT-2 checkpoint end to end: train (byte-level BPE, 2 epochs kept), rerank, ONNX export with parity", async () => {
+    // a fixed budget (--stop-epoch): on these few queries no trained RRA-GPT epoch beats the untrained one, and the folder must hold trained weights
+    await endToEnd("gpt", "gpt2-safetensors", 40, ["onnx"], ["--stop-epoch", "2"]);
   });
 
   it("at step 0 scores as the checkpoint: a BERT cross-encoder's logits within 1e-5, with the match channel on", async () => {
