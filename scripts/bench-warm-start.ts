@@ -6,7 +6,8 @@
  * teacher windows at 128 tokens, the default recipe (TCL v3, IDF match channel, features, prior).
  * A benchmark, not a test: it prints numbers.
  *
- *   npx tsx scripts/bench-warm-start.ts [--dev-queries N] [--batch G] [--keep DIR]
+ *   npx tsx scripts/bench-warm-start.ts [--dev-queries N] [--batch G] [--micro-batch M] [--keep DIR]
+ * (--micro-batch 2 by default: a whole batch of 8 groups x 20 pairs at this size exceeds the wasm heap)
  */
 import { spawnSync } from "child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
@@ -15,7 +16,7 @@ import { join, resolve } from "path";
 import { parseArgs } from "util";
 import { trainShippedVocab } from "../lib/tokenize/corpus";
 
-const { values } = parseArgs({ options: { "dev-queries": { type: "string", default: "1" }, batch: { type: "string", default: "8" }, keep: { type: "string" } } });
+const { values } = parseArgs({ options: { "dev-queries": { type: "string", default: "1" }, batch: { type: "string", default: "8" }, "micro-batch": { type: "string", default: "2" }, keep: { type: "string" } } });
 const root = resolve(__dirname, "..");
 const work = values.keep ?? mkdtempSync(join(tmpdir(), "rra-bench-warm-"));
 const ckpt = join(work, "bert-l4-h256");
@@ -29,7 +30,7 @@ writeFileSync(join(ckpt, "tokenizer_config.json"), JSON.stringify({ do_lower_cas
 console.error(`[bench] checkpoint (${JSON.parse(py.stdout).params} parameters, vocab.txt ${vocab.size} tokens) in ${((Date.now() - t) / 1000).toFixed(1)} s: ${ckpt}`);
 
 const args = ["bin/rra.js", "train", "--arch", "bert", "--init", ckpt, "--train", "dl19", "--dev", "dl19", "--dev-queries", values["dev-queries"] as string, "--epochs", "1",
-  "--max-length", "128", "--batch", values.batch as string, "--db", join(work, "store.sqlite"), "--out", join(work, "model"), "--json"];
+  "--max-length", "128", "--batch", values.batch as string, "--micro-batch", values["micro-batch"] as string, "--db", join(work, "store.sqlite"), "--out", join(work, "model"), "--json"];
 t = Date.now();
 const run = spawnSync(process.execPath, args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
 const wall = (Date.now() - t) / 1000;
