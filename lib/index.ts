@@ -89,6 +89,7 @@ export * from "./losses/index";
 export * from "./train/schedule";
 export * from "./train/batches";
 export * from "./train/loop";
+export * from "./train/init";
 export * from "./train/rerank";
 export * from "./train/reranker";
 export * from "./train/cross-encoder";

@@ -50,6 +50,9 @@ Training (shared by every cell; see rra train --help):
   --vocab-size V      WordPiece vocabulary size                              default 8000
   --lr X              peak learning rate                                     default 5e-4
   --arch A            bert or gpt (RRA-GPT ignores the TCL: use --tcl off)    default bert
+  --init SRC          warm-start every cell from a Hugging Face checkpoint (a model folder or
+                      hf:ORG/NAME[@REVISION]; BERT for --arch bert, GPT-2 for gpt; rra train --help)
+                                                                         default: none
   --patience N        epochs without gain on the training year before stopping   default 2
   Every flag of the student recipe below (rra train --help); with --folds K each cell's epoch count is
   selected on K held-out folds of its training year.
@@ -113,7 +116,7 @@ export const ablateCommand: Command = {
       losses: { type: "string" }, missing: { type: "string" }, tcl: { type: "string" }, ts: { type: "string" }, seeds: { type: "string" }, directions: { type: "string" },
       preset: { type: "string" }, epochs: { type: "string" }, "max-steps": { type: "string" }, "train-queries": { type: "string" }, "dev-queries": { type: "string" },
       batch: { type: "string" }, "group-size": { type: "string" }, "max-length": { type: "string" }, "vocab-size": { type: "string" }, lr: { type: "string" },
-      arch: { type: "string" }, patience: { type: "string" }, ...RECIPE_FLAGS,
+      arch: { type: "string" }, init: { type: "string" }, patience: { type: "string" }, ...RECIPE_FLAGS,
       "eval-queries": { type: "string" }, "no-noveleval": { type: "boolean" }, test: { type: "string" }, alpha: { type: "string" },
       out: { type: "string" }, db: { type: "string" }, json: { type: "boolean" },
     });
@@ -125,7 +128,7 @@ export const ablateCommand: Command = {
     const baseAll: Partial<TrainConfig> = {
       preset: values.preset as string | undefined, epochs: num("epochs"), maxSteps: num("max-steps"), trainQueries: num("train-queries"), devQueries: num("dev-queries"),
       groupsPerBatch: num("batch"), groupSize: num("group-size"), maxLength: num("max-length"), vocabSize: num("vocab-size"), lr: num("lr"),
-      arch: values.arch as string | undefined, patience: num("patience"), ...recipeConfig("ablate", values),
+      arch: values.arch as string | undefined, init: values.init as string | undefined, patience: num("patience"), ...recipeConfig("ablate", values),
     };
     const base = Object.fromEntries(Object.entries(baseAll).filter(([, v]) => v !== undefined)) as Partial<TrainConfig>;
     const grid: Partial<AblationGrid> = {

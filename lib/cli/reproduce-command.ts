@@ -41,7 +41,9 @@ short sequences: it checks the pipeline, its numbers are not results).
 Options:
   --fast               the small configuration (results-fast.md, figures/reproduce-fast/, models/best-fast/)
   --config FILE        JSON object overriding fields of the configuration (see lib/reproduce/config.ts);
-                       combined with --fast it overrides the fast one
+                       combined with --fast it overrides the fast one; e.g. {"init": "hf:ORG/NAME"}
+                       warm-starts the RRA-BERT transformer students from a BERT checkpoint and
+                       {"gptInit": DIR} the RRA-GPT ones from GPT-2 (rra train --help; default: none)
   --db FILE|URL        the store: SQLite file or postgres:// URL (default: RRA_DB_URL, else RRA_DB, else
                        data/rra.sqlite)
   --work DIR           work folder (default runs/reproduce/<name>-<hash8 of the config>)

@@ -50,6 +50,9 @@ Options:
   --select MODE      teacher window: top10+bottom10 (RRADistill) or top100 (the full sliding-window
                      ranking; --group-size 100)                       default top10+bottom10
   --group-size N     documents per training group                     default 20
+  --init SRC         warm-start the RRA-BERT transformer students (not lexical) from a BERT checkpoint:
+                     a Hugging Face model folder or hf:ORG/NAME[@REVISION] (rra train --help)   default: none
+  --gpt-init SRC     warm-start the RRA-GPT students from a GPT-2 checkpoint     default: none
   --test-queries N   years: test on the first N queries only (smoke runs)
   --max-steps N      stop every run after N optimizer steps (smoke runs)
   --train-queries N  train on the first N queries only (smoke runs)
@@ -64,7 +67,8 @@ ${RECIPE_HELP}
 
 Examples:
   rra students --train dl19 --test dl20 --seeds 1,2,3 --out runs/students
-  rra students --protocol crossval --students residual,lexical --seeds 1 --out runs/crossval`;
+  rra students --protocol crossval --students residual,lexical --seeds 1 --out runs/crossval
+  rra students --students residual-notcl,lexical --init hf:google/bert_uncased_L-4_H-256_A-4 --lr 5e-5 --out runs/students-bert-l4`;
 
 const YEARS = ["dl19", "dl20"];
 
@@ -79,6 +83,7 @@ export const studentsCommand: Command = {
       train: { type: "string" }, test: { type: "string" }, seeds: { type: "string" }, students: { type: "string" }, epochs: { type: "string" }, "gpt-epochs": { type: "string" },
       lr: { type: "string" }, "test-queries": { type: "string" }, "max-steps": { type: "string" }, select: { type: "string" }, "group-size": { type: "string" },
       "train-queries": { type: "string" }, batch: { type: "string" }, out: { type: "string" }, db: { type: "string" }, json: { type: "boolean" }, ...RECIPE_FLAGS,
+      init: { type: "string" }, "gpt-init": { type: "string" },
     });
     if (values.help) { console.log(HELP); return 0; }
     const protocol = (values.protocol as string | undefined) ?? "years";
@@ -95,7 +100,7 @@ export const studentsCommand: Command = {
       epochs: num("epochs", 4), lr: num("lr", 3e-3), scoreScale: 10, maxSteps: num("max-steps", 0), trainQueries: num("train-queries", 0), groupsPerBatch: num("batch", 2),
       groupSize: num("group-size", 20), folds: 3, ...(values.select ? { selection: values.select as string } : {}), ...defined(recipeConfig("students", values)),
     };
-    const specs = studentKinds(shared, values["gpt-epochs"] === undefined ? undefined : num("gpt-epochs", 4));
+    const specs = studentKinds(shared, values["gpt-epochs"] === undefined ? undefined : num("gpt-epochs", 4), { bert: values.init as string | undefined, gpt: values["gpt-init"] as string | undefined });
     const kinds = listFlag(values, "students") ?? ["residual", "residual-notcl", "lexical", "pure", "gpt"];
     for (const k of kinds) if (!(k in specs)) throw new ConfigError(`rra students: --students expects some of ${Object.keys(specs).join(", ")}, got ${JSON.stringify(k)}`);
     const out = required("students", values, "out");

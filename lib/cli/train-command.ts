@@ -12,7 +12,15 @@ import { defined, RECIPE_FLAGS, RECIPE_HELP, recipeConfig } from "./recipe-flags
  */
 export const TRAIN_COMMAND_DEFAULTS = Object.freeze({ epochs: 4, lr: 3e-3, groupsPerBatch: 2, scoreScale: 10, folds: 3 });
 
+/**
+ * With --init, a pretrained network is fine-tuned: the usual BERT fine-tuning rate and the checkpoint's own
+ * logit scale (a kept cross-encoder classifier then scores exactly as published). Not measured here: no real
+ * checkpoint can be fetched on this project's machines.
+ */
+export const INIT_COMMAND_DEFAULTS = Object.freeze({ lr: 5e-5, scoreScale: 1 });
+
 const HELP = `rra train --arch bert|gpt --preset tiny|small --train dl19 [--dev dl20] --out DIR [options]
+rra train --arch bert|gpt --init DIR|hf:ORG/NAME[@REV] --train dl19 [--dev dl20] --out DIR [options]
 
 Train a student ranker (RRA-BERT, or the RRA-GPT decoder with --arch gpt) on listwise teacher labels
 with a seeded loop: query groups of the labelled windows (listed + missing + bottom candidates), AdamW
@@ -24,6 +32,16 @@ RRA-GPT trains L = L_rank + a * L_cls + b * L_lm (ranking layer, listed-vs-missi
 rationale generation) and re-ranks from the ranking layer in one forward pass; its DIR/config.json
 says kind "rra-gpt", so rra rerank --model DIR serves both kinds. --tcl, --ts, --match and
 --pretrain-steps are RRA-BERT only.
+
+Warm start (--init): the encoder (--arch bert: a BERT checkpoint) or decoder (--arch gpt: GPT-2) starts
+from a Hugging Face checkpoint instead of a preset: its config.json sizes, weights and its own
+tokenizer (WordPiece or byte-level BPE; --preset and --vocab-size do not apply). The match channel
+enters as a separate zero-initialised embedding, so step 0 scores as the checkpoint (a one-label
+classifier, e.g. a cross-encoder's, is kept as the score head). --init takes a model folder, or
+hf:ORG/NAME[@REVISION] from the Hugging Face cache (rra pull fetches it; it is pulled here when missing
+unless HF_HUB_OFFLINE=1). The checkpoint's name, revision and file hashes go to training.json, the
+store and, through rra export, the export's config.json and model card. DIR/init-tokenizer/ keeps the
+checkpoint's tokenizer files.
 
 With --folds K (K >= 2) the epoch count is selected honestly: K fold runs each train on the other
 folds' training queries and score their own fold after every epoch (and before the first: the
@@ -40,6 +58,8 @@ Options:
   --cls-weight A     gpt: weight of the listed-vs-missing classification loss   default ${TRAIN_DEFAULTS.clsWeight}
   --lm-weight B      gpt: weight of the rationale LM loss           default ${TRAIN_DEFAULTS.lmWeight}
   --preset P         tiny or small                                  default ${TRAIN_DEFAULTS.preset}
+  --init SRC         warm start from a checkpoint: a Hugging Face model folder or
+                     hf:ORG/NAME[@REVISION] (see above)             default: none (the preset, from scratch)
   --train NAME       training dataset (labels of its windows)       default ${TRAIN_DEFAULTS.train}
   --dev NAME         select the best epoch on this dataset instead of held-out folds of
                      --train (--folds 0 then, unless --folds is given); naming the year you
@@ -64,6 +84,8 @@ Options:
   --vocab-size V     WordPiece vocabulary trained on the shipped corpus   default ${TRAIN_DEFAULTS.vocabSize}
   --patience N       epochs without dev gain before stopping (0 = never)  default ${TRAIN_DEFAULTS.patience}
   --max-steps N      stop after N optimizer steps (smoke runs)
+  --stop-epoch N     train N epochs and keep the last model, with no selection on --dev
+                     (e.g. a fixed fine-tuning budget with --init)
   --dev-queries N    evaluate on the first N dev queries only
   --train-queries N  train on the first N training queries only
   --out DIR          model directory (required)
@@ -73,12 +95,14 @@ Options:
 
 ${RECIPE_HELP}
   (rra train uses --folds ${TRAIN_COMMAND_DEFAULTS.folds} (0 when --dev is given) and --score-scale ${TRAIN_COMMAND_DEFAULTS.scoreScale} unless told
-  otherwise: the settings of npm start and rra students)
+  otherwise: the settings of npm start and rra students; with --init, --lr ${INIT_COMMAND_DEFAULTS.lr} and --score-scale ${INIT_COMMAND_DEFAULTS.scoreScale},
+  the usual fine-tuning settings of a pretrained model, not measured here)
 
 Examples:
   rra train --arch bert --preset tiny --train dl19 --out models/tiny-v3          (epoch count on 3 folds of dl19)
   rra train --arch bert --preset tiny --train dl19 --dev dl20 --out models/tiny-listnet
-  rra train --arch gpt --preset tiny --train dl19 --dev dl20 --rationale template --out models/tiny-gpt`;
+  rra train --arch gpt --preset tiny --train dl19 --dev dl20 --rationale template --out models/tiny-gpt
+  rra pull google/bert_uncased_L-4_H-256_A-4 && rra train --arch bert --init hf:google/bert_uncased_L-4_H-256_A-4 --lr 5e-5 --out models/bert-l4`;
 
 const onOff = (values: Record<string, unknown>, flag: string): boolean | undefined => onOffFlag("train", values, flag);
 
@@ -89,25 +113,25 @@ export const trainCommand: Command = {
   help: HELP,
   async run(argv) {
     const { values } = parseFlags("train", argv, {
-      arch: { type: "string" }, rationale: { type: "string" }, "cls-weight": { type: "string" }, "lm-weight": { type: "string" }, preset: { type: "string" }, train: { type: "string" }, dev: { type: "string" }, labels: { type: "string" },
+      arch: { type: "string" }, init: { type: "string" }, rationale: { type: "string" }, "cls-weight": { type: "string" }, "lm-weight": { type: "string" }, preset: { type: "string" }, train: { type: "string" }, dev: { type: "string" }, labels: { type: "string" },
       loss: { type: "string" }, missing: { type: "string" }, tcl: { type: "string" }, teacher: { type: "string" }, select: { type: "string" }, ts: { type: "string" }, seed: { type: "string" }, ...RECIPE_FLAGS,
       epochs: { type: "string" }, lr: { type: "string" }, batch: { type: "string" }, "max-length": { type: "string" }, "vocab-size": { type: "string" },
-      "micro-batch": { type: "string" }, "pretrain-steps": { type: "string" }, patience: { type: "string" }, "max-steps": { type: "string" }, "dev-queries": { type: "string" }, "train-queries": { type: "string" },
+      "micro-batch": { type: "string" }, "pretrain-steps": { type: "string" }, patience: { type: "string" }, "max-steps": { type: "string" }, "stop-epoch": { type: "string" }, "dev-queries": { type: "string" }, "train-queries": { type: "string" },
       out: { type: "string" }, db: { type: "string" }, json: { type: "boolean" },
     });
     if (values.help) { console.log(HELP); return 0; }
     const str = (f: string): string | undefined => values[f] as string | undefined;
     const num = (f: string): number | undefined => (values[f] === undefined ? undefined : numberFlag("train", values, f, 0));
     const config: Partial<TrainConfig> = {
-      arch: str("arch"), rationale: str("rationale"), clsWeight: num("cls-weight"), lmWeight: num("lm-weight"), preset: str("preset"), train: str("train"), dev: str("dev"), labels: str("labels"), loss: str("loss"),
+      arch: str("arch"), init: str("init"), rationale: str("rationale"), clsWeight: num("cls-weight"), lmWeight: num("lm-weight"), preset: str("preset"), train: str("train"), dev: str("dev"), labels: str("labels"), loss: str("loss"),
       missing: str("missing") as TrainConfig["missing"] | undefined, tcl: onOff(values, "tcl"), teacher: str("teacher"), selection: str("select"), ts: str("ts"), seed: num("seed"), epochs: num("epochs"), ...recipeConfig("train", values),
       lr: num("lr"), groupsPerBatch: num("batch"), maxLength: num("max-length"), vocabSize: num("vocab-size"), patience: num("patience"),
-      maxSteps: num("max-steps"), microBatch: num("micro-batch"), pretrainSteps: num("pretrain-steps"), devQueries: num("dev-queries"), trainQueries: num("train-queries"), out: required("train", values, "out"),
+      maxSteps: num("max-steps"), stopEpoch: num("stop-epoch"), microBatch: num("micro-batch"), pretrainSteps: num("pretrain-steps"), devQueries: num("dev-queries"), trainQueries: num("train-queries"), out: required("train", values, "out"),
     };
     // the measured settings of npm start, unless told otherwise; the epoch count is picked on held-out folds of
     // the training year unless a --dev set is named (then on it, as asked)
     const given = defined(config);
-    const withDefaults: Partial<TrainConfig> = { ...TRAIN_COMMAND_DEFAULTS, folds: values.dev === undefined ? TRAIN_COMMAND_DEFAULTS.folds : 0, ...given };
+    const withDefaults: Partial<TrainConfig> = { ...TRAIN_COMMAND_DEFAULTS, ...(given.init ? INIT_COMMAND_DEFAULTS : {}), folds: values.dev === undefined ? TRAIN_COMMAND_DEFAULTS.folds : 0, ...given };
     const db = await openStore((values.db as string | undefined) ?? defaultStoreTarget());
     try {
       const resolved = resolveTrainConfig(withDefaults);

@@ -45,6 +45,8 @@ export interface ExportConfig {
   /** The lexical features of the student's composition (score.json; applied by the re-ranker, not in the graph). Absent in older exports. */
   features?: string[];
   source: { dir: string; runId: string | null };
+  /** The checkpoint a warm-started student started from (train/init.ts InitRecord); null or absent when trained from scratch. */
+  init?: { name: string; revision: string | null; files: Array<{ name: string; bytes: number; sha256: string }> } | null;
   parity: ParityResult;
   exportedAt: string;
   versions: Record<string, string>;
@@ -63,8 +65,9 @@ export function readExportConfig(dir: string): ExportConfig {
 /** The training record fields the card shows (training.json of the source model; absent fields are skipped). */
 interface TrainingRecord {
   runId?: string; seed?: number; backend?: string; gitSha?: string; params?: number; versions?: Record<string, string>;
-  best?: { epoch: number; "ndcg@10": number } | null;
+  best?: { epoch: number; "ndcg@10": number | null } | null;
   config?: Record<string, unknown>;
+  init?: ExportConfig["init"];
 }
 
 /** Read the source model's training.json, or null when it has none. */
@@ -90,6 +93,7 @@ export function modelCard(config: ExportConfig, training: TrainingRecord | null)
     "",
     "## Model",
     `- ${config.student.params.toLocaleString("en-US")} parameters; ${Object.entries(sc).filter(([k]) => ["numLayers", "hiddenSize", "numHeads", "ffnSize", "maxLen", "vocabSize", "typeVocabSize", "layerNorm"].includes(k)).map(([k, v]) => `${k} ${String(v)}`).join(", ")}`,
+    ...(config.init ? [`- warm-started from ${config.init.name}${config.init.revision ? ` @ ${config.init.revision}` : ""} (${config.init.files.map((f) => `${f.name} sha256 ${f.sha256.slice(0, 12)}`).join(", ")}; full hashes in config.json \`init\`)`] : []),
     `- inputs: ${config.inputs.map((i) => `\`${i}\``).join(", ")}, each [batch, sequence], ${config.target === "onnx" ? "int64" : "int32"}; output \`logits\` [batch, 1] float32 (the serving score${config.student.kind === "rra-bert" ? `, scoreScale ${String(config.tokenizer.scoreScale ?? 1)} included` : ""})`,
     config.student.kind === "rra-bert"
       ? `- packing: \`[CLS] query [SEP] passage [SEP]\` with the WordPiece vocabulary in vocab.txt (tokenizer.json: maxLength ${String(config.tokenizer.maxLength)}). token_type_ids: 0 query side, 1 passage side${config.tokenizer.matchChannel ? `, plus the exact-match channel (matched whole words get 2 + side${config.tokenizer.matchIdf ? `, shifted by 2 per IDF bucket of the collection statistics in lexicon.json: type = side + 2 (1 + bucket), buckets at idf ${MATCH_IDF_EDGES.join(", ")}` : ""}; words match when they share a stem); lib/train/batches.ts packPairs is the reference` : ""}.`
@@ -99,7 +103,7 @@ export function modelCard(config: ExportConfig, training: TrainingRecord | null)
       : "",
     "",
     "## Metrics, seed, versions",
-    `- best dev nDCG@10: ${training?.best ? `${training.best["ndcg@10"].toFixed(4)} (epoch ${training.best.epoch})` : "not recorded"}`,
+    `- best dev nDCG@10: ${typeof training?.best?.["ndcg@10"] === "number" ? `${training.best["ndcg@10"].toFixed(4)} (epoch ${training.best.epoch})` : training?.best ? `none (epoch ${training.best.epoch} kept without selection)` : "not recorded"}`,
     `- run ${show(training?.runId ?? config.source.runId ?? "unknown")}, seed ${String(training?.seed ?? "unknown")}, trained on the tfjs ${String(training?.backend ?? "unknown")} backend, git ${String(training?.gitSha ?? "unknown")}`,
     `- exported ${config.exportedAt} with ${Object.entries(config.versions).map(([k, v]) => `${k} ${v}`).join(", ")}`,
     "",

@@ -6,7 +6,7 @@
  * The directory is written under a temporary name next to `out` and renamed into place only after
  * the parity check passed, so a failed export leaves no half-written output and keeps an older one.
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "fs";
 import { basename, dirname, join, resolve } from "path";
 import { ConfigError, show } from "../core/errors";
 import { writeFileAtomic } from "../core/files";
@@ -58,6 +58,11 @@ export interface ExportResult {
   parity: ParityResult;
 }
 
+/** Bytes of a file, or of every file under a folder (a warm-started student's init-tokenizer/). */
+function treeBytes(path: string): number {
+  return statSync(path).isDirectory() ? readdirSync(path).reduce((n, f) => n + treeBytes(join(path, f)), 0) : statSync(path).size;
+}
+
 /** The parity pairs: the first candidates of the first lists of a shipped dataset, `perQuery` per list. */
 export function parityPairs(dataset: DatasetName, count: number, perQuery = 20): { pairs: Array<{ query: string; passage: string }>; source: string } {
   const ds = loadDataset(dataset);
@@ -80,9 +85,12 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
   const tolerance = options.tolerance ?? PARITY_TOLERANCE;
   if (!(tolerance >= 0 && tolerance <= PARITY_TOLERANCE)) throw new ConfigError(`export: the parity tolerance may tighten ${PARITY_TOLERANCE}, not loosen it; got ${show(tolerance)}`);
   if (!Number.isInteger(count) || count < 200) throw new ConfigError(`export: the parity check needs at least 200 pairs, got ${show(count)}`);
-  for (const f of ["config.json", "weights.json", "weights.bin", "vocab.txt", "tokenizer.json"]) {
+  for (const f of ["config.json", "weights.json", "weights.bin", "tokenizer.json"]) {
     if (!existsSync(join(src, f))) throw new ConfigError(`export: ${show(src)} is not a model directory written by rra train: ${f} is missing`);
   }
+  // the vocabulary: vocab.txt, or a warm-started student's checkpoint tokenizer folder (train/rerank.ts INIT_TOKENIZER_DIR)
+  const savedTokenizer = (readJsonObject(join(src, "tokenizer.json"), "tokenizer settings").checkpointTokenizer as { folder?: string } | undefined)?.folder;
+  if (!existsSync(join(src, savedTokenizer ?? "vocab.txt"))) throw new ConfigError(`export: ${show(src)} is not a model directory written by rra train: ${savedTokenizer ?? "vocab.txt"} is missing`);
   checkFinishedTraining(src, options.allowUnfinished);
   const out = resolve(options.out);
   if (existsSync(out) && readdirSync(out).length > 0) {
@@ -132,7 +140,7 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
       student: { kind: kind === "gpt" ? "rra-gpt" : "rra-bert", config: modelConfig, params },
       inputs: graph.inputs.map((i) => i.name), output: "logits", tokenizer: settings,
       ...((spec) => ({ firstStagePrior: spec.composition.prior, features: [...spec.features] }))(readScoringSpec(src, { firstStagePrior: Number(settings.firstStagePrior ?? 0), scoreScale: Number(settings.scoreScale ?? 1) })),
-      source: { dir: src, runId: training?.runId ?? null },
+      source: { dir: src, runId: training?.runId ?? null }, init: training?.init ?? null,
       parity: { pairs: 0, source, maxAbsDiff: NaN, meanAbsDiff: NaN, tolerance, engine: "" },
       exportedAt: new Date().toISOString(), versions,
     };
@@ -144,6 +152,7 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
       writeFileSync(join(tmp, TFJS_WEIGHTS_FILE), art.weightData);
     }
     for (const f of ["vocab.txt", "tokenizer.json", "score.json", "lexicon.json", "training.json"]) if (existsSync(join(src, f))) copyFileSync(join(src, f), join(tmp, f));
+    if (savedTokenizer) cpSync(join(src, savedTokenizer), join(tmp, savedTokenizer), { recursive: true });
     writeFileSync(join(tmp, "config.json"), JSON.stringify(config, null, 2) + "\n");
 
     // parity: re-load what was written and score the same pairs
@@ -174,7 +183,7 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
     renameSync(tmp, out);
     if (old) rmSync(old, { recursive: true, force: true });
     const files = readdirSync(out).sort();
-    const bytes = files.reduce((n, f) => n + readFileSync(join(out, f)).byteLength, 0);
+    const bytes = files.reduce((n, f) => n + treeBytes(join(out, f)), 0);
     return { out, format, kind, files, bytes, parity };
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });

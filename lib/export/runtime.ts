@@ -16,6 +16,8 @@ import { matchTypeVocab, packPairs, type PairInput } from "../train/batches";
 import { readScoringSpec, type ScoringSpec } from "../train/scoring";
 import { lengthOrder } from "../train/rerank";
 import { loadVocab, type WordPieceTokenizer } from "../tokenize/wordpiece";
+import { loadSavedCheckpointTokenizer, type SavedCheckpointTokenizer } from "../tokenize/pretrained";
+import { packedTypeVocab } from "../models/match-channel";
 import { readExportConfig, type ExportConfig } from "./model-card";
 import { loadTfjsGraph, TFJS_WEIGHTS_FILE } from "./tfjs-graph";
 
@@ -60,19 +62,24 @@ export function onnxRuntime(): typeof import("onnxruntime-node") | null {
 }
 
 /** The packer of an export: the source model's tokenizer and settings. */
-function packerOf(dir: string, config: ExportConfig, scoring: ScoringSpec): { tokenizer: WordPieceTokenizer; pack: (pairs: readonly PairInput[]) => Rows } {
-  const tokenizer = loadVocab(join(dir, "vocab.txt"));
-  const s = config.tokenizer as { maxLength: number; matchChannel?: boolean; matchIdf?: boolean; stems?: boolean };
+function packerOf(dir: string, config: ExportConfig, scoring: ScoringSpec): { pack: (pairs: readonly PairInput[]) => Rows } {
+  const s = config.tokenizer as { maxLength: number; matchChannel?: boolean; matchIdf?: boolean; stems?: boolean; checkpointTokenizer?: SavedCheckpointTokenizer };
+  // a warm-started student's tokenizer is the checkpoint's, kept in a subfolder (train/rerank.ts INIT_TOKENIZER_DIR)
+  const saved = s.checkpointTokenizer ? loadSavedCheckpointTokenizer(dir, s.checkpointTokenizer, join(dir, "config.json")) : null;
   if (config.student.kind === "rra-gpt") {
-    return { tokenizer, pack: (pairs) => packDecoderBatch(pairs.map((p) => packDecoderExample(tokenizer, p.query, p.passage, undefined, { maxLength: s.maxLength })), tokenizer.padId) };
+    const tokenizer = saved ? saved.tokenizer : loadVocab(join(dir, "vocab.txt"));
+    return { pack: (pairs) => packDecoderBatch(pairs.map((p) => packDecoderExample(tokenizer, p.query, p.passage, undefined, { maxLength: s.maxLength })), tokenizer.padId) };
   }
+  if (saved && saved.kind !== "wordpiece") throw new DataError({ file: join(dir, "config.json"), field: "tokenizer.checkpointTokenizer" }, "a WordPiece (BERT) tokenizer for RRA-BERT", saved.kind);
+  const tokenizer: WordPieceTokenizer = saved ? (saved.tokenizer as WordPieceTokenizer) : loadVocab(join(dir, "vocab.txt"));
   const matchIdf = s.matchIdf === true;
   if (matchIdf) {
     if (s.stems !== true) throw new ConfigError(`export ${show(dir)}: its match channel is bucketed by an older per-corpus idf.json; export a student trained by this version`);
     if (!scoring.lexicon) throw new ConfigError(`export ${show(dir)}: tokenizer settings say matchIdf but lexicon.json is missing`);
-    if (Number(config.student.config.typeVocabSize) < matchTypeVocab(true)) throw new ConfigError(`export ${show(dir)}: typeVocabSize ${String(config.student.config.typeVocabSize)} is too small for the IDF-bucketed match channel`);
+    const types = packedTypeVocab(config.student.config as { typeVocabSize: number; matchVocabSize?: number });
+    if (types < matchTypeVocab(true)) throw new ConfigError(`export ${show(dir)}: ${types} token types are too few for the IDF-bucketed match channel`);
   }
-  return { tokenizer, pack: (pairs) => packPairs(tokenizer, pairs, { maxLength: s.maxLength, tokenSelection: null, padTo: "longest", matchChannel: s.matchChannel === true, matchIdf, lexicon: scoring.lexicon }) };
+  return { pack: (pairs) => packPairs(tokenizer, pairs, { maxLength: s.maxLength, tokenSelection: null, padTo: "longest", matchChannel: s.matchChannel === true, matchIdf, lexicon: scoring.lexicon }) };
 }
 
 /** Score pairs in batches of neighbours by length; `run` scores one packed batch. */

@@ -4,14 +4,15 @@
  * off and no TCL; the export parity check (model.ts) compares the two on real pairs.
  *
  * RRA-BERT: inputs input_ids, attention_mask, token_type_ids [batch, sequence] like a Hugging Face
- * cross-encoder; output logits [batch, 1] = scoreScale * (w . tanh(Wp h_[CLS] + bp) + b).
+ * cross-encoder; output logits [batch, 1] = scoreScale * (w . tanh(Wp h_[CLS] + bp) + b). A warm-started
+ * encoder (post-LN, erf GELU, a separate match embedding) is built from the same blocks.
  * RRA-GPT: inputs input_ids, attention_mask (the right-padded prompt "[CLS] query: q document: d
  * relevant?", no token types); output logits [batch, 1] = the ranking layer at the last real token.
  * Position ids are cumsum(ones) - 1 along the sequence, and the causal mask compares position ids, so
  * no shape arithmetic is needed.
  */
 import { ConfigError, show } from "../core/errors";
-import type { EncoderConfig } from "../models/presets";
+import type { EncoderConfig, HiddenAct } from "../models/presets";
 import type { DecoderConfig } from "../models/decoder";
 import type { NamedWeights } from "../models/weights-file";
 import { GraphBuilder, type InferenceGraph } from "./graph";
@@ -27,7 +28,7 @@ function columns(values: Float32Array, rows: number, cols: number, from: number,
 
 /** Shared pieces: weights by name, dense, layer norm, GELU, attention. */
 class Blocks {
-  constructor(readonly g: GraphBuilder, private readonly w: NamedWeights, private readonly eps: number) {}
+  constructor(readonly g: GraphBuilder, private readonly w: NamedWeights, private readonly eps: number, private readonly act: HiddenAct = "gelu_tanh") {}
 
   weight(name: string): string {
     const t = this.w[name];
@@ -71,8 +72,15 @@ class Blocks {
     return this.dense(g.op("MergeHeads", [ctx]), `${prefix}/attn/out`);
   }
 
+  /** 0.5 x (1 + erf(x / sqrt(2))), as encoder.ts geluErf (BERT's exact GELU). */
+  geluErf(x: string): string {
+    const g = this.g;
+    return g.mul(g.mul(g.scalar(0.5), x), g.add(g.scalar(1), g.op("Erf", [g.mul(x, g.scalar(Math.SQRT1_2, "sqrt1_2"))])));
+  }
+
   ffn(h: string, prefix: string): string {
-    return this.dense(this.gelu(this.dense(h, `${prefix}/ffn/in`)), `${prefix}/ffn/out`);
+    const inner = this.dense(h, `${prefix}/ffn/in`);
+    return this.dense(this.act === "gelu_erf" ? this.geluErf(inner) : this.gelu(inner), `${prefix}/ffn/out`);
   }
 }
 
@@ -86,23 +94,42 @@ function keyMask(g: GraphBuilder, mask: string): string {
   return g.op("Unsqueeze", [g.mul(g.sub(g.scalar(1), g.op("CastFloat", [mask])), g.scalar(NEG, "neg"))], { axis: 1 });
 }
 
-/** Refuse what the graph does not build yet (issue 13 item 7), rather than export a model that scores differently. */
-function checkExportable(config: { hiddenAct?: string; matchVocabSize?: number }): void {
-  if (config.hiddenAct !== undefined && config.hiddenAct !== "gelu_tanh") throw new ConfigError(`export: hiddenAct ${show(config.hiddenAct)} (a pretrained checkpoint's exact GELU) is not exported yet; only "gelu_tanh" (issue 13 item 7)`);
-  if ((config.matchVocabSize ?? 0) > 0) throw new ConfigError(`export: a separate match embedding (matchVocabSize ${config.matchVocabSize}) is not exported yet (issue 13 item 7)`);
+/** Refuse what the graph does not build, rather than export a model that scores differently. */
+function checkExportable(config: { hiddenAct?: string; matchVocabSize?: number; typeVocabSize?: number }, kind: "rra-bert" | "rra-gpt"): void {
+  if (config.hiddenAct !== undefined && config.hiddenAct !== "gelu_tanh" && config.hiddenAct !== "gelu_erf") throw new ConfigError(`export: hiddenAct ${show(config.hiddenAct)} is not exported; expected "gelu_tanh" or "gelu_erf"`);
+  if ((config.matchVocabSize ?? 0) > 0 && (kind === "rra-gpt" || config.typeVocabSize !== 2)) {
+    throw new ConfigError(`export: a separate match embedding (matchVocabSize ${config.matchVocabSize}) is exported only for RRA-BERT with 2 token types (a BERT checkpoint's), got ${kind} with typeVocabSize ${String(config.typeVocabSize)}`);
+  }
+}
+
+/**
+ * The token-type table a warm-started encoder's graph gathers from: the packer's combined token types
+ * t = side + 2 m (train/batches.ts) index rows segment[t mod 2] + match[t div 2], which is what
+ * encoderInput (models/match-channel.ts) feeds the tfjs encoder, so token_type_ids keep the meaning they
+ * have for every RRA-BERT export. [2 * matchVocabSize, H]
+ */
+function matchTypeTable(config: Readonly<EncoderConfig>, weights: NamedWeights): Float32Array {
+  const H = config.hiddenSize, M = config.matchVocabSize as number;
+  const seg = weights["embeddings/segment"], match = weights["embeddings/match"];
+  if (!seg || !match) throw new ConfigError("export: embeddings/segment and embeddings/match are needed for the match channel and missing from the model");
+  const out = new Float32Array(2 * M * H);
+  for (let t = 0; t < 2 * M; t++) for (let j = 0; j < H; j++) out[t * H + j] = seg.values[(t % 2) * H + j] + match.values[(t >> 1) * H + j];
+  return out;
 }
 
 /** RRA-BERT's serving score as a graph (see the module comment). */
 export function bertGraph(config: Readonly<EncoderConfig>, weights: NamedWeights, scoreScale = 1): InferenceGraph {
-  checkExportable(config);
+  checkExportable(config, "rra-bert");
   const g = new GraphBuilder("rra-bert");
-  const b = new Blocks(g, weights, config.layerNormEps);
+  const b = new Blocks(g, weights, config.layerNormEps, config.hiddenAct);
   const H = config.hiddenSize, nh = config.numHeads;
   const ids = g.input("input_ids", "index", ["batch", "sequence"]);
   const mask = g.input("attention_mask", "index", ["batch", "sequence"]);
   const types = g.input("token_type_ids", "index", ["batch", "sequence"]);
+  const M = config.matchVocabSize ?? 0;
+  const typeTable = M > 0 ? g.weight("embeddings.segment_match", matchTypeTable(config, weights), [2 * M, H]) : b.weight("embeddings/segment");
   const emb = g.add(g.add(g.op("Gather", [b.weight("embeddings/word"), ids]), g.op("Gather", [b.weight("embeddings/position"), positionIds(g, ids)])),
-    g.op("Gather", [b.weight("embeddings/segment"), types]));
+    g.op("Gather", [typeTable, types]));
   let x = b.layerNorm(emb, "embeddings/ln"); // [B, T, H]
   const m = g.op("Unsqueeze", [keyMask(g, mask)], { axis: 1 }); // [B, 1, 1, T]
   for (let l = 0; l < config.numLayers; l++) {
@@ -124,9 +151,9 @@ export function bertGraph(config: Readonly<EncoderConfig>, weights: NamedWeights
 
 /** RRA-GPT's ranking-layer score as a graph (see the module comment). */
 export function gptGraph(config: Readonly<DecoderConfig>, weights: NamedWeights): InferenceGraph {
-  checkExportable(config);
+  checkExportable(config, "rra-gpt");
   const g = new GraphBuilder("rra-gpt");
-  const b = new Blocks(g, weights, config.layerNormEps);
+  const b = new Blocks(g, weights, config.layerNormEps, config.hiddenAct);
   const H = config.hiddenSize, nh = config.numHeads;
   const ids = g.input("input_ids", "index", ["batch", "sequence"]);
   const mask = g.input("attention_mask", "index", ["batch", "sequence"]);

@@ -28,3 +28,20 @@ export function splitMatchTypes(batch: EncoderBatch): EncoderBatch {
   }
   return { ...batch, tokenTypeIds, matchIds };
 }
+
+/**
+ * The token-type vocabulary a packer may write for an encoder: with a separate match embedding, side +
+ * 2 * m for m < matchVocabSize (2 * matchVocabSize values, split by encoderInput); else typeVocabSize.
+ */
+export function packedTypeVocab(config: { typeVocabSize: number; matchVocabSize?: number }): number {
+  return (config.matchVocabSize ?? 0) > 0 ? 2 * (config.matchVocabSize as number) : config.typeVocabSize;
+}
+
+/**
+ * A packed batch as an encoder reads it: with a separate match embedding (config.matchVocabSize > 0),
+ * the packer's combined token types are split into side and matchIds (splitMatchTypes); otherwise, or
+ * when the batch already has matchIds, the batch itself.
+ */
+export function encoderInput(batch: EncoderBatch, config: { matchVocabSize?: number }): EncoderBatch {
+  return (config.matchVocabSize ?? 0) > 0 && batch.matchIds === undefined ? splitMatchTypes(batch) : batch;
+}

@@ -37,6 +37,7 @@ import { klDistill } from "../losses/distill";
 import { deriveSeed } from "../core/rng";
 import { createComposition, type CompositionConfig, type ScoreComposition } from "./composition";
 import { createEncoder, Encoder, EncoderOutput, encoderVariableShapes, ForwardOptions } from "./encoder";
+import { encoderInput } from "./match-channel";
 import { EncoderConfig } from "./presets";
 import { parseSelectionMode, TokenSelectionMode } from "./token-selection";
 import { EncoderBatch, SelectionArrays, TermArrays } from "./types";
@@ -351,6 +352,8 @@ export function createRraBert(config: Readonly<EncoderConfig>, options: RraBertO
     tcl = new TermControlLayer({ initStd: tclConfig.initStd, biasInit: tclConfig.biasInit, seed: tclConfig.seed });
     tcl.build([null, null, config.hiddenSize]);
   }
+  // a separate match embedding (a warm-started checkpoint): the packer's combined token types are split (match-channel.ts)
+  const input = (batch: EncoderBatch): EncoderBatch => encoderInput(batch, config);
   const termScores = (out: EncoderOutput, batch: EncoderBatch): TrainingScores => {
     const sCls = encoder.scoreHead(out.cls);
     if (!tcl) return { sCls, sTcl: sCls };
@@ -367,15 +370,15 @@ export function createRraBert(config: Readonly<EncoderConfig>, options: RraBertO
     tokenSelection: options.tokenSelection,
     tclConfig,
     composition,
-    inferenceScores: (batch) => encoder.score(batch, { training: false }),
+    inferenceScores: (batch) => encoder.score(input(batch), { training: false }),
     trainingScores: (batch, fwd = { training: true }) =>
-      tf.tidy(() => ({ ...termScores(encoder.forward(batch, fwd), batch) })) as unknown as TrainingScores,
+      tf.tidy(() => ({ ...termScores(encoder.forward(input(batch), fwd), batch) })) as unknown as TrainingScores,
     trainingLoss: (batch, labels, rankLoss, fwd = { training: true }, compose) =>
-      tf.tidy(() => computeRraLoss(termScores(encoder.forward(batch, fwd), batch), labels, rankLoss, tclConfig, tcl !== undefined, compose)),
+      tf.tidy(() => computeRraLoss(termScores(encoder.forward(input(batch), fwd), batch), labels, rankLoss, tclConfig, tcl !== undefined, compose)),
     termWeights(batch) {
       if (!tcl) throw new ConfigError(`RRA-BERT: termWeights needs a model built with tcl: true`);
       const sel = tclConfig.form === "bm25" && batch.terms ? termStartSelection(batch.terms, batch.batch, batch.seqLen) : requireSelection(batch);
-      const out = encoder.forward(batch, { training: false });
+      const out = encoder.forward(input(batch), { training: false });
       try {
         return tcl.termWeights(out.hidden, sel);
       } finally {

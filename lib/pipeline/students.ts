@@ -23,6 +23,12 @@ import { trainStudent } from "../train/loop";
 import { loadReranker } from "../train/reranker";
 import { trainSelected } from "../train/select";
 
+/** Checkpoints the students warm-start from (train/init.ts): `bert` for the RRA-BERT transformer kinds, `gpt` for RRA-GPT; absent or "" = from scratch. */
+export interface StudentInits {
+  bert?: string | null;
+  gpt?: string | null;
+}
+
 /** One student configuration under a display name. */
 export interface StudentSpec {
   name: string;
@@ -175,14 +181,16 @@ function spread(values: readonly number[]): { mean: number; std: number | null }
 export const STUDENT_KINDS = ["residual", "residual-notcl", "residual-nofeat", "lexical", "pure", "pure-notcl", "gpt", "gpt-pure"] as const;
 
 /** The student kinds of the tables: display name and config (on top of the shared settings). */
-export function studentKinds(shared: Partial<TrainConfig>, gptEpochs?: number): Record<string, StudentSpec> {
-  const bert: Partial<TrainConfig> = { ...shared, arch: "bert" };
-  const gpt: Partial<TrainConfig> = { ...shared, arch: "gpt", tcl: false, epochs: gptEpochs ?? shared.epochs };
+export function studentKinds(shared: Partial<TrainConfig>, gptEpochs?: number, init: StudentInits = {}): Record<string, StudentSpec> {
+  const { init: _shared, ...rest } = shared; // a checkpoint is for one architecture: given per kind below
+  const bert: Partial<TrainConfig> = { ...rest, arch: "bert", ...(init.bert ? { init: init.bert } : {}) };
+  const gpt: Partial<TrainConfig> = { ...rest, arch: "gpt", tcl: false, epochs: gptEpochs ?? shared.epochs, ...(init.gpt ? { init: init.gpt } : {}) };
+  const { init: _none, ...lexical } = bert; // no network to warm-start
   return {
     residual: { name: "RRA-BERT residual + features + TCL v3", config: { ...bert, tcl: true } },
     "residual-notcl": { name: "RRA-BERT residual + features, no TCL", config: { ...bert, tcl: false } },
     "residual-nofeat": { name: "RRA-BERT residual, no features, TCL v3", config: { ...bert, tcl: true, features: "none" } },
-    lexical: { name: "lexical features + prior (no transformer)", config: { ...bert, tcl: false, network: false } },
+    lexical: { name: "lexical features + prior (no transformer)", config: { ...lexical, tcl: false, network: false } },
     pure: { name: "RRA-BERT pure (no prior, no features), TCL v3", config: { ...bert, tcl: true, prior: 0, features: "none" }, fuse: true },
     "pure-notcl": { name: "RRA-BERT pure, no TCL", config: { ...bert, tcl: false, prior: 0, features: "none" }, fuse: true },
     gpt: { name: "RRA-GPT residual + features", config: gpt },

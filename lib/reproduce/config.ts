@@ -66,6 +66,14 @@ export interface ReproduceConfig {
   noveleval: boolean;
   /** Format of the exported best model. */
   exportFormat: "onnx" | "tfjs";
+  /**
+   * Warm start (train/init.ts): the BERT checkpoint the RRA-BERT transformer students (not the lexical
+   * ranker) start from, a Hugging Face model folder or "hf:ORG/NAME[@REVISION]"; absent or null = the
+   * presets, trained from scratch (the default: nothing is downloadable offline).
+   */
+  init?: string | null;
+  /** The GPT-2 checkpoint of the RRA-GPT students, as `init`. Absent or null = from scratch. */
+  gptInit?: string | null;
 }
 
 /** The shared student settings: the v3 recipe with honest selection on 3 held-out folds of the training year. */
@@ -114,7 +122,8 @@ export const FAST_REPRODUCE: Readonly<ReproduceConfig> = Object.freeze({
   testQueries: 12,
 } satisfies ReproduceConfig);
 
-const KEYS = Object.keys(DEFAULT_REPRODUCE) as Array<keyof ReproduceConfig>;
+// init and gptInit are optional, so that a configuration without them keeps its stored steps' keys
+const KEYS = [...Object.keys(DEFAULT_REPRODUCE), "init", "gptInit"] as Array<keyof ReproduceConfig>;
 /** TrainConfig fields reproduce sets itself per student; a config file may not override them. */
 const CONTROLLED: readonly string[] = ["train", "dev", "seed", "out", "labels", "teacher", "selection", "loss", "tcl", "fold", "heldOut", "stopEpoch"];
 
@@ -161,6 +170,14 @@ export function resolveReproduceConfig(overrides: Partial<ReproduceConfig> = {},
   if (cfg.exportFormat !== "onnx" && cfg.exportFormat !== "tfjs") throw new ConfigError(`${where}: exportFormat must be onnx or tfjs, got ${show(cfg.exportFormat)}`);
   if (!Array.isArray(cfg.labelJobs) || cfg.labelJobs.some((j) => typeof j?.teacher !== "string")) throw new ConfigError(`${where}: labelJobs must be a list of { teacher, selection?, years? }`);
   if (!cfg.labelJobs.some((j) => j.teacher === cfg.teacher)) cfg.labelJobs.unshift({ teacher: cfg.teacher, selection: "top10+bottom10" });
+  for (const k of ["init", "gptInit"] as const) {
+    const v = cfg[k];
+    if (v === null || v === undefined || v === "") delete cfg[k];
+    else if (typeof v !== "string") throw new ConfigError(`${where}: ${k} must be null or a model folder / "hf:ORG/NAME[@REVISION]", got ${show(v)}`);
+  }
+  for (const part of ["student", "gpt"] as const) {
+    if ("init" in cfg[part]) throw new ConfigError(`${where}: ${part}.init: give the checkpoint as the top-level ${part === "gpt" ? "gptInit" : "init"} (it is for one architecture: the RRA-BERT transformer students or the RRA-GPT ones), not inside ${part}`);
+  }
   if (typeof cfg.noveleval !== "boolean") throw new ConfigError(`${where}: noveleval must be true or false, got ${show(cfg.noveleval)}`);
   return cfg;
 }

@@ -150,9 +150,14 @@ export function dataFingerprint(): string {
   return hash8(entries);
 }
 
+/** The student kinds of a configuration: its shared settings, teacher and warm-start checkpoints. */
+export function reproduceKinds(cfg: ReproduceConfig): Record<string, StudentSpec> {
+  return studentKinds({ ...cfg.student, teacher: cfg.teacher }, undefined, { bert: cfg.init, gpt: cfg.gptInit });
+}
+
 /** The students compared in every direction (names are the tables' and figures' labels). */
 export function directionStudents(cfg: ReproduceConfig): StudentSpec[] {
-  const kinds = studentKinds({ ...cfg.student, teacher: cfg.teacher });
+  const kinds = reproduceKinds(cfg);
   const gpt = (k: string): StudentSpec => ({ ...kinds[k], config: { ...kinds[k].config, ...cfg.gpt } });
   const full = cfg.fullRanking;
   const fullName = full && (full.selection.startsWith("sliding") ? "sliding-window labels (9 calls per query)" : `the teacher's full ${full.selection} ranking (its sliding window: 9 calls per query)`);
@@ -168,7 +173,7 @@ export async function runDirection(db: Kysely<Database>, cfg: ReproduceConfig, w
   const d = parseDirection(direction);
   const out = join(work, "students");
   // the ablation cells are the residual student (features + prior) with TCL v3 on and off, then losses x targets without TCL
-  const base = { ...studentKinds({ ...cfg.student, teacher: cfg.teacher }).residual.config, tcl: undefined };
+  const base = { ...reproduceKinds(cfg).residual.config, tcl: undefined };
   delete (base as { tcl?: unknown }).tcl;
   const common = { out, noveleval: cfg.noveleval, evalQueries: cfg.testQueries, quiet };
   const onCell = (c: AblationCellResult, total: number) => log(`${d.name} ablation ${c.index + 1}/${total} ${c.label} seed ${c.seed}: ${c.reused ? "reused" : `trained in ${c.trainSeconds.toFixed(0)} s`}${c.selection ? `, ${c.selection.epoch} epoch(s) selected` : ""}, ${c.evals.map((e) => `${e.testSet} nDCG@10 ${e.all["ndcg@10"].toFixed(4)}`).join(", ")}`);
@@ -177,7 +182,7 @@ export async function runDirection(db: Kysely<Database>, cfg: ReproduceConfig, w
   ];
   const lossKind = cfg.lossAblation.student;
   if (cfg.lossAblation.direction === d.name) {
-    const lossBase = { ...studentKinds({ ...cfg.student, teacher: cfg.teacher })[lossKind].config } as Partial<TrainConfig>;
+    const lossBase = { ...reproduceKinds(cfg)[lossKind].config } as Partial<TrainConfig>;
     delete lossBase.tcl;
     for (const targets of cfg.lossAblation.targets) {
       // on the residual student without TCL, listNet with exp gains is the TCL-off cell above
@@ -320,7 +325,7 @@ export async function reproduce(cfg: ReproduceConfig, options: ReproduceOptions 
       // the cross-validation protocol runs here, while the child (if any) trains its direction
       if (cfg.crossval) {
         const cv = cfg.crossval;
-        crossval = await step(store, "crossval", { cfg: { crossval: cv, student: cfg.student, teacher: cfg.teacher, seeds: cfg.seeds }, db: paths.db, labelsKey, version: 1 }, () => runCrossval(db, cfg, cv, paths.work, log, quiet));
+        crossval = await step(store, "crossval", { cfg: { crossval: cv, student: cfg.student, teacher: cfg.teacher, seeds: cfg.seeds, ...(cfg.init ? { init: cfg.init } : {}), ...(cfg.gptInit ? { gptInit: cfg.gptInit } : {}) }, db: paths.db, labelsKey, version: 1 }, () => runCrossval(db, cfg, cv, paths.work, log, quiet));
       }
     } finally {
       // the child's failure is the one to report only when this process's own directions succeeded
@@ -361,7 +366,7 @@ export interface CrossValOutput extends Omit<CrossValResult, "perQuery" | "novel
 /** The cross-validation protocol of a configuration (pipeline/crossval.ts) with its students. */
 export async function runCrossval(db: Kysely<Database>, cfg: ReproduceConfig, cv: NonNullable<ReproduceConfig["crossval"]>, work: string, log: (l: string) => void, quiet: boolean): Promise<CrossValOutput> {
   const t0 = Date.now();
-  const kinds = studentKinds({ ...cfg.student, teacher: cfg.teacher });
+  const kinds = reproduceKinds(cfg);
   const students = cv.students.map((k) => (k.startsWith("gpt") ? { ...kinds[k], config: { ...kinds[k].config, ...cfg.gpt } } : kinds[k]));
   const r = await crossValidateStudents(db, {
     students, seeds: cfg.seeds, folds: cv.folds, out: join(work, "students", "models"), quiet, noveleval: cfg.noveleval,

@@ -14,6 +14,7 @@ import * as m0003 from "./migrations/0003_training";
 import * as m0004 from "./migrations/0004_bench";
 import * as m0005 from "./migrations/0005_claims";
 import * as m0006 from "./migrations/0006_lexicons";
+import * as m0007 from "./migrations/0007_train_init";
 
 /** Every migration by name; names sort in the order they must run. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
@@ -23,6 +24,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   "0004_bench": m0004,
   "0005_claims": m0005,
   "0006_lexicons": m0006,
+  "0007_train_init": m0007,
 });
 
 /** A kysely migration provider over a fixed table of migrations, each run in its own transaction. */

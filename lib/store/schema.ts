@@ -195,6 +195,8 @@ export interface TrainRunTable {
   /** student-<hash8 of the resolved config>. */
   id: string;
   config_json: string;
+  /** The checkpoint a warm-started run starts from (train/init.ts InitRecord, JSON); null when trained from scratch (and in rows older than 0007). */
+  init_json: string | null;
   seed: number;
   backend: string;
   versions_json: string;

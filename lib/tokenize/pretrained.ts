@@ -8,9 +8,10 @@
  *         the bos / eos tokens of `tokenizer_config.json` / `special_tokens_map.json` as added tokens.
  * The longest input is the smallest of tokenizer_config's model_max_length and the model's positions.
  */
-import { existsSync, readFileSync } from "fs";
+import { existsSync, mkdirSync, readFileSync } from "fs";
 import { join } from "path";
 import { DataError, show } from "../core/errors";
+import { writeFileAtomic } from "../core/files";
 import { ByteLevelBpeTokenizer, loadBpeTokenizerJson, loadGpt2Files } from "./bpe";
 import { loadHfTokenizerJson, loadVocab, type WordPieceTokenizer } from "./wordpiece";
 
@@ -68,4 +69,39 @@ export function loadCheckpointTokenizer(dir: string, modelType: "bert" | "gpt2",
     kind: "bpe", tokenizer: loadGpt2Files(vj, mt, { addPrefixSpace: cfg.add_prefix_space === true, addedTokens: added, bosToken: bos, eosToken: eos, padToken: pad }), maxLength,
     files: existsSync(cfgFile) ? [vj, mt, cfgFile] : [vj, mt],
   };
+}
+
+/** The tokenizer files of a model folder that loadCheckpointTokenizer may read. */
+export const CHECKPOINT_TOKENIZER_FILES: readonly string[] = ["tokenizer.json", "vocab.txt", "vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json"];
+
+/**
+ * A checkpoint tokenizer kept in a trained student's folder: its files are copied into `folder` (a
+ * subfolder of the model directory) and read back with loadCheckpointTokenizer(folder, modelType, positions),
+ * which gives the same ids as the checkpoint folder did.
+ */
+export interface SavedCheckpointTokenizer {
+  /** Subfolder of the model directory holding the copied files. */
+  folder: string;
+  modelType: "bert" | "gpt2";
+  /** The model's position rows (bounds the tokenizer's maxLength). */
+  positions: number;
+}
+
+/** Copy the tokenizer files of checkpoint folder `from` into `to` (created); returns the names copied. */
+export function copyCheckpointTokenizer(from: string, to: string): string[] {
+  mkdirSync(to, { recursive: true });
+  const names = CHECKPOINT_TOKENIZER_FILES.filter((f) => existsSync(join(from, f)));
+  if (names.length === 0) throw new DataError({ file: from }, `tokenizer files (some of ${CHECKPOINT_TOKENIZER_FILES.join(", ")})`, "none");
+  for (const f of names) writeFileAtomic(join(to, f), readFileSync(join(from, f)));
+  return names;
+}
+
+/** Read a tokenizer kept with copyCheckpointTokenizer in model directory `dir`; `where` names the settings file in errors. */
+export function loadSavedCheckpointTokenizer(dir: string, saved: SavedCheckpointTokenizer, where: string): CheckpointTokenizer {
+  if (saved === null || typeof saved !== "object" || typeof saved.folder !== "string" || (saved.modelType !== "bert" && saved.modelType !== "gpt2") || !Number.isInteger(saved.positions)) {
+    throw new DataError({ file: where, field: "checkpointTokenizer" }, "{ folder, modelType: \"bert\" | \"gpt2\", positions }", show(JSON.stringify(saved)));
+  }
+  const folder = join(dir, saved.folder);
+  if (!existsSync(folder)) throw new DataError({ file: where, field: "checkpointTokenizer.folder" }, `the folder ${folder} with the checkpoint's tokenizer files`, "no such folder", "copy the whole model directory, subfolders included");
+  return loadCheckpointTokenizer(folder, saved.modelType, saved.positions);
 }

@@ -24,8 +24,15 @@ export interface TrainConfig {
   clsWeight: number;
   /** RRA-GPT weight b of the rationale LM loss. Default 0.5. */
   lmWeight: number;
-  /** Encoder preset (MODEL_PRESETS): tiny or small. Default "tiny". */
+  /** Encoder preset (MODEL_PRESETS): tiny or small. Default "tiny". Ignored with `init` (the checkpoint's config.json gives the sizes). */
   preset: string;
+  /**
+   * Warm start (train/init.ts): a Hugging Face checkpoint the student's encoder (arch "bert": a BERT folder)
+   * or decoder (arch "gpt": a GPT-2 folder) starts from, with the checkpoint's own tokenizer instead of the
+   * shipped-corpus WordPiece vocabulary: a model folder or "hf:ORG/NAME[@REVISION]" (the Hugging Face
+   * cache; pulled when absent unless HF_HUB_OFFLINE=1). "" = a preset trained from scratch. Default "".
+   */
+  init: string;
   /** Training dataset (its first-stage lists give the label windows). Default "dl19". */
   train: string;
   /** Dev dataset, evaluated every epoch. Default "dl20". */
@@ -116,7 +123,7 @@ export interface TrainConfig {
   groupSize: number;
   /** Tokens per packed pair. Default 128. */
   maxLength: number;
-  /** WordPiece vocabulary size (trained on the shipped corpus). Default 8000. */
+  /** WordPiece vocabulary size (trained on the shipped corpus). Default 8000. Ignored with `init`. */
   vocabSize: number;
   /** Encoder dropout. Default 0.1. */
   dropout: number;
@@ -142,7 +149,7 @@ export interface TrainConfig {
 
 /** Defaults of every TrainConfig field. */
 export const TRAIN_DEFAULTS: Readonly<TrainConfig> = Object.freeze({
-  arch: "bert", rationale: "auto", clsWeight: 0.5, lmWeight: 0.5, preset: "tiny", train: "dl19", dev: "dl20", labels: null, teacher: "projected:rankvicuna-7b", selection: "top10+bottom10",
+  arch: "bert", rationale: "auto", clsWeight: 0.5, lmWeight: 0.5, preset: "tiny", init: "", train: "dl19", dev: "dl20", labels: null, teacher: "projected:rankvicuna-7b", selection: "top10+bottom10",
   loss: "listNet", missing: "hardNegative" as MissingPolicy, tcl: true, tclVersion: 3, tclRankWeight: 1, tclAlignWeight: 1, tclLambda: 1, ts: "exact", match: true, matchIdf: true,
   prior: 1, learnPrior: true, compositionFit: "first", compositionLr: 10, network: true, zeroHead: true, features: "all", lexicon: "", targets: "exp", targetTau: 5, scoreScale: 1, seed: 42, epochs: 3, lr: 5e-4, warmupSteps: -1,
   weightDecay: 0.01, clip: 1, groupsPerBatch: 8, microBatch: 0, pretrainSteps: 0, groupSize: 20, maxLength: 128, vocabSize: 8000, dropout: 0.1, patience: 2,
@@ -181,7 +188,8 @@ export function resolveTrainConfig(overrides: Partial<TrainConfig> = {}): Readon
   }
   if (c.groupSize < 2) throw new ConfigError(`train config: groupSize must be >= 2, got ${c.groupSize}`);
   const maxLen = (MODEL_PRESETS as Record<string, { maxLen: number }>)[c.preset].maxLen;
-  if (c.maxLength > maxLen) throw new ConfigError(`train config: maxLength ${c.maxLength} exceeds the ${c.preset} preset's maxLen ${maxLen}`);
+  // with init the checkpoint's positions bound maxLength (checked when it is loaded, train/init.ts)
+  if (c.init === "" && c.maxLength > maxLen) throw new ConfigError(`train config: maxLength ${c.maxLength} exceeds the ${c.preset} preset's maxLen ${maxLen}`);
   if (![1, 2, 3].includes(c.tclVersion)) throw new ConfigError(`train config: tclVersion must be 1, 2 or 3, got ${show(c.tclVersion)}`);
   checkTargetForm(targetForm(c), "train config: targets");
   featureNames(c);
@@ -191,6 +199,8 @@ export function resolveTrainConfig(overrides: Partial<TrainConfig> = {}): Readon
   parseHeldOut(c.heldOut);
   if (c.stopEpoch > c.epochs) throw new ConfigError(`train config: stopEpoch ${c.stopEpoch} exceeds epochs ${c.epochs}`);
   if (c.compositionFit !== "first" && c.compositionFit !== "joint") throw new ConfigError(`train config: compositionFit must be "first" or "joint", got ${show(c.compositionFit)}`);
+  if (c.init !== "" && !c.network) throw new ConfigError(`train config: init ${show(c.init)} warm-starts the network, but network is false (the lexical ranker has no network to start); drop init or turn the network on`);
+  if (c.init !== "" && c.pretrainSteps > 0) throw new ConfigError(`train config: pretrainSteps ${c.pretrainSteps} is the pseudo-query warm-up of a student trained from scratch; with init ${show(c.init)} the checkpoint is the pretraining, so expected 0`);
   if (!c.network && c.prior === 0 && featureNames(c).length === 0) throw new ConfigError("train config: network false with no prior and no features leaves nothing to train");
   for (const k of ["lr", "weightDecay", "clip", "dropout", "prior", "scoreScale", "tclRankWeight", "tclAlignWeight", "tclLambda", "targetTau", "compositionLr"] as const) {
     if (!Number.isFinite(c[k]) || c[k] < 0) throw new ConfigError(`train config: ${k} must be a non-negative number, got ${show(c[k])}`);
@@ -229,13 +239,14 @@ export function featureNames(c: Pick<TrainConfig, "features">): LexicalFeature[]
 }
 
 /**
- * The run id of a config: `student-<hash8>` of every field but `out`, with the recipe version (the
+ * The run id of a config: `student-<hash8>` of every field but `out` (and `init` when empty), with the recipe version (the
  * lexical statistics and matching of reconstruction v3 changed what every field means, so no run id of
  * an earlier version is reused).
  */
 export function trainRunId(config: Readonly<TrainConfig>): string {
-  const { out: _out, ...rest } = config;
-  return `student-${hash8({ ...rest, recipe: 3 })}`;
+  // init joins the hash only when set, so the run ids of students trained from scratch stay as they were
+  const { out: _out, init, ...rest } = config;
+  return `student-${hash8({ ...rest, ...(init ? { init } : {}), recipe: 3 })}`;
 }
 
 /** One curve point: train loss/lr/grad_norm per step, dev ndcg@10 per epoch; pretrain loss/lr/grad_norm per warm-up step (epoch 0, own step count). */

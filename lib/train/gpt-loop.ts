@@ -41,10 +41,11 @@ import { loadRationales, type WindowRecord } from "../store/labels";
 import { storeLexicon } from "../store/lexicons";
 import type { Database } from "../store/schema";
 import { normalizedWords } from "../tokenize/normalize";
-import type { WordPieceTokenizer } from "../tokenize/wordpiece";
 import { createComposition, type ScoreComposition } from "../models/composition";
 import { buildGroups, epochBatches, type BuildGroupsOptions, type QueryGroup } from "./batches";
-import { rerankGptLists, saveGptStudent, type GptStudentCore } from "./gpt-student";
+import { rerankGptLists, saveGptStudent, type GptStudentCore, type GptTokenizer } from "./gpt-student";
+import { checkInitUnchanged, initRecord, loadInitDecoder, resolveInit } from "./init";
+import { createPretrainedDecoder } from "../models/checkpoint/pretrained";
 import { featureNames, resolveTrainConfig, startsAtZero, studentTokenizer, targetForm, trainRunId, type CurvePoint, type TrainConfig, type TrainOptions, type TrainResult } from "./config";
 import { fitComposition } from "./composition-fit";
 import { listInputs } from "./lexical-inputs";
@@ -189,8 +190,14 @@ export async function trainGpt(db: Kysely<Database>, overrides: Partial<TrainCon
   const runId = trainRunId(cfg);
   const outDir = cfg.out || projectPath("models", runId);
   const ckptDir = join(outDir, "checkpoint");
+  // warm start (init.ts): the GPT-2 checkpoint is resolved, fingerprinted and read before anything is written
+  const init = cfg.init ? await resolveInit(cfg.init, cfg.arch) : null;
   const finished = finishedRecord(outDir, runId);
-  if (finished !== null) return finished;
+  if (finished !== null) {
+    if (init) checkInitUnchanged(init, outDir);
+    return finished;
+  }
+  const backbone = init ? loadInitDecoder(init, cfg) : null;
   const data = (name: string): Dataset => options.datasets?.[name] ?? loadDataset(name);
   const train = data(cfg.train), dev = data(cfg.dev);
   const lexicon = trainLexicon(cfg, options.datasets);
@@ -202,10 +209,11 @@ export async function trainGpt(db: Kysely<Database>, overrides: Partial<TrainCon
   if (groups.length === 0) throw new ConfigError(`train: no training groups from ${cfg.labels ?? `${cfg.teacher} labels of ${cfg.train}`} (check the labels and the dataset)`);
   const devLists = cfg.stopEpoch >= 0 ? [] : split.devLists;
 
-  const tokenizer: WordPieceTokenizer = studentTokenizer(cfg.vocabSize);
+  // warm-started: GPT-2's byte-level BPE and config; the ranking and classification heads are new (seeded)
+  const tokenizer: GptTokenizer = backbone ? backbone.tokenizer : studentTokenizer(cfg.vocabSize);
   const examples = groups.map((g) => g.passages.map((p, i) => packDecoderExample(tokenizer, g.query, p, g.rationales[i] ?? undefined, { maxLength: cfg.maxLength })));
-  const decCfg = resolveDecoderConfig({ vocabSize: tokenizer.idToToken.length, dropout: cfg.dropout, seed: deriveSeed(cfg.seed, "model") }, { preset: cfg.preset });
-  const model = createRraGpt(decCfg);
+  const decCfg = backbone ? backbone.config : resolveDecoderConfig({ vocabSize: tokenizer.size, dropout: cfg.dropout, seed: deriveSeed(cfg.seed, "model") }, { preset: cfg.preset });
+  const model = backbone ? createPretrainedDecoder(backbone) : createRraGpt(decCfg);
   if (startsAtZero(cfg)) {
     const w = model.getWeights();
     for (const k of ["rank/kernel", "rank/bias"]) w[k] = { shape: w[k].shape, values: new Float32Array(w[k].values.length) };
@@ -219,11 +227,14 @@ export async function trainGpt(db: Kysely<Database>, overrides: Partial<TrainCon
   try {
     const { stepsPerEpoch, totalSteps, warmupSteps, lrAt } = runSchedule(cfg, groups.length);
     const step = createGptTrainStep(model, optimizer, cfg, tokenizer.padId, lrAt, composition);
-    const start = await startRun(db, ckptDir, runId, cfg, outDir, vars, optimizer);
+    const start = await startRun(db, ckptDir, runId, cfg, outDir, vars, optimizer, init && initRecord(init));
     let { curves, best, badEpochs, steps } = start;
     const startEpoch = start.startEpoch;
 
-    const student: GptStudentCore = { model, tokenizer, maxLength: cfg.maxLength, scoring: { composition: composition.values(), features: names, lexicon } };
+    const student: GptStudentCore = {
+      model, tokenizer, maxLength: cfg.maxLength, scoring: { composition: composition.values(), features: names, lexicon },
+      ...(init ? { initTokenizer: { from: init.dir, modelType: "gpt2" as const, positions: decCfg.maxLen } } : {}),
+    };
     const live = (): GptStudentCore => ({ ...student, scoring: { ...student.scoring, composition: composition.values() } });
     const devNdcg = async (): Promise<number> => evaluateRun(dev.qrels, await rerankGptLists(live(), devLists, { tag: runId }), { metrics: ["ndcg@10"], querySet: "intersection" }).all["ndcg@10"];
     if (!start.resumed && devLists.length && best === null) {
@@ -278,7 +289,7 @@ export async function trainGpt(db: Kysely<Database>, overrides: Partial<TrainCon
     const result: TrainResult = { runId, outDir, status, curves, best, steps, resumedFromEpoch: startEpoch, throughput, pretrain: null };
     const prov = provenance();
     writeFileAtomic(join(outDir, "training.json"), JSON.stringify({
-      format: "rra-training-record/1", runId, arch: "gpt", config: cfg, decoder: decCfg, params: model.countParams(), seed: cfg.seed,
+      format: "rra-training-record/1", runId, arch: "gpt", config: cfg, decoder: decCfg, init: init && { ...initRecord(init), warnings: backbone?.warnings ?? [] }, params: model.countParams(), seed: cfg.seed,
       backend: backendInfo()?.name ?? tf.getBackend(), versions: { node: prov.node, ...prov.packages }, gitSha: prov.gitSha, groups: groups.length,
       trainQueries: new Set(groups.map((g) => g.qid)).size, devQueries: devLists.map((l) => l.qid), lexicon: { id: lexiconId, ...lexicon.provenance }, features: names, composition: composition.values(), compositionFit,
       rationale, stepsPerEpoch, totalSteps, warmupSteps, status, steps, best: best && { ...best, "ndcg@10": Number.isFinite(best["ndcg@10"]) ? best["ndcg@10"] : null },

@@ -4,7 +4,8 @@
  *
  * Model directory: config.json = the decoder config plus `kind: "rra-gpt"` (so loaders can tell it from
  * an RRA-BERT directory, whose config.json has no kind), weights.json + weights.bin (decoder save
- * format), vocab.txt, tokenizer.json (packing settings), training.json (written by gpt-loop.ts).
+ * format), vocab.txt (or, warm-started from GPT-2, the checkpoint's tokenizer files in init-tokenizer/),
+ * tokenizer.json (packing settings), training.json (written by gpt-loop.ts).
  */
 import { existsSync, mkdirSync } from "fs";
 import { join } from "path";
@@ -15,8 +16,10 @@ import type { RankedList, Run } from "../data/types";
 import { checkDecoderConfig, createRraGpt, type RraGpt } from "../models/decoder";
 import { packDecoderBatch, packDecoderExample } from "../models/decoder-input";
 import { readWeightsDir } from "../models/weights-file";
-import { loadVocab, type WordPieceTokenizer } from "../tokenize/wordpiece";
-import type { RerankOptions, StudentTokenizerSettings } from "./rerank";
+import { loadSavedCheckpointTokenizer, type SavedCheckpointTokenizer } from "../tokenize/pretrained";
+import { loadVocab, WordPieceTokenizer } from "../tokenize/wordpiece";
+import type { DecoderTokenizer } from "../models/decoder-input";
+import { saveInitTokenizer, type InitTokenizer, type RerankOptions, type StudentTokenizerSettings } from "./rerank";
 import { readScoringSpec, rerankComposed, saveScoringSpec, type ScoringSpec } from "./scoring";
 
 /** The `kind` field of an RRA-GPT directory's config.json. */
@@ -24,10 +27,15 @@ export const GPT_STUDENT_KIND = "rra-gpt";
 /** The decoder's weights.json format (lib/models/decoder.ts). */
 const DECODER_WEIGHTS_FORMAT = "rra-decoder-weights/1";
 
+/** What an RRA-GPT student tokenizes with: the project's WordPiece, or a warm-started GPT-2's byte-level BPE. */
+export type GptTokenizer = DecoderTokenizer & { padId: number; size: number };
+
 /** A loaded RRA-GPT re-ranker. */
 export interface GptStudent {
   model: RraGpt;
-  tokenizer: WordPieceTokenizer;
+  tokenizer: GptTokenizer;
+  /** A warm-started student's checkpoint tokenizer files (rerank.ts InitTokenizer); absent = vocab.txt. */
+  initTokenizer?: InitTokenizer;
   /** Longest packed prompt (+ rationale in training), tokens. */
   maxLength: number;
   /** The composition of the ranking score (scoring.ts). */
@@ -36,22 +44,26 @@ export interface GptStudent {
 }
 
 /** What scoring needs of an RRA-GPT student. */
-export type GptStudentCore = Pick<GptStudent, "model" | "tokenizer" | "maxLength" | "scoring">;
+export type GptStudentCore = Pick<GptStudent, "model" | "tokenizer" | "maxLength" | "scoring" | "initTokenizer">;
 
 /** Write an RRA-GPT model directory (see the module comment). */
 export function saveGptStudent(dir: string, student: GptStudentCore): void {
   mkdirSync(dir, { recursive: true });
   student.model.save(dir);
   writeFileAtomic(join(dir, "config.json"), JSON.stringify({ kind: GPT_STUDENT_KIND, ...student.model.config }, null, 2) + "\n");
-  student.tokenizer.saveVocab(dir);
-  const settings: StudentTokenizerSettings = { format: "rra-student-tokenizer/1", maxLength: student.maxLength, matchChannel: false };
+  const tok = student.tokenizer;
+  let checkpointTokenizer: SavedCheckpointTokenizer | undefined;
+  if (student.initTokenizer) checkpointTokenizer = saveInitTokenizer(dir, student.initTokenizer);
+  else if (tok instanceof WordPieceTokenizer) tok.saveVocab(dir);
+  else throw new ConfigError("saveGptStudent: a byte-level BPE tokenizer is kept as a checkpoint's files (initTokenizer), which this student does not name");
+  const settings: StudentTokenizerSettings = { format: "rra-student-tokenizer/1", maxLength: student.maxLength, matchChannel: false, ...(checkpointTokenizer ? { checkpointTokenizer } : {}) };
   writeFileAtomic(join(dir, "tokenizer.json"), JSON.stringify(settings, null, 1) + "\n");
   saveScoringSpec(dir, student.scoring);
 }
 
 /** Load an RRA-GPT model directory written by `rra train --arch gpt`. */
 export function loadGptStudent(dir: string): GptStudent {
-  for (const f of ["config.json", "weights.json", "weights.bin", "vocab.txt", "tokenizer.json"]) {
+  for (const f of ["config.json", "weights.json", "weights.bin", "tokenizer.json"]) {
     if (!existsSync(join(dir, f))) throw new ConfigError(`loadGptStudent: ${show(dir)} is not a model directory: ${f} is missing (write one with rra train --arch gpt)`);
   }
   const configFile = join(dir, "config.json");
@@ -60,8 +72,10 @@ export function loadGptStudent(dir: string): GptStudent {
   const settings = readJsonObject(join(dir, "tokenizer.json"), "tokenizer settings") as unknown as StudentTokenizerSettings;
   if (settings.format !== "rra-student-tokenizer/1") throw new DataError({ file: join(dir, "tokenizer.json") }, `format "rra-student-tokenizer/1"`, show(settings.format));
   const decoderConfig = checkDecoderConfig(config, configFile);
-  const tokenizer = loadVocab(join(dir, "vocab.txt"));
-  if (tokenizer.idToToken.length !== decoderConfig.vocabSize) throw new DataError({ file: join(dir, "vocab.txt") }, `${decoderConfig.vocabSize} tokens (config.json vocabSize)`, `${tokenizer.idToToken.length}`);
+  const saved = settings.checkpointTokenizer;
+  if (!saved && !existsSync(join(dir, "vocab.txt"))) throw new ConfigError(`loadGptStudent: ${show(dir)} is not a model directory: vocab.txt is missing (write one with rra train --arch gpt)`);
+  const tokenizer: GptTokenizer = saved ? loadSavedCheckpointTokenizer(dir, saved, join(dir, "tokenizer.json")).tokenizer : loadVocab(join(dir, "vocab.txt"));
+  if (saved ? tokenizer.size > decoderConfig.vocabSize : tokenizer.size !== decoderConfig.vocabSize) throw new DataError({ file: join(dir, saved ? saved.folder : "vocab.txt") }, `${saved ? "at most " : ""}${decoderConfig.vocabSize} tokens (config.json vocabSize)`, `${tokenizer.size}`);
   const model = createRraGpt(decoderConfig);
   try {
     model.setWeights(readWeightsDir(dir, DECODER_WEIGHTS_FORMAT));
@@ -69,7 +83,10 @@ export function loadGptStudent(dir: string): GptStudent {
     model.dispose();
     throw e;
   }
-  return { model, tokenizer, maxLength: settings.maxLength, scoring: readScoringSpec(dir), dispose: () => model.dispose() };
+  return {
+    model, tokenizer, maxLength: settings.maxLength, scoring: readScoringSpec(dir), dispose: () => model.dispose(),
+    ...(saved ? { initTokenizer: { from: join(dir, saved.folder), modelType: saved.modelType, positions: saved.positions } } : {}),
+  };
 }
 
 /**

@@ -35,6 +35,7 @@ import { trainGpt } from "./gpt-loop";
 import { accumulateAndApply, createAdamW, type AdamW } from "./schedule";
 import { buildPretrainCorpus, pretrainEncoder } from "./warmup";
 import { featureNames, resolveTrainConfig, startsAtZero, studentTokenizer, targetForm, trainRunId, type BestEpoch, type CurvePoint, type TrainConfig, type TrainOptions, type TrainResult } from "./config";
+import { checkInitUnchanged, initRecord, loadInitEncoder, resolveInit } from "./init";
 import { splitRun, trainLexicon } from "./run-data";
 import { finishedRecord, labelWindows, runSchedule, saveCheckpoint, startRun, storeCurves } from "./run-state";
 
@@ -150,8 +151,14 @@ export async function trainStudent(db: Kysely<Database>, overrides: Partial<Trai
   const runId = trainRunId(cfg);
   const outDir = cfg.out || projectPath("models", runId);
   const ckptDir = join(outDir, "checkpoint");
+  // warm start (init.ts): the checkpoint is resolved, fingerprinted and read before anything is written
+  const init = cfg.init ? await resolveInit(cfg.init, cfg.arch) : null;
   const finished = finishedRecord(outDir, runId);
-  if (finished !== null) return finished;
+  if (finished !== null) {
+    if (init) checkInitUnchanged(init, outDir);
+    return finished;
+  }
+  const backbone = init ? loadInitEncoder(init, cfg) : null;
   const data = (name: string): Dataset => options.datasets?.[name] ?? loadDataset(name);
   const train = data(cfg.train), dev = data(cfg.dev);
 
@@ -164,8 +171,9 @@ export async function trainStudent(db: Kysely<Database>, overrides: Partial<Trai
   if (groups.length === 0) throw new ConfigError(`train: no training groups from ${cfg.labels ?? `${cfg.teacher} labels of ${cfg.train}`} (check the labels and the dataset)`);
   const devLists = cfg.stopEpoch >= 0 ? [] : split.devLists;
 
-  const tokenizer = studentTokenizer(cfg.vocabSize);
-  const encCfg = resolveEncoderConfig({ vocabSize: tokenizer.idToToken.length, typeVocabSize: cfg.match ? matchTypeVocab(cfg.matchIdf) : 2, dropout: cfg.dropout, seed: deriveSeed(cfg.seed, "model") }, { preset: cfg.preset });
+  // warm-started: the checkpoint's tokenizer and config (its two token types; the match channel in a zero-initialised embedding)
+  const tokenizer = backbone ? backbone.tokenizer : studentTokenizer(cfg.vocabSize);
+  const encCfg = backbone ? backbone.config : resolveEncoderConfig({ vocabSize: tokenizer.idToToken.length, typeVocabSize: cfg.match ? matchTypeVocab(cfg.matchIdf) : 2, dropout: cfg.dropout, seed: deriveSeed(cfg.seed, "model") }, { preset: cfg.preset });
   const tcl = cfg.tcl && cfg.network; // the TCL reads the network: off with it
   const v3 = tcl && cfg.tclVersion === 3;
   const model = createRraBert(encCfg, {
@@ -173,6 +181,15 @@ export async function trainStudent(db: Kysely<Database>, overrides: Partial<Trai
     tclConfig: { ...tclVersion(cfg.tclVersion), rankWeight: cfg.tclRankWeight, alignWeight: cfg.tclAlignWeight, lambda: cfg.tclLambda, seed: deriveSeed(cfg.seed, "tcl") },
     composition: { scale: cfg.scoreScale, prior: cfg.prior, learnPrior: cfg.learnPrior, features: names.length },
   });
+  if (backbone) {
+    // the checkpoint's weights; its one-label classifier (a cross-encoder) replaces even a zero head: it is not random
+    try {
+      model.encoder.setWeights(backbone.weights, { partial: true });
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+  }
   const compVars = model.composition?.variables() ?? [];
   // stage 1 (compositionFit "first"): the composition is fitted on every group now (deterministic, so a resumed run fits it again) and then frozen
   const compositionFit = model.composition && cfg.compositionFit === "first" ? fitComposition(model.composition, groups, { loss: cfg.loss }) : null;
@@ -182,7 +199,7 @@ export async function trainStudent(db: Kysely<Database>, overrides: Partial<Trai
   try {
     const { stepsPerEpoch, totalSteps, warmupSteps, lrAt } = runSchedule(cfg, groups.length);
     const step = createTrainStep(model, optimizer, cfg, lrAt);
-    const start = await startRun(db, ckptDir, runId, cfg, outDir, vars, optimizer);
+    const start = await startRun(db, ckptDir, runId, cfg, outDir, vars, optimizer, init && initRecord(init));
     let { curves, best, badEpochs, steps } = start;
     const startEpoch = start.startEpoch;
     let pretrain: TrainResult["pretrain"] = null;
@@ -215,7 +232,9 @@ export async function trainStudent(db: Kysely<Database>, overrides: Partial<Trai
       model, tokenizer, maxLength: cfg.maxLength, matchChannel: cfg.match, matchIdf: cfg.match && cfg.matchIdf, lexicon, features: names,
       composition: () => model.composition?.values() ?? { scale: cfg.scoreScale, prior: 0, weights: [] },
       // the network is untrained when it is off, or when the run stops before its first epoch (a refit of epoch 0) with a zero head
-      network: cfg.network && !(cfg.stopEpoch === 0 && startsAtZero(cfg)),
+      // (a checkpoint's own classifier is not zeroed: it scores)
+      network: cfg.network && !(cfg.stopEpoch === 0 && startsAtZero(cfg) && !backbone?.hasScoreHead),
+      ...(init ? { initTokenizer: { from: init.dir, modelType: "bert" as const, positions: encCfg.maxLen } } : {}),
     };
     const keep = (): void => {
       saveStudent(outDir, student);
@@ -292,7 +311,7 @@ export async function trainStudent(db: Kysely<Database>, overrides: Partial<Trai
     };
     const prov = provenance();
     writeFileAtomic(join(outDir, "training.json"), JSON.stringify({
-      format: "rra-training-record/1", runId, config: cfg, encoder: encCfg, seed: cfg.seed, backend: backendInfo()?.name ?? tf.getBackend(),
+      format: "rra-training-record/1", runId, config: cfg, encoder: encCfg, init: init && { ...initRecord(init), warnings: backbone?.warnings ?? [] }, seed: cfg.seed, backend: backendInfo()?.name ?? tf.getBackend(),
       versions: { node: prov.node, ...prov.packages }, gitSha: prov.gitSha, groups: groups.length, trainQueries: new Set(groups.map((g) => g.qid)).size,
       devQueries: devLists.map((l) => l.qid), lexicon: { id: lexiconId, ...lexicon.provenance }, features: names, composition: student.composition(), compositionFit,
       stepsPerEpoch, totalSteps, warmupSteps, status, steps, best: bestRecord(best), bestEpoch: best?.epoch ?? null, resumedFromEpoch: startEpoch, throughput: result.throughput, pretrain, curves,

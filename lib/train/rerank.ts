@@ -23,6 +23,8 @@ import { readEncoderWeights } from "../models/encoder";
 import { checkEncoderConfig } from "../models/presets";
 import { createRraBert, type RraBert } from "../models/tcl";
 import { loadVocab, type WordPieceTokenizer } from "../tokenize/wordpiece";
+import { copyCheckpointTokenizer, loadSavedCheckpointTokenizer, type SavedCheckpointTokenizer } from "../tokenize/pretrained";
+import { packedTypeVocab } from "../models/match-channel";
 import { zScores } from "../eval/fusion";
 import { MATCH_TYPE_VOCAB, matchTypeVocab, packPairs, type PairInput } from "./batches";
 import { readScoringSpec, rerankComposed, saveScoringSpec, type ScoringSpec } from "./scoring";
@@ -45,6 +47,26 @@ export interface StudentCore {
   composition: () => CompositionValues;
   /** false: the network was never trained (its zero head scores 0), so scoring skips it. Default true. */
   network?: boolean;
+  /** A warm-started student's tokenizer: the checkpoint's files (folder `from`), kept with the model (saveStudent). Absent = the vocab.txt WordPiece. */
+  initTokenizer?: InitTokenizer;
+}
+
+/** Where a checkpoint tokenizer's files are read from when a student is saved. */
+export interface InitTokenizer {
+  /** Folder holding the tokenizer files (the checkpoint, or a loaded student's copy). */
+  from: string;
+  modelType: "bert" | "gpt2";
+  /** The model's position rows. */
+  positions: number;
+}
+
+/** Subfolder of a model directory that holds a warm-started student's checkpoint tokenizer files. */
+export const INIT_TOKENIZER_DIR = "init-tokenizer";
+
+/** Copy a checkpoint tokenizer into model directory `dir`; returns the settings entry that finds it again. */
+export function saveInitTokenizer(dir: string, t: InitTokenizer): SavedCheckpointTokenizer {
+  copyCheckpointTokenizer(t.from, join(dir, INIT_TOKENIZER_DIR));
+  return { folder: INIT_TOKENIZER_DIR, modelType: t.modelType, positions: t.positions };
 }
 
 /** Packing settings stored as tokenizer.json next to vocab.txt. */
@@ -64,6 +86,8 @@ export interface StudentTokenizerSettings {
   stems?: boolean;
   /** false: the network was not trained (rra train --network off) and scores 0; absent = true. */
   network?: boolean;
+  /** A warm-started student: the checkpoint's tokenizer, copied into a subfolder (tokenize/pretrained.ts). Absent = vocab.txt with the project's WordPiece rules. */
+  checkpointTokenizer?: SavedCheckpointTokenizer;
 }
 
 /** A loaded student re-ranker. */
@@ -83,7 +107,10 @@ export function saveStudent(dir: string, student: StudentCore): void {
   mkdirSync(dir, { recursive: true });
   student.model.encoder.save(dir);
   student.tokenizer.saveVocab(dir);
-  const settings: StudentTokenizerSettings = { format: "rra-student-tokenizer/1", maxLength: student.maxLength, matchChannel: student.matchChannel, matchIdf: student.matchIdf, stems: true, ...(student.network === false ? { network: false } : {}) };
+  const settings: StudentTokenizerSettings = {
+    format: "rra-student-tokenizer/1", maxLength: student.maxLength, matchChannel: student.matchChannel, matchIdf: student.matchIdf, stems: true, ...(student.network === false ? { network: false } : {}),
+    ...(student.initTokenizer ? { checkpointTokenizer: saveInitTokenizer(dir, student.initTokenizer) } : {}),
+  };
   writeFileAtomic(join(dir, "tokenizer.json"), JSON.stringify(settings, null, 1) + "\n");
   saveScoringSpec(dir, studentScoring(student));
 }
@@ -96,17 +123,19 @@ export function loadStudent(dir: string): Student {
   const settings = readJsonObject(join(dir, "tokenizer.json"), "tokenizer settings") as unknown as StudentTokenizerSettings;
   if (settings.format !== "rra-student-tokenizer/1") throw new DataError({ file: join(dir, "tokenizer.json") }, `format "rra-student-tokenizer/1"`, show(settings.format));
   const config = checkEncoderConfig(readJsonObject(join(dir, "config.json"), "model config"), join(dir, "config.json"));
-  const tokenizer = loadVocab(join(dir, "vocab.txt"));
-  if (tokenizer.idToToken.length !== config.vocabSize) throw new DataError({ file: join(dir, "vocab.txt") }, `${config.vocabSize} tokens (config.json vocabSize)`, `${tokenizer.idToToken.length}`);
+  const saved = settings.checkpointTokenizer;
+  const tokenizer = saved ? savedWordPiece(dir, saved) : loadVocab(join(dir, "vocab.txt"));
+  if (saved ? tokenizer.size > config.vocabSize : tokenizer.idToToken.length !== config.vocabSize) throw new DataError({ file: join(dir, "vocab.txt") }, `${saved ? "at most " : ""}${config.vocabSize} tokens (config.json vocabSize)`, `${tokenizer.idToToken.length}`);
   const matchChannel = settings.matchChannel === true;
-  if (matchChannel && config.typeVocabSize < MATCH_TYPE_VOCAB) throw new DataError({ file: join(dir, "config.json"), field: "typeVocabSize" }, `>= ${MATCH_TYPE_VOCAB} (tokenizer.json has matchChannel: true)`, `${config.typeVocabSize}`);
+  const typeVocab = packedTypeVocab(config);
+  if (matchChannel && typeVocab < MATCH_TYPE_VOCAB) throw new DataError({ file: join(dir, "config.json"), field: "typeVocabSize" }, `>= ${MATCH_TYPE_VOCAB} (tokenizer.json has matchChannel: true)`, `${typeVocab}`);
   const prior = settings.firstStagePrior ?? 0;
   if (typeof prior !== "number" || !Number.isFinite(prior) || prior < 0) throw new DataError({ file: join(dir, "tokenizer.json"), field: "firstStagePrior" }, "a non-negative number", show(prior));
   const scoreScale = settings.scoreScale ?? 1;
   if (typeof scoreScale !== "number" || !(scoreScale > 0)) throw new DataError({ file: join(dir, "tokenizer.json"), field: "scoreScale" }, "a positive number", show(scoreScale));
   const matchIdf = settings.matchIdf === true;
   if (matchIdf && settings.stems !== true) throw new DataError({ file: join(dir, "tokenizer.json"), field: "matchIdf" }, "an IDF-bucketed match channel on collection statistics (written by this version's rra train)", "a match channel bucketed by an older per-corpus idf.json; train the student again");
-  if (matchIdf && config.typeVocabSize < matchTypeVocab(true)) throw new DataError({ file: join(dir, "config.json"), field: "typeVocabSize" }, `>= ${matchTypeVocab(true)} (IDF-bucketed match channel)`, `${config.typeVocabSize}`);
+  if (matchIdf && typeVocab < matchTypeVocab(true)) throw new DataError({ file: join(dir, "config.json"), field: "typeVocabSize" }, `>= ${matchTypeVocab(true)} (IDF-bucketed match channel)`, `${typeVocab}`);
   const scoring = readScoringSpec(dir, { firstStagePrior: prior, scoreScale });
   if (matchIdf && !scoring.lexicon) throw new ConfigError(`loadStudent: ${show(dir)}: tokenizer.json says matchIdf but lexicon.json is missing`);
   const model = createRraBert(config, { tcl: false, tokenSelection: "exact" });
@@ -119,7 +148,15 @@ export function loadStudent(dir: string): Student {
   return {
     model, tokenizer, maxLength: settings.maxLength, matchChannel, matchIdf, lexicon: scoring.lexicon, features: scoring.features,
     composition: () => scoring.composition, scoring, network: settings.network !== false, dispose: () => model.dispose(),
+    ...(saved ? { initTokenizer: { from: join(dir, saved.folder), modelType: saved.modelType, positions: saved.positions } } : {}),
   };
+}
+
+/** A warm-started RRA-BERT's WordPiece tokenizer, kept in its model directory. */
+function savedWordPiece(dir: string, saved: SavedCheckpointTokenizer): WordPieceTokenizer {
+  const t = loadSavedCheckpointTokenizer(dir, saved, join(dir, "tokenizer.json"));
+  if (t.kind !== "wordpiece") throw new DataError({ file: join(dir, "tokenizer.json"), field: "checkpointTokenizer.modelType" }, "\"bert\" (a WordPiece tokenizer for RRA-BERT)", show(saved.modelType));
+  return t.tokenizer;
 }
 
 /** Options of rerankLists. */

@@ -19,6 +19,7 @@ import { loadWindows, type WindowRecord } from "../store/labels";
 import type { Database } from "../store/schema";
 import { readLabelsJsonl } from "./labels-file";
 import type { CurvePoint, TrainConfig, TrainResult, BestEpoch } from "./config";
+import type { InitRecord } from "./init";
 import { learningRateAt, type AdamW } from "./schedule";
 
 /** A training checkpoint's state.json (besides the tensors). */
@@ -67,10 +68,10 @@ export function loadCheckpoint(dir: string, runId: string, vars: readonly tf.Var
 }
 
 /** Upsert the train_runs row and drop curve points after `resumeStep` (all of them on a fresh start). */
-export async function storeRunStart(db: Kysely<Database>, runId: string, cfg: Readonly<TrainConfig>, outDir: string, resumeStep: number): Promise<void> {
+export async function storeRunStart(db: Kysely<Database>, runId: string, cfg: Readonly<TrainConfig>, outDir: string, resumeStep: number, init: InitRecord | null = null): Promise<void> {
   const prov = provenance();
   const row = {
-    id: runId, config_json: JSON.stringify(cfg), seed: cfg.seed, backend: backendInfo()?.name ?? tf.getBackend(),
+    id: runId, config_json: JSON.stringify(cfg), init_json: init ? JSON.stringify(init) : null, seed: cfg.seed, backend: backendInfo()?.name ?? tf.getBackend(),
     versions_json: JSON.stringify({ node: prov.node, ...prov.packages }), git_sha: prov.gitSha, status: "running", finished_at: null, out_dir: outDir,
   };
   await db.insertInto("train_runs").values(row).onConflict((oc) => oc.column("id").doUpdateSet({ ...row, id: undefined })).execute();
@@ -148,14 +149,17 @@ export interface RunStart {
   startEpoch: number;
 }
 
-/** Restore `<ckptDir>` into vars and optimizer when it holds this run, record the run start in the store, and say where to go on. */
-export async function startRun(db: Kysely<Database>, ckptDir: string, runId: string, cfg: Readonly<TrainConfig>, outDir: string, vars: readonly tf.Variable[], optimizer: AdamW): Promise<RunStart> {
+/**
+ * Restore `<ckptDir>` into vars and optimizer when it holds this run, record the run start in the store
+ * (with the checkpoint a warm-started run starts from), and say where to go on.
+ */
+export async function startRun(db: Kysely<Database>, ckptDir: string, runId: string, cfg: Readonly<TrainConfig>, outDir: string, vars: readonly tf.Variable[], optimizer: AdamW, init: InitRecord | null = null): Promise<RunStart> {
   const resumed = loadCheckpoint(ckptDir, runId, vars, optimizer);
   const start: RunStart = {
     resumed: resumed !== null, curves: resumed?.curves ?? [], best: resumed?.best ?? null, badEpochs: resumed?.badEpochs ?? 0,
     steps: resumed?.step ?? 0, startEpoch: resumed?.epoch ?? 0,
   };
-  await storeRunStart(db, runId, cfg, outDir, start.steps);
+  await storeRunStart(db, runId, cfg, outDir, start.steps, init);
   if (resumed !== null) await storeCurves(db, runId, start.curves); // e.g. the warm-up's points of a run resumed at step 0
   return start;
 }

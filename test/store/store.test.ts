@@ -39,7 +39,7 @@ import { describeBackends, openTestStore, PG_TEST_URL, storePerTest, type Backen
 const ROOT = resolve(__dirname, "..", "..");
 const DL19_RUN = join(ROOT, "data", "trec-dl-2019-2020", "bm25_trec_results_dl19.txt");
 const STORE_TABLES = ["bench_runs", "candidates", "dataset_passages", "datasets", "judgments", "label_claims", "label_jobs", "label_windows", "labels", "lexicons", "metrics", "passages", "queries", "rationales", "run_entries", "runs", "teacher_calls", "train_curves", "train_runs"];
-const MIGRATION_NAMES = ["0001_init", "0002_labels", "0003_training", "0004_bench", "0005_claims", "0006_lexicons"];
+const MIGRATION_NAMES = ["0001_init", "0002_labels", "0003_training", "0004_bench", "0005_claims", "0006_lexicons", "0007_train_init"];
 
 /** The store's own tables (not kysely's bookkeeping), by name. */
 async function tableNames(db: Kysely<Database>, backend: Backend): Promise<string[]> {
