@@ -22,14 +22,14 @@ export interface GraphConst { name: string; type: ValueType; dims: number[]; val
 
 /**
  * Ops of the description, each with numpy broadcasting where it applies:
- *   Gather(table, ids) axis 0 | GatherAxis1(x, scalar index) | Add Sub Mul Div | Sqrt Tanh
+ *   Gather(table, ids) axis 0 | GatherAxis1(x, scalar index) | Add Sub Mul Div | Sqrt Tanh Erf
  *   MatMul(a, b) [.., M, K] x [.., K, N] (transB: b is [.., N, K]) | Softmax (last axis)
  *   ReduceMean / ReduceSum (one axis, kept) | CastFloat | Unsqueeze(axis) | Concat(axis) | Transpose(perm)
  *   OnesLike (index) | CumSum(axis) | EqualFloat GreaterFloat (a float 0/1 of the comparison) | Reshape(static dims, -1 allowed)
  *   SplitHeads(nh) [B, T, H] -> [B, nh, T, H / nh] | MergeHeads [B, nh, T, d] -> [B, T, nh * d]
  */
 export type OpType =
-  | "Gather" | "GatherAxis1" | "Add" | "Sub" | "Mul" | "Div" | "Sqrt" | "Tanh" | "MatMul" | "Softmax"
+  | "Gather" | "GatherAxis1" | "Add" | "Sub" | "Mul" | "Div" | "Sqrt" | "Tanh" | "Erf" | "MatMul" | "Softmax"
   | "ReduceMean" | "ReduceSum" | "CastFloat" | "Unsqueeze" | "Concat" | "Transpose" | "OnesLike" | "CumSum"
   | "EqualFloat" | "GreaterFloat" | "Reshape" | "SplitHeads" | "MergeHeads";
 

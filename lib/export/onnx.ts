@@ -92,7 +92,7 @@ function onnxNodes(n: GraphNode, extra: Array<Record<string, unknown>>, fresh: (
   switch (n.op) {
     case "Gather": return [node("Gather", [a, b], out, [int("axis", 0)])];
     case "GatherAxis1": return [node("Gather", [a, b], out, [int("axis", 1)])];
-    case "Add": case "Sub": case "Mul": case "Div": case "Sqrt": case "Tanh": return [node(n.op, n.inputs, out)];
+    case "Add": case "Sub": case "Mul": case "Div": case "Sqrt": case "Tanh": case "Erf": return [node(n.op, n.inputs, out)];
     case "Softmax": return [node("Softmax", [a], out, [int("axis", -1)])];
     case "ReduceMean": return [node("ReduceMean", [a], out, [ints("axes", [n.attrs.axis ?? -1]), int("keepdims", 1)])];
     case "ReduceSum": return [node("ReduceSum", [a, constInt64([n.attrs.axis ?? -1], [1], "axes")], out, [int("keepdims", 1)])];

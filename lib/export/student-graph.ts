@@ -4,14 +4,20 @@
  * off and no TCL; the export parity check (model.ts) compares the two on real pairs.
  *
  * RRA-BERT: inputs input_ids, attention_mask, token_type_ids [batch, sequence] like a Hugging Face
- * cross-encoder; output logits [batch, 1] = scoreScale * (w . tanh(Wp h_[CLS] + bp) + b).
+ * cross-encoder (token_type_ids 0 query side, 1 passage side, as a Hugging Face tokenizer gives them),
+ * plus match_ids [batch, sequence] when the student reads the exact-match channel (0 = no match, 1 +
+ * IDF bucket for a token of a matched word: lib/train/batches.ts packPairs, split by
+ * models/match-channel.ts splitMatchTypes). The graph recombines them into the row side + 2 * match of
+ * the student's token-type table, so the scores are exactly the student's. Exports written before
+ * match_ids existed took the combined value in token_type_ids (`match: "token-types"`, still built for
+ * tests of the old layout). Output logits [batch, 1] = scoreScale * (w . tanh(Wp h_[CLS] + bp) + b).
  * RRA-GPT: inputs input_ids, attention_mask (the right-padded prompt "[CLS] query: q document: d
  * relevant?", no token types); output logits [batch, 1] = the ranking layer at the last real token.
  * Position ids are cumsum(ones) - 1 along the sequence, and the causal mask compares position ids, so
  * no shape arithmetic is needed.
  */
 import { ConfigError, show } from "../core/errors";
-import type { EncoderConfig } from "../models/presets";
+import type { EncoderConfig, HiddenAct } from "../models/presets";
 import type { DecoderConfig } from "../models/decoder";
 import type { NamedWeights } from "../models/weights-file";
 import { GraphBuilder, type InferenceGraph } from "./graph";
@@ -27,7 +33,7 @@ function columns(values: Float32Array, rows: number, cols: number, from: number,
 
 /** Shared pieces: weights by name, dense, layer norm, GELU, attention. */
 class Blocks {
-  constructor(readonly g: GraphBuilder, private readonly w: NamedWeights, private readonly eps: number) {}
+  constructor(readonly g: GraphBuilder, private readonly w: NamedWeights, private readonly eps: number, private readonly act: HiddenAct = "gelu_tanh") {}
 
   weight(name: string): string {
     const t = this.w[name];
@@ -48,9 +54,10 @@ class Blocks {
     return g.add(g.mul(normed, this.weight(`${name}/gamma`)), this.weight(`${name}/beta`), `${name.replace(/\//g, ".")}.out`);
   }
 
-  /** 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), as encoder.ts gelu. */
+  /** 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), as encoder.ts gelu; 0.5 x (1 + erf(x / sqrt 2)) for "gelu_erf" (BERT's, kernels.ts geluErf). */
   gelu(x: string): string {
     const g = this.g;
+    if (this.act === "gelu_erf") return g.mul(g.mul(g.scalar(0.5), x), g.add(g.scalar(1), g.op("Erf", [g.mul(x, g.scalar(Math.SQRT1_2, "inv_sqrt2"))])));
     const cube = g.mul(g.mul(x, x), x);
     const inner = g.mul(g.scalar(Math.sqrt(2 / Math.PI)), g.add(x, g.mul(g.scalar(0.044715), cube)));
     return g.mul(g.mul(g.scalar(0.5), x), g.add(g.scalar(1), g.op("Tanh", [inner])));
@@ -86,21 +93,43 @@ function keyMask(g: GraphBuilder, mask: string): string {
   return g.op("Unsqueeze", [g.mul(g.sub(g.scalar(1), g.op("CastFloat", [mask])), g.scalar(NEG, "neg"))], { axis: 1 });
 }
 
-/** Refuse what the graph does not build yet (issue 13 item 7), rather than export a model that scores differently. */
+/** Refuse what the graph does not build, rather than export a model that scores differently. */
 function checkExportable(config: { hiddenAct?: string; matchVocabSize?: number }): void {
-  if (config.hiddenAct !== undefined && config.hiddenAct !== "gelu_tanh") throw new ConfigError(`export: hiddenAct ${show(config.hiddenAct)} (a pretrained checkpoint's exact GELU) is not exported yet; only "gelu_tanh" (issue 13 item 7)`);
-  if ((config.matchVocabSize ?? 0) > 0) throw new ConfigError(`export: a separate match embedding (matchVocabSize ${config.matchVocabSize}) is not exported yet (issue 13 item 7)`);
+  if (config.hiddenAct !== undefined && config.hiddenAct !== "gelu_tanh" && config.hiddenAct !== "gelu_erf") throw new ConfigError(`export: hiddenAct must be "gelu_tanh" or "gelu_erf", got ${show(config.hiddenAct)}`);
+  // the training side does not pack a separate match embedding yet (issue 13 item 5: students warm-started with --init)
+  if ((config.matchVocabSize ?? 0) > 0) throw new ConfigError(`export: a separate match embedding (matchVocabSize ${config.matchVocabSize}) is not exported yet (issue 13 item 5)`);
+}
+
+/** How an RRA-BERT graph takes the exact-match channel. */
+export type MatchInput = "separate" | "token-types" | "none";
+
+/** Name of the exact-match input of RRA-BERT graphs. */
+export const MATCH_INPUT = "match_ids";
+
+/** Options of bertGraph. */
+export interface BertGraphOptions {
+  /** Factor on the logit. Default 1 (score.json's scale is applied by the re-ranker). */
+  scoreScale?: number;
+  /**
+   * "separate" (default): token_type_ids 0/1 and a match_ids input; "token-types": the older layout, the
+   * match channel inside token_type_ids; "none": a student without the match channel (no match_ids).
+   */
+  match?: MatchInput;
 }
 
 /** RRA-BERT's serving score as a graph (see the module comment). */
-export function bertGraph(config: Readonly<EncoderConfig>, weights: NamedWeights, scoreScale = 1): InferenceGraph {
+export function bertGraph(config: Readonly<EncoderConfig>, weights: NamedWeights, options: BertGraphOptions = {}): InferenceGraph {
+  const { scoreScale = 1, match = "separate" } = options;
+  if (match !== "separate" && match !== "token-types" && match !== "none") throw new ConfigError(`bertGraph: match must be "separate", "token-types" or "none", got ${show(match)}`);
   checkExportable(config);
   const g = new GraphBuilder("rra-bert");
-  const b = new Blocks(g, weights, config.layerNormEps);
+  const b = new Blocks(g, weights, config.layerNormEps, config.hiddenAct);
   const H = config.hiddenSize, nh = config.numHeads;
   const ids = g.input("input_ids", "index", ["batch", "sequence"]);
   const mask = g.input("attention_mask", "index", ["batch", "sequence"]);
-  const types = g.input("token_type_ids", "index", ["batch", "sequence"]);
+  let types = g.input("token_type_ids", "index", ["batch", "sequence"]);
+  // the student's token-type row: side + 2 * match (lib/train/batches.ts packPairs)
+  if (match === "separate") types = g.add(types, g.mul(g.input(MATCH_INPUT, "index", ["batch", "sequence"]), g.indexConst([2], [], "two")), "type_rows");
   const emb = g.add(g.add(g.op("Gather", [b.weight("embeddings/word"), ids]), g.op("Gather", [b.weight("embeddings/position"), positionIds(g, ids)])),
     g.op("Gather", [b.weight("embeddings/segment"), types]));
   let x = b.layerNorm(emb, "embeddings/ln"); // [B, T, H]
@@ -126,7 +155,7 @@ export function bertGraph(config: Readonly<EncoderConfig>, weights: NamedWeights
 export function gptGraph(config: Readonly<DecoderConfig>, weights: NamedWeights): InferenceGraph {
   checkExportable(config);
   const g = new GraphBuilder("rra-gpt");
-  const b = new Blocks(g, weights, config.layerNormEps);
+  const b = new Blocks(g, weights, config.layerNormEps, config.hiddenAct);
   const H = config.hiddenSize, nh = config.numHeads;
   const ids = g.input("input_ids", "index", ["batch", "sequence"]);
   const mask = g.input("attention_mask", "index", ["batch", "sequence"]);

@@ -66,6 +66,7 @@ export function toTfjsGraph(graph: InferenceGraph, options: { userDefinedMetadat
       case "Mul": node("Mul", [a, b], out, T()); return;
       case "Div": node("RealDiv", [a, b], out, T()); return;
       case "Sqrt": node("Sqrt", [a], out, T()); return;
+      case "Erf": node("Erf", [a], out, T()); return;
       case "Tanh": {
         // 2 sigmoid(2x) - 1: tfjs's wasm Tanh is scalar, its Sigmoid vectorised (lib/models/kernels.ts fastTanh)
         const s = node("Sigmoid", [node("Mul", [a, scalar(2)], fresh(`${out}/2x`), T())], fresh(`${out}/sigmoid`), T());
