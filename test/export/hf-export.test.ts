@@ -254,7 +254,7 @@ describe("rra export: Hugging Face folders (tokenizer.json, model.safetensors, m
     const config = checkEncoderConfig(JSON.parse(readFileSync(join(bert, "config.json"), "utf8")), "config.json");
     assert.equal(pre.config.layerNorm, "pre");
     assert.equal(pre.config.typeVocabSize, config.typeVocabSize);
-    assert.equal(pre.config.hiddenAct, config.hiddenAct ?? "gelu_tanh");
+    assert.equal(pre.config.hiddenAct ?? "gelu_tanh", config.hiddenAct ?? "gelu_tanh"); // the default is not stored
     assert.deepEqual(pre.fresh, []);
     assert.ok(pre.hasScoreHead);
     const src = readEncoderWeights(bert);
@@ -318,7 +318,7 @@ print(json.dumps({"format": meta.get("format"), "count": len(h), "aligned": (8 +
     const c = readExportConfig(old);
     // the older writer's files: model.onnx of the combined token types, config.json without the Hugging Face fields
     writeFileSync(join(old, "model.onnx"), toOnnx(bertGraph(checkEncoderConfig(JSON.parse(readFileSync(join(bert, "config.json"), "utf8")), "config.json"), readEncoderWeights(bert), { match: "token-types" })));
-    const legacy = { format: c.format, target: c.target, file: c.file, student: c.student, inputs: ["input_ids", "attention_mask", "token_type_ids"], output: c.output, tokenizer: c.packing, firstStagePrior: c.firstStagePrior, features: c.features, source: c.source, parity: c.parity, exportedAt: c.exportedAt, versions: c.versions };
+    const legacy = { format: "rra-export/1", target: c.target, file: c.file, student: c.student, inputs: ["input_ids", "attention_mask", "token_type_ids"], output: c.output, tokenizer: c.packing, firstStagePrior: c.firstStagePrior, features: c.features, source: c.source, parity: c.parity, exportedAt: c.exportedAt, versions: c.versions };
     writeFileSync(join(old, "config.json"), JSON.stringify(legacy, null, 2));
     writeFileSync(join(old, "tokenizer.json"), JSON.stringify(c.packing));
     for (const f of ["packing.json", "tokenizer_config.json", "special_tokens_map.json", "model.safetensors"]) rmSync(join(old, f));
@@ -341,7 +341,7 @@ print(json.dumps({"format": meta.get("format"), "count": len(h), "aligned": (8 +
     cpSync(bertOut, bad, { recursive: true });
     const st = join(bad, "model.safetensors");
     truncateSync(st, statSync(st).size - 100);
-    assert.throws(() => loadPretrainedEncoder(bad), (e: unknown) => e instanceof DataError && e.file === st && /data_offsets\) .*the file is truncated/.test(e.message));
+    assert.throws(() => loadPretrainedEncoder(bad), (e: unknown) => e instanceof DataError && e.file === st && /data_offsets\): .*the file is truncated/.test(e.message));
     truncateSync(st, 5);
     assert.throws(() => readSafetensors(st), (e: unknown) => e instanceof DataError && e.message.startsWith(`${st}: expected a safetensors file`));
     // the older layout's packing settings under the tokenizer's name

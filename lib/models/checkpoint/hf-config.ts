@@ -92,7 +92,7 @@ export function bertEncoderConfig(c: HfConfig, options: PretrainedConfigOptions 
   if (H % nh !== 0) throw new DataError({ file: c.file, field: "num_attention_heads" }, `a divisor of hidden_size ${H}`, show(nh));
   return resolveEncoderConfig({
     vocabSize: int(c, "vocab_size"), typeVocabSize: int(c, "type_vocab_size", 2), numLayers: int(c, "num_hidden_layers"), hiddenSize: H, numHeads: nh,
-    ffnSize: int(c, "intermediate_size"), maxLen: int(c, "max_position_embeddings"), layerNorm: position, layerNormEps: num(c, "layer_norm_eps", 1e-12),
+    ffnSize: int(c, "intermediate_size"), maxLen: int(c, "max_position_embeddings"), layerNorm: position as "pre" | "post", layerNormEps: num(c, "layer_norm_eps", 1e-12),
     hiddenAct: hiddenActOf(c, "hidden_act", "gelu"), dropout: options.dropout ?? num(c, "hidden_dropout_prob", 0.1), initStd: num(c, "initializer_range", 0.02),
     seed: options.seed ?? 0, matchVocabSize: options.matchVocabSize ?? matchRows,
   });
