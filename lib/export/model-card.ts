@@ -160,7 +160,7 @@ export function modelCard(config: ExportConfig, training: TrainingRecord | null)
 function inputLines(config: ExportConfig, packing: Record<string, unknown>): string[] {
   const int = config.target === "onnx" ? "int64" : "int32";
   const separate = config.inputs.includes(MATCH_INPUT);
-  const lines = [`- inputs: ${config.inputs.map((i) => `\`${i}\``).join(", ")}, each [batch, sequence], ${int}; output \`logits\` [batch, 1] float32 (the network score: score.json's scale, features and prior are added outside the graph, below)`];
+  const lines = [`- inputs: ${config.inputs.map((i) => `\`${i}\``).join(", ")}, each [batch, sequence], ${int}; output \`logits\` [batch, 1] float32 (the network score; score.json's composition is added outside the graph)`];
   if (config.student.kind === "rra-bert") {
     const idf = packing.matchIdf === true;
     lines.push(`- packing: \`[CLS] query [SEP] passage [SEP]\` with the WordPiece vocabulary of tokenizer.json / vocab.txt, at most ${String(packing.maxLength)} tokens (the passage is cut; ${PACKING_FILE}). \`input_ids\`, \`attention_mask\` and \`token_type_ids\` (0 query side, 1 passage side) are exactly what a Hugging Face tokenizer gives for the pair (query, passage) from tokenizer.json${packing.matchChannel === true ? "" : "."}`);
