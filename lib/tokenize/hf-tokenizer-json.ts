@@ -7,8 +7,10 @@
  * BertNormalizer (clean_text, handle_chinese_chars, strip_accents, lowercase from our options),
  * pre_tokenizer BertPreTokenizer, decoder WordPiece, and a TemplateProcessing post-processor:
  *   "pair" layout (RRA-BERT): single `[CLS] $A [SEP]`, pair `[CLS] $A [SEP] $B:1 [SEP]:1`, truncation
- *     OnlySecond to `maxLength` (the passage is cut: tokenize/pack.ts's rule whenever the query has at most
- *     `maxQueryTokens` tokens, as every TREC DL query does), padding BatchLongest on the right with [PAD];
+ *     LongestFirst to `maxLength`, padding BatchLongest on the right with [PAD]. For a query of at most
+ *     `maxQueryTokens` (32) tokens, as every TREC DL query is, LongestFirst cuts the passage alone, which is
+ *     tokenize/pack.ts's rule; a longer query keeps more tokens there than ours keeps (32). OnlySecond
+ *     would say the same for pairs but makes the Rust tokenizers refuse a single text that is too long;
  *   "prompt" layout (RRA-GPT): single `[CLS] $A`, no truncation (the prompt is cut in the middle, at the
  *     passage, which no Hugging Face truncation strategy does; models/decoder-input.ts), padding BatchLongest.
  * The ids equal the project's for every text where our normalization is BERT's: everything except the
@@ -58,7 +60,7 @@ export function hfTokenizerFiles(tok: WordPieceTokenizer, options: HfTokenizerOp
   tok.idToToken.forEach((token, id) => { vocab[token] = id; });
   const tokenizerJson = {
     version: "1.0",
-    truncation: layout === "pair" ? { direction: "Right", max_length: maxLength, strategy: "OnlySecond", stride: 0 } : null,
+    truncation: layout === "pair" ? { direction: "Right", max_length: maxLength, strategy: "LongestFirst", stride: 0 } : null,
     padding: { strategy: "BatchLongest", direction: "Right", pad_to_multiple_of: null, pad_id: tok.padId, pad_type_id: 0, pad_token: t(tok.padId) },
     added_tokens: specialIds.map((id) => ({ id, content: t(id), single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
     normalizer: { type: "BertNormalizer", clean_text: true, handle_chinese_chars: n.handleCjk, strip_accents: stripAccents, lowercase: n.lowercase },

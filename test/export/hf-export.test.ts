@@ -31,6 +31,7 @@ import { readSafetensors } from "../../lib/models/checkpoint/safetensors";
 import { encodeSafetensors, writeSafetensors } from "../../lib/models/checkpoint/safetensors-write";
 import { readCheckpointTensors } from "../../lib/models/checkpoint/folder";
 import { checkEncoderConfig } from "../../lib/models/presets";
+import { shippedCorpus } from "../../lib/tokenize/corpus";
 import { loadHfTokenizerJson, loadVocab } from "../../lib/tokenize/wordpiece";
 import { loadReranker } from "../../lib/train/reranker";
 import { makeStudentDir } from "../fixtures/tiny-student";
@@ -91,13 +92,13 @@ describe("rra export: Hugging Face folders (tokenizer.json, model.safetensors, m
     assert.match(card, /lib\/train\/scoring\.ts rerankComposed is the reference/);
   });
 
-  it("tokenizer.json loads in the Rust tokenizers and in tokenizers.js; both give our packing's ids, mask and token types on 200 DL19 pairs", async () => {
+  it("tokenizer.json loads in the Rust tokenizers and in tokenizers.js; both give our packing's ids, mask and token types on 200 DL19 pairs (Rust: and every shipped text)", async () => {
     const scorer = await loadExportedScorer(bertOut, { engine: "onnxruntime" });
     try {
       const ours = scorer.pack(pairs); // the project's packing: padded to the longest row, types 0/1 + matchIds
       const T = ours.seqLen;
       const maxLength = Number((readExportConfig(bertOut).packing as { maxLength: number }).maxLength);
-      // Rust: truncation (OnlySecond) and the pair template come from tokenizer.json
+      // Rust: truncation (LongestFirst) and the pair template come from tokenizer.json
       const tok = rust.Tokenizer.fromFile(join(bertOut, "tokenizer.json"));
       const encs = await Promise.all(pairs.map((p) => tok.encode(p.query, p.passage)));
       const padId = loadVocab(join(bert, "vocab.txt")).padId;
@@ -121,6 +122,16 @@ describe("rra export: Hugging Face folders (tokenizer.json, model.safetensors, m
       assert.deepEqual(jr.ids, r.ids);
       assert.deepEqual(jr.types, r.types);
       assert.deepEqual(jr.mask, r.mask);
+      // every shipped text (DL19, DL20, NovelEval queries and passages) alone: the same ids from tokenizer.json
+      const corpus = shippedCorpus();
+      const ourTok = loadVocab(join(bert, "vocab.txt"));
+      const whole = rust.Tokenizer.fromFile(join(bertOut, "tokenizer.json"));
+      whole.disableTruncation();
+      whole.disablePadding(); // tokenizer.json pads a batch to its longest text
+      const all = await whole.encodeBatch(corpus, { addSpecialTokens: false });
+      const differ = corpus.filter((t, i) => JSON.stringify(all[i].getIds()) !== JSON.stringify(ourTok.encode(t).ids));
+      assert.deepEqual(differ.slice(0, 3), [], `${corpus.length - differ.length}/${corpus.length} shipped texts agree`);
+      assert.ok(corpus.length > 9000, `${corpus.length} texts`);
       // and the project's own reader of Hugging Face tokenizer files reads it as vocab.txt
       assert.deepEqual(loadHfTokenizerJson(join(bertOut, "tokenizer.json")).idToToken, loadVocab(join(bert, "vocab.txt")).idToToken);
     } finally {
