@@ -7,6 +7,7 @@ import { readJsonObject } from "../data/text-file";
 import { join } from "path";
 import { DataError, show } from "../core/errors";
 import { MATCH_IDF_EDGES } from "../train/batches";
+import { PACK_DEFAULTS } from "../tokenize/pack";
 import { MATCH_INPUT } from "./student-graph";
 
 /**
@@ -79,6 +80,8 @@ export interface ExportConfig {
   tokenizer?: Record<string, unknown>;
   /** Weight of the first-stage prior the student was trained with (applied by loadReranker's rerank, not in the graph). */
   firstStagePrior: number;
+  /** The factor on the graph's logit in the student's composition (score.json; applied by the re-ranker). Absent in older exports. */
+  scoreScale?: number;
   /** The lexical features of the student's composition (score.json; applied by the re-ranker, not in the graph). Absent in older exports. */
   features?: string[];
   source: { dir: string; runId: string | null };
@@ -163,7 +166,7 @@ function inputLines(config: ExportConfig, packing: Record<string, unknown>): str
   const lines = [`- inputs: ${config.inputs.map((i) => `\`${i}\``).join(", ")}, each [batch, sequence], ${int}; output \`logits\` [batch, 1] float32 (the network score; score.json's composition is added outside the graph)`];
   if (config.student.kind === "rra-bert") {
     const idf = packing.matchIdf === true;
-    lines.push(`- packing: \`[CLS] query [SEP] passage [SEP]\` with the WordPiece vocabulary of tokenizer.json / vocab.txt, at most ${String(packing.maxLength)} tokens (the passage is cut; ${PACKING_FILE}). \`input_ids\`, \`attention_mask\` and \`token_type_ids\` (0 query side, 1 passage side) are exactly what a Hugging Face tokenizer gives for the pair (query, passage) from tokenizer.json${packing.matchChannel === true ? "" : "."}`);
+    lines.push(`- packing: \`[CLS] query [SEP] passage [SEP]\` with the WordPiece vocabulary of tokenizer.json / vocab.txt, at most ${String(packing.maxLength)} tokens (the passage is cut; ${PACKING_FILE}). \`input_ids\`, \`attention_mask\` and \`token_type_ids\` (0 query side, 1 passage side) are exactly what a Hugging Face tokenizer gives for the pair (query, passage) from tokenizer.json (truncation LongestFirst: the same cut while the query has at most ${PACK_DEFAULTS.maxQueryTokens} tokens; a longer query of a pair that does not fit is cut to ${PACK_DEFAULTS.maxQueryTokens} tokens here, so cut it yourself)${packing.matchChannel === true ? "" : "."}`);
     if (packing.matchChannel === true) {
       lines.push(separate
         ? `- \`match_ids\` (the exact-match channel, a separate input because a Hugging Face tokenizer cannot compute it): 0 for every token except the tokens of a word that shares a stem (Porter stemmer, stop words dropped; lib/lexical/match.ts) with a word on the other side, which get ${idf ? `1 + the word's IDF bucket (idf from lexicon.json's collection statistics, bucket edges ${MATCH_IDF_EDGES.join(", ")}: values 1-${MATCH_IDF_EDGES.length + 1})` : "1"}; punctuation pieces and special tokens get 0. lib/train/batches.ts packPairs + lib/models/match-channel.ts splitMatchTypes is the reference; the graph reads token type row \`token_type_ids + 2 * match_ids\` (config.json type_vocab_size ${String(config.student.config.typeVocabSize)}). All-zero match_ids score the pair as if nothing matched: valid input, but not the student's score.`
@@ -172,8 +175,9 @@ function inputLines(config: ExportConfig, packing: Record<string, unknown>): str
   } else {
     lines.push(`- packing: the prompt \`[CLS] query: q document: d relevant?\` (lib/models/decoder-input.ts), right-padded; the score is read at the last real token. tokenizer.json adds [CLS] to the text \`query: {q} document: {d} relevant?\` and gives the same ids when the prompt fits ${String(packing.maxLength)} tokens; longer prompts are cut in the passage, which the caller does (no Hugging Face truncation strategy cuts in the middle).`);
   }
-  if (config.firstStagePrior > 0 || (config.features?.length ?? 0) > 0) {
-    lines.push(`- the re-ranker's score is the graph's logit${(config.features?.length ?? 0) > 0 ? ` + w . f (lexical features ${config.features!.join(", ")}; weights in score.json)` : ""}${config.firstStagePrior > 0 ? ` + ${config.firstStagePrior.toFixed(4)} x z(first-stage score) within each query's list` : ""}, computed by loadReranker with the collection statistics of lexicon.json (not in the graph; lib/train/scoring.ts is the reference). The graph alone is the neural part: it ranks, but its scores are not the student's serving scores.`);
+  const scale = config.scoreScale ?? 1;
+  if (config.firstStagePrior !== 0 || (config.features?.length ?? 0) > 0 || scale !== 1) {
+    lines.push(`- the re-ranker's score is ${scale !== 1 ? `${scale} x ` : ""}the graph's logit${(config.features?.length ?? 0) > 0 ? ` + w . f (lexical features ${config.features!.join(", ")}, standardised within each query's list; weights in score.json)` : ""}${config.firstStagePrior !== 0 ? ` + ${config.firstStagePrior.toFixed(4)} x z(first-stage score) within each query's list (BM25 of lexicon.json when a request has no first-stage scores)` : ""}, computed by loadReranker with the collection statistics of lexicon.json (not in the graph; lib/train/scoring.ts is the reference). The graph alone is the neural part: it ranks, but its scores are not the student's serving scores.`);
   }
   return lines;
 }

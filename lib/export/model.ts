@@ -151,7 +151,7 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
       format: EXPORT_FORMAT, target: format, file: format === "onnx" ? "model.onnx" : "model.json",
       student: { kind: kind === "gpt" ? "rra-gpt" : "rra-bert", config: modelConfig, params },
       inputs: graph.inputs.map((i) => i.name), output: "logits", packing: settings,
-      ...((spec) => ({ firstStagePrior: spec.composition.prior, features: [...spec.features] }))(readScoringSpec(src, { firstStagePrior: Number(settings.firstStagePrior ?? 0), scoreScale: Number(settings.scoreScale ?? 1) })),
+      ...((spec) => ({ firstStagePrior: spec.composition.prior, scoreScale: spec.composition.scale, features: [...spec.features] }))(readScoringSpec(src, { firstStagePrior: Number(settings.firstStagePrior ?? 0), scoreScale: Number(settings.scoreScale ?? 1) })),
       source: { dir: src, runId: training?.runId ?? null },
       parity: { pairs: 0, source, maxAbsDiff: NaN, meanAbsDiff: NaN, tolerance, engine: "" },
       exportedAt: new Date().toISOString(), versions,
