@@ -29,6 +29,8 @@ import { measureMatmul } from "./matmul";
 import { runPeer } from "./peer";
 import { exportModel } from "../export/model";
 import { loadExportedScorer, type ExportedScorer } from "../export/runtime";
+import { MATCH_INPUT } from "../export/student-graph";
+import { splitMatchTypes } from "../models/match-channel";
 import { measureRerankLatency, startServer, type RunningServer } from "../serve/server";
 import { loadReranker, type Reranker } from "../train/reranker";
 import { measureInference, measureTraining, type SpeedSample } from "./speed";
@@ -205,7 +207,9 @@ async function benchOnnx(report: BenchReport, config: BenchConfig, dirs: Map<str
       report.infer.push(row);
       // the reference shape: forward passes over one pre-packed batch x seq batch (no tokenizing), as for tfjs and the PyTorch peer
       const refPairs = Array.from({ length: config.batch }, (_, i) => pairs[i % pairs.length]);
-      const packed = packPairs(tokenizer, refPairs, { maxLength: config.seq, tokenSelection: null, padTo: "max", matchChannel: true });
+      const combined = packPairs(tokenizer, refPairs, { maxLength: config.seq, tokenSelection: null, padTo: "max", matchChannel: true });
+      // an export's graph takes the match channel as its own input (match_ids) beside token types 0/1
+      const packed = r.config.inputs.includes(MATCH_INPUT) ? splitMatchTypes(combined) : combined;
       for (let i = 0; i < config.warmup; i++) await r.runPacked(packed);
       const t1 = performance.now();
       for (let i = 0; i < config.steps; i++) await r.runPacked(packed);

@@ -9,10 +9,14 @@ const HELP = `rra export --model DIR --format onnx|tfjs --out DIR [options]
 
 Write a student trained by rra train (RRA-BERT or RRA-GPT) as a portable inference graph (no TCL, no
 LM head): --format onnx writes model.onnx (IR 8, opset 17) with inputs input_ids, attention_mask
-(and token_type_ids for RRA-BERT) like a Hugging Face cross-encoder, for ONNX Runtime or any ONNX
-stack; --format tfjs writes a TensorFlow.js graph model (model.json + weights) for tf.loadGraphModel
-in Node or a browser. Both come with vocab.txt, tokenizer.json, config.json and a model card
-(README.md: data, teacher, config, metrics, seed, versions).
+(and token_type_ids 0/1 for RRA-BERT) like a Hugging Face cross-encoder, plus match_ids (the
+exact-match channel) for a student that reads it, for ONNX Runtime or any ONNX stack; --format tfjs
+writes a TensorFlow.js graph model (model.json + weights) for tf.loadGraphModel in Node or a browser.
+Both folders are also Hugging Face model folders: tokenizer.json + tokenizer_config.json (the
+WordPiece tokenizer, loadable by the Rust tokenizers, tokenizers.js and transformers), config.json
+with model_type, model.safetensors with Hugging Face parameter names; plus vocab.txt, packing.json
+(the packing settings), score.json + lexicon.json (the score composition) and a model card (README.md:
+data, teacher, config, metrics, seed, versions, inputs, files).
 
 Parity: the export is re-loaded from disk and scored on real shipped pairs against the in-memory
 model; it fails (exit 1, nothing written) when the largest absolute difference exceeds ${PARITY_TOLERANCE}.

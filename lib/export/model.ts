@@ -3,6 +3,11 @@
  * TensorFlow.js graph model, with its vocabulary, packing settings, config.json and a model card,
  * then re-load what was written and compare its scores with the in-memory model on real pairs.
  *
+ * The folder is also a Hugging Face model folder (EXPORT_LAYOUT in model-card.ts): tokenizer.json +
+ * tokenizer_config.json + special_tokens_map.json (tokenize/hf-tokenizer-json.ts), model.safetensors
+ * with Hugging Face parameter names and config.json with model_type and the Hugging Face size fields
+ * (hf-checkpoint.ts); the project's packing settings are packing.json.
+ *
  * The directory is written under a temporary name next to `out` and renamed into place only after
  * the parity check passed, so a failed export leaves no half-written output and keeps an older one.
  */
@@ -19,7 +24,11 @@ import { readScoringSpec } from "../train/scoring";
 import { loadStudent, scorePairs } from "../train/rerank";
 import { checkFinishedTraining } from "../train/training-state";
 import { readJsonObject } from "../data/text-file";
-import { EXPORT_FORMAT, modelCard, readTrainingRecord, type ExportConfig, type ExportTarget, type ParityResult } from "./model-card";
+import { writeSafetensors, type TensorToWrite } from "../models/checkpoint/safetensors-write";
+import { hfTokenizerFiles } from "../tokenize/hf-tokenizer-json";
+import type { WordPieceTokenizer } from "../tokenize/wordpiece";
+import { bertHfConfig, bertHfTensors, gptHfConfig, gptHfTensors } from "./hf-checkpoint";
+import { EXPORT_FORMAT, isExportConfig, modelCard, PACKING_FILE, readTrainingRecord, type ExportConfig, type ExportTarget, type ParityResult } from "./model-card";
 import { toOnnx } from "./onnx";
 import { loadExportedScorer } from "./runtime";
 import { bertGraph, gptGraph } from "./student-graph";
@@ -58,6 +67,9 @@ export interface ExportResult {
   parity: ParityResult;
 }
 
+/** A checkpoint's Hugging Face tokenizer files, copied to the top of a warm-started student's export. */
+const CHECKPOINT_TOKENIZER_FILES: readonly string[] = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "vocab.json", "merges.txt"];
+
 /** Bytes of a file, or of every file under a folder (a warm-started student's init-tokenizer/). */
 function treeBytes(path: string): number {
   return statSync(path).isDirectory() ? readdirSync(path).reduce((n, f) => n + treeBytes(join(path, f)), 0) : statSync(path).size;
@@ -95,7 +107,7 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
   const out = resolve(options.out);
   if (existsSync(out) && readdirSync(out).length > 0) {
     const cfg = join(out, "config.json");
-    const isExport = existsSync(cfg) && readJsonObject(cfg, "export config").format === EXPORT_FORMAT;
+    const isExport = existsSync(cfg) && isExportConfig(readJsonObject(cfg, "export config"));
     if (!isExport) throw new ConfigError(`export: ${show(options.out)} exists and is not an earlier export; choose an empty or new --out`);
   }
   const srcConfig = readJsonObject(join(src, "config.json"), "model config");
@@ -104,12 +116,19 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
   const { pairs, source } = parityPairs(options.parityDataset ?? "dl20", count);
   const batchSize = options.batchSize ?? 64;
 
-  // the in-memory model: its graph and its scores of the parity pairs
+  // the in-memory model: its graph, its Hugging Face view and its scores of the parity pairs
   let graph: InferenceGraph, reference: Float32Array, params: number, modelConfig: Record<string, unknown>;
+  // tokenizer: the student's own WordPiece, written as Hugging Face files (null: a warm-started student's checkpoint tokenizer, copied)
+  let hfTensors: TensorToWrite[], hfConfig: Record<string, unknown>, tokenizer: WordPieceTokenizer | null = null;
   if (kind === "gpt") {
     const gpt = loadGptStudent(src);
     try {
-      graph = gptGraph(gpt.model.config, readWeightsDir(src, "rra-decoder-weights/1"));
+      const weights = readWeightsDir(src, "rra-decoder-weights/1");
+      graph = gptGraph(gpt.model.config, weights);
+      hfTensors = gptHfTensors(gpt.model.config, weights);
+      const tok = gpt.tokenizer;
+      if (!savedTokenizer) tokenizer = tok as WordPieceTokenizer;
+      hfConfig = gptHfConfig(gpt.model.config, { pad: tok.padId, cls: tok.clsId, sep: tok.sepId });
       reference = scoreGptPairs(gpt, pairs, batchSize);
       params = gpt.model.countParams();
       modelConfig = { ...gpt.model.config };
@@ -119,7 +138,13 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
   } else {
     const bert = loadStudent(src);
     try {
-      graph = bertGraph(bert.model.encoder.config, readEncoderWeights(src)); // the network score s_cls; score.json's composition is applied by the re-ranker
+      const weights = readEncoderWeights(src);
+      // the network score s_cls; score.json's composition is applied by the re-ranker
+      graph = bertGraph(bert.model.encoder.config, weights, { match: bert.matchChannel ? "separate" : "none" });
+      hfTensors = bertHfTensors(bert.model.encoder.config, weights);
+      const tok = bert.tokenizer;
+      if (!savedTokenizer) tokenizer = tok;
+      hfConfig = bertHfConfig(bert.model.encoder.config, { pad: tok.padId, cls: tok.clsId, sep: tok.sepId });
       reference = scorePairs(bert, pairs, batchSize);
       params = bert.model.encoder.countParams();
       modelConfig = { ...bert.model.encoder.config };
@@ -136,10 +161,11 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
     const prov = provenance();
     const versions: Record<string, string> = { node: prov.node, ...prov.packages };
     const config: ExportConfig = {
+      ...hfConfig, model_type: String(hfConfig.model_type), architectures: hfConfig.architectures as string[],
       format: EXPORT_FORMAT, target: format, file: format === "onnx" ? "model.onnx" : "model.json",
       student: { kind: kind === "gpt" ? "rra-gpt" : "rra-bert", config: modelConfig, params },
-      inputs: graph.inputs.map((i) => i.name), output: "logits", tokenizer: settings,
-      ...((spec) => ({ firstStagePrior: spec.composition.prior, features: [...spec.features] }))(readScoringSpec(src, { firstStagePrior: Number(settings.firstStagePrior ?? 0), scoreScale: Number(settings.scoreScale ?? 1) })),
+      inputs: graph.inputs.map((i) => i.name), output: "logits", packing: settings,
+      ...((spec) => ({ firstStagePrior: spec.composition.prior, scoreScale: spec.composition.scale, features: [...spec.features] }))(readScoringSpec(src, { firstStagePrior: Number(settings.firstStagePrior ?? 0), scoreScale: Number(settings.scoreScale ?? 1) })),
       source: { dir: src, runId: training?.runId ?? null }, init: training?.init ?? null,
       parity: { pairs: 0, source, maxAbsDiff: NaN, meanAbsDiff: NaN, tolerance, engine: "" },
       exportedAt: new Date().toISOString(), versions,
@@ -151,8 +177,22 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
       writeFileSync(join(tmp, "model.json"), JSON.stringify(art.modelJson));
       writeFileSync(join(tmp, TFJS_WEIGHTS_FILE), art.weightData);
     }
-    for (const f of ["vocab.txt", "tokenizer.json", "score.json", "lexicon.json", "training.json"]) if (existsSync(join(src, f))) copyFileSync(join(src, f), join(tmp, f));
-    if (savedTokenizer) cpSync(join(src, savedTokenizer), join(tmp, savedTokenizer), { recursive: true });
+    for (const f of ["vocab.txt", "score.json", "lexicon.json", "training.json"]) if (existsSync(join(src, f))) copyFileSync(join(src, f), join(tmp, f));
+    // the packing settings under their own name; tokenizer.json is the Hugging Face tokenizer
+    writeFileSync(join(tmp, PACKING_FILE), JSON.stringify(settings, null, 1) + "\n");
+    if (savedTokenizer) {
+      // a warm-started student tokenizes as its checkpoint: its folder is kept, and the checkpoint's own
+      // Hugging Face tokenizer files are the export's
+      cpSync(join(src, savedTokenizer), join(tmp, savedTokenizer), { recursive: true });
+      for (const f of CHECKPOINT_TOKENIZER_FILES) if (existsSync(join(src, savedTokenizer, f))) copyFileSync(join(src, savedTokenizer, f), join(tmp, f));
+    } else if (tokenizer) {
+      const hfTok = hfTokenizerFiles(tokenizer, { layout: kind === "gpt" ? "prompt" : "pair", maxLength: Number(settings.maxLength) });
+      writeFileSync(join(tmp, "tokenizer.json"), JSON.stringify(hfTok.tokenizerJson) + "\n");
+      writeFileSync(join(tmp, "tokenizer_config.json"), JSON.stringify(hfTok.tokenizerConfig, null, 2) + "\n");
+      writeFileSync(join(tmp, "special_tokens_map.json"), JSON.stringify(hfTok.specialTokensMap, null, 2) + "\n");
+    }
+    // "format": "pt" is what transformers requires of a safetensors file's metadata
+    writeSafetensors(join(tmp, "model.safetensors"), hfTensors, { format: "pt", producer: "rra export", kind: config.student.kind });
     writeFileSync(join(tmp, "config.json"), JSON.stringify(config, null, 2) + "\n");
 
     // parity: re-load what was written and score the same pairs

@@ -1,8 +1,10 @@
 /**
  * Scoring with an exported directory (model.ts): ONNX exports run on ONNX Runtime (onnxruntime-node,
  * CPU execution provider), TensorFlow.js exports on tf.loadGraphModel over the current tfjs backend.
- * Pairs are packed exactly as the source model packs them (tokenizer.json, vocab.txt, idf.json) and
- * batched in order of length to limit padding.
+ * Pairs are packed exactly as the source model packs them (vocab.txt, the packing settings of
+ * packing.json / config.json, lexicon.json) and batched in order of length to limit padding. An export
+ * whose graph has a match_ids input gets token_type_ids 0/1 and the match channel apart
+ * (models/match-channel.ts splitMatchTypes); an older export, the combined token types it was built for.
  */
 import * as tf from "@tensorflow/tfjs";
 import { existsSync } from "fs";
@@ -17,8 +19,9 @@ import { readScoringSpec, type ScoringSpec } from "../train/scoring";
 import { lengthOrder } from "../train/rerank";
 import { loadVocab, type WordPieceTokenizer } from "../tokenize/wordpiece";
 import { loadSavedCheckpointTokenizer, type SavedCheckpointTokenizer } from "../tokenize/pretrained";
-import { packedTypeVocab } from "../models/match-channel";
-import { readExportConfig, type ExportConfig } from "./model-card";
+import { packedTypeVocab, splitMatchTypes } from "../models/match-channel";
+import { exportPacking, readExportConfig, type ExportConfig } from "./model-card";
+import { MATCH_INPUT } from "./student-graph";
 import { loadTfjsGraph, TFJS_WEIGHTS_FILE } from "./tfjs-graph";
 
 /** What computes an export's scores. */
@@ -34,14 +37,16 @@ export interface ExportedScorer {
   scoring: ScoringSpec;
   config: ExportConfig;
   scorePairs(pairs: readonly PairInput[]): Promise<Float32Array>;
+  /** The graph's inputs for pairs, packed as the export's source model packs them (padded to the longest row). */
+  pack(pairs: readonly PairInput[]): PackedRows;
   /** Scores of rows packed by the caller (benchmarks, stacks with their own tokenizer): one forward pass. */
   runPacked(rows: PackedRows): Promise<Float32Array>;
   dispose(): void;
 }
 
-/** Packed rows for one forward pass: [B, T] int arrays (types only for RRA-BERT). */
+/** Packed rows for one forward pass: [B, T] int arrays (types only for RRA-BERT; matchIds for an RRA-BERT export with a match_ids input). */
 export type PackedRows = Rows;
-interface Rows { inputIds: Int32Array; attentionMask: Int32Array; tokenTypeIds?: Int32Array; batch: number; seqLen: number }
+interface Rows { inputIds: Int32Array; attentionMask: Int32Array; tokenTypeIds?: Int32Array; matchIds?: Int32Array; batch: number; seqLen: number }
 
 /** Options of loadExportedScorer. */
 export interface ExportedScorerOptions {
@@ -63,7 +68,7 @@ export function onnxRuntime(): typeof import("onnxruntime-node") | null {
 
 /** The packer of an export: the source model's tokenizer and settings. */
 function packerOf(dir: string, config: ExportConfig, scoring: ScoringSpec): { pack: (pairs: readonly PairInput[]) => Rows } {
-  const s = config.tokenizer as { maxLength: number; matchChannel?: boolean; matchIdf?: boolean; stems?: boolean; checkpointTokenizer?: SavedCheckpointTokenizer };
+  const s = exportPacking(config, join(dir, "config.json")) as { maxLength: number; matchChannel?: boolean; matchIdf?: boolean; stems?: boolean; checkpointTokenizer?: SavedCheckpointTokenizer };
   // a warm-started student's tokenizer is the checkpoint's, kept in a subfolder (train/rerank.ts INIT_TOKENIZER_DIR)
   const saved = s.checkpointTokenizer ? loadSavedCheckpointTokenizer(dir, s.checkpointTokenizer, join(dir, "config.json")) : null;
   if (config.student.kind === "rra-gpt") {
@@ -79,7 +84,20 @@ function packerOf(dir: string, config: ExportConfig, scoring: ScoringSpec): { pa
     const types = packedTypeVocab(config.student.config as { typeVocabSize: number; matchVocabSize?: number });
     if (types < matchTypeVocab(true)) throw new ConfigError(`export ${show(dir)}: ${types} token types are too few for the IDF-bucketed match channel`);
   }
-  return { pack: (pairs) => packPairs(tokenizer, pairs, { maxLength: s.maxLength, tokenSelection: null, padTo: "longest", matchChannel: s.matchChannel === true, matchIdf, lexicon: scoring.lexicon }) };
+  const separate = config.inputs.includes(MATCH_INPUT);
+  if (separate && s.matchChannel !== true) throw new DataError({ file: join(dir, "config.json"), field: "inputs" }, `no ${MATCH_INPUT} input (the packing settings have no match channel)`, show(config.inputs.join(", ")));
+  return {
+    pack: (pairs) => {
+      const packed = packPairs(tokenizer, pairs, { maxLength: s.maxLength, tokenSelection: null, padTo: "longest", matchChannel: s.matchChannel === true, matchIdf, lexicon: scoring.lexicon });
+      return separate ? splitMatchTypes(packed) : packed;
+    },
+  };
+}
+
+/** The match_ids of rows for a graph that has the input (a caller's rows without them are refused, not scored as "no match"). */
+function needMatch(rows: Rows): Int32Array {
+  if (!rows.matchIds || rows.matchIds.length !== rows.batch * rows.seqLen) throw new ConfigError(`runPacked: this export's graph has a ${MATCH_INPUT} input; give matchIds [batch, seqLen] (${rows.batch} x ${rows.seqLen}), got ${rows.matchIds ? `${rows.matchIds.length} values` : "none"}`);
+  return rows.matchIds;
 }
 
 /** Score pairs in batches of neighbours by length; `run` scores one packed batch. */
@@ -94,12 +112,12 @@ async function scoreBatched(pairs: readonly PairInput[], batchSize: number, pack
   return out;
 }
 
-/** Load an exported directory (config.json format "rra-export/1") for scoring. */
+/** Load an exported directory (config.json format "rra-export/2", or "rra-export/1" of the older layout) for scoring. */
 export async function loadExportedScorer(dir: string, options: ExportedScorerOptions = {}): Promise<ExportedScorer> {
   const config = readExportConfig(dir);
   const engine = options.engine ?? "auto";
   const batchSize = options.batchSize ?? 128;
-  const settings = config.tokenizer as { firstStagePrior?: number; scoreScale?: number };
+  const settings = exportPacking(config) as { firstStagePrior?: number; scoreScale?: number };
   const scoring = readScoringSpec(dir, { firstStagePrior: config.firstStagePrior ?? settings.firstStagePrior ?? 0, scoreScale: 1 });
   const { pack } = packerOf(dir, config, scoring);
   const kind = config.student.kind === "rra-gpt" ? "gpt" : "bert";
@@ -122,12 +140,14 @@ export async function loadExportedScorer(dir: string, options: ExportedScorerOpt
     const run = async (rows: Rows): Promise<Float32Array> => {
       const feeds: Record<string, import("onnxruntime-node").Tensor> = { input_ids: long(rows.inputIds, rows), attention_mask: long(rows.attentionMask, rows) };
       if (config.inputs.includes("token_type_ids")) feeds.token_type_ids = long(rows.tokenTypeIds as Int32Array, rows);
+      if (config.inputs.includes(MATCH_INPUT)) feeds[MATCH_INPUT] = long(needMatch(rows), rows);
       const out = await session.run(feeds);
       return out.logits.data as Float32Array;
     };
     return {
       kind, format: "onnx", engine: `onnxruntime-cpu (${threads} thread${threads === 1 ? "" : "s"})`, prior, scoring, config,
       scorePairs: (pairs) => scoreBatched(pairs, batchSize, pack, run),
+      pack,
       runPacked: run,
       dispose: () => { void session.release(); },
     };
@@ -139,6 +159,7 @@ export async function loadExportedScorer(dir: string, options: ExportedScorerOpt
     const t = (a: Int32Array) => tf.tensor2d(a, [rows.batch, rows.seqLen], "int32");
     const feeds: tf.NamedTensorMap = { input_ids: t(rows.inputIds), attention_mask: t(rows.attentionMask) };
     if (config.inputs.includes("token_type_ids")) feeds.token_type_ids = t(rows.tokenTypeIds as Int32Array);
+    if (config.inputs.includes(MATCH_INPUT)) feeds[MATCH_INPUT] = t(needMatch(rows));
     const out = model.execute(feeds, "logits") as tf.Tensor;
     const values = out.dataSync() as Float32Array;
     tf.dispose([out, ...Object.values(feeds)]);
@@ -147,6 +168,7 @@ export async function loadExportedScorer(dir: string, options: ExportedScorerOpt
   return {
     kind, format: "tfjs", engine: tfjsEngineName(), prior, scoring, config,
     scorePairs: (pairs) => scoreBatched(pairs, batchSize, pack, run),
+    pack,
     runPacked: run,
     dispose: () => model.dispose(),
   };

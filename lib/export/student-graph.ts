@@ -4,8 +4,15 @@
  * off and no TCL; the export parity check (model.ts) compares the two on real pairs.
  *
  * RRA-BERT: inputs input_ids, attention_mask, token_type_ids [batch, sequence] like a Hugging Face
- * cross-encoder; output logits [batch, 1] = scoreScale * (w . tanh(Wp h_[CLS] + bp) + b). A warm-started
- * encoder (post-LN, erf GELU, a separate match embedding) is built from the same blocks.
+ * cross-encoder (token_type_ids 0 query side, 1 passage side, as a Hugging Face tokenizer gives them),
+ * plus match_ids [batch, sequence] when the student reads the exact-match channel (0 = no match, 1 +
+ * IDF bucket for a token of a matched word: lib/train/batches.ts packPairs, split by
+ * models/match-channel.ts splitMatchTypes). The graph recombines them into the row side + 2 * match of
+ * the student's token-type table, so the scores are exactly the student's. Exports written before
+ * match_ids existed took the combined value in token_type_ids (`match: "token-types"`, still built for
+ * tests of the old layout). Output logits [batch, 1] = scoreScale * (w . tanh(Wp h_[CLS] + bp) + b).
+ * A warm-started encoder (post-LN, erf GELU, a separate match embedding) is built from the same blocks: its
+ * token-type table is segment[t mod 2] + match[t div 2] for the recombined row t.
  * RRA-GPT: inputs input_ids, attention_mask (the right-padded prompt "[CLS] query: q document: d
  * relevant?", no token types); output logits [batch, 1] = the ranking layer at the last real token.
  * Position ids are cumsum(ones) - 1 along the sequence, and the causal mask compares position ids, so
@@ -49,9 +56,10 @@ class Blocks {
     return g.add(g.mul(normed, this.weight(`${name}/gamma`)), this.weight(`${name}/beta`), `${name.replace(/\//g, ".")}.out`);
   }
 
-  /** 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), as encoder.ts gelu. */
+  /** 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), as encoder.ts gelu; 0.5 x (1 + erf(x / sqrt 2)) for "gelu_erf" (BERT's, kernels.ts geluErf). */
   gelu(x: string): string {
     const g = this.g;
+    if (this.act === "gelu_erf") return g.mul(g.mul(g.scalar(0.5), x), g.add(g.scalar(1), g.op("Erf", [g.mul(x, g.scalar(Math.SQRT1_2, "inv_sqrt2"))])));
     const cube = g.mul(g.mul(x, x), x);
     const inner = g.mul(g.scalar(Math.sqrt(2 / Math.PI)), g.add(x, g.mul(g.scalar(0.044715), cube)));
     return g.mul(g.mul(g.scalar(0.5), x), g.add(g.scalar(1), g.op("Tanh", [inner])));
@@ -72,15 +80,8 @@ class Blocks {
     return this.dense(g.op("MergeHeads", [ctx]), `${prefix}/attn/out`);
   }
 
-  /** 0.5 x (1 + erf(x / sqrt(2))), as encoder.ts geluErf (BERT's exact GELU). */
-  geluErf(x: string): string {
-    const g = this.g;
-    return g.mul(g.mul(g.scalar(0.5), x), g.add(g.scalar(1), g.op("Erf", [g.mul(x, g.scalar(Math.SQRT1_2, "sqrt1_2"))])));
-  }
-
   ffn(h: string, prefix: string): string {
-    const inner = this.dense(h, `${prefix}/ffn/in`);
-    return this.dense(this.act === "gelu_erf" ? this.geluErf(inner) : this.gelu(inner), `${prefix}/ffn/out`);
+    return this.dense(this.gelu(this.dense(h, `${prefix}/ffn/in`)), `${prefix}/ffn/out`);
   }
 }
 
@@ -117,15 +118,36 @@ function matchTypeTable(config: Readonly<EncoderConfig>, weights: NamedWeights):
   return out;
 }
 
+/** How an RRA-BERT graph takes the exact-match channel. */
+export type MatchInput = "separate" | "token-types" | "none";
+
+/** Name of the exact-match input of RRA-BERT graphs. */
+export const MATCH_INPUT = "match_ids";
+
+/** Options of bertGraph. */
+export interface BertGraphOptions {
+  /** Factor on the logit. Default 1 (score.json's scale is applied by the re-ranker). */
+  scoreScale?: number;
+  /**
+   * "separate" (default): token_type_ids 0/1 and a match_ids input; "token-types": the older layout, the
+   * match channel inside token_type_ids; "none": a student without the match channel (no match_ids).
+   */
+  match?: MatchInput;
+}
+
 /** RRA-BERT's serving score as a graph (see the module comment). */
-export function bertGraph(config: Readonly<EncoderConfig>, weights: NamedWeights, scoreScale = 1): InferenceGraph {
+export function bertGraph(config: Readonly<EncoderConfig>, weights: NamedWeights, options: BertGraphOptions = {}): InferenceGraph {
+  const { scoreScale = 1, match = "separate" } = options;
+  if (match !== "separate" && match !== "token-types" && match !== "none") throw new ConfigError(`bertGraph: match must be "separate", "token-types" or "none", got ${show(match)}`);
   checkExportable(config, "rra-bert");
   const g = new GraphBuilder("rra-bert");
   const b = new Blocks(g, weights, config.layerNormEps, config.hiddenAct);
   const H = config.hiddenSize, nh = config.numHeads;
   const ids = g.input("input_ids", "index", ["batch", "sequence"]);
   const mask = g.input("attention_mask", "index", ["batch", "sequence"]);
-  const types = g.input("token_type_ids", "index", ["batch", "sequence"]);
+  let types = g.input("token_type_ids", "index", ["batch", "sequence"]);
+  // the student's token-type row: side + 2 * match (lib/train/batches.ts packPairs)
+  if (match === "separate") types = g.add(types, g.mul(g.input(MATCH_INPUT, "index", ["batch", "sequence"]), g.indexConst([2], [], "two")), "type_rows");
   const M = config.matchVocabSize ?? 0;
   const typeTable = M > 0 ? g.weight("embeddings.segment_match", matchTypeTable(config, weights), [2 * M, H]) : b.weight("embeddings/segment");
   const emb = g.add(g.add(g.op("Gather", [b.weight("embeddings/word"), ids]), g.op("Gather", [b.weight("embeddings/position"), positionIds(g, ids)])),

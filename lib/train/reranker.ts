@@ -2,7 +2,7 @@
  * Load a model directory as a re-ranker, whatever wrote it:
  *   - a student written by `rra train`: RRA-BERT (rerank.ts, no `kind` in config.json) or RRA-GPT
  *     (gpt-student.ts, `kind: "rra-gpt"`), scored by TensorFlow.js on the current backend;
- *   - an exported directory (`rra export`, config.json `format: "rra-export/1"`): ONNX (scored by ONNX
+ *   - an exported directory (`rra export`, config.json `format: "rra-export/2"`, or "rra-export/1" of the older layout): ONNX (scored by ONNX
  *     Runtime when it is installed, else by a TensorFlow.js port of the weights) or a TensorFlow.js graph model;
  *   - a Hugging Face cross-encoder folder (config.json with a `model_type`, a one-label
  *     BertForSequenceClassification; cross-encoder.ts), scored by TensorFlow.js as the checkpoint was trained.
@@ -14,7 +14,7 @@ import { tfjsEngineName } from "../backend/native-matmul";
 import { ConfigError, DataError, ModelError, show } from "../core/errors";
 import { readJsonObject } from "../data/text-file";
 import type { RankedList, Run } from "../data/types";
-import { EXPORT_FORMAT } from "../export/model-card";
+import { isExportConfig } from "../export/model-card";
 import { loadExportedScorer, type ScorerEngine } from "../export/runtime";
 import { isHfModelFolder, loadCrossEncoder } from "./cross-encoder";
 import { GPT_STUDENT_KIND, loadGptStudent, scoreGptPairs } from "./gpt-student";
@@ -27,7 +27,7 @@ export function studentKind(dir: string): "bert" | "gpt" {
   const file = join(dir, "config.json");
   if (!existsSync(file)) throw new ConfigError(`studentKind: ${show(dir)} is not a model directory: config.json is missing (write one with rra train)`);
   const config = readJsonObject(file, "model config") as { kind?: unknown; format?: unknown; student?: { kind?: unknown } };
-  const kind = config.format === EXPORT_FORMAT ? config.student?.kind : config.kind;
+  const kind = isExportConfig(config) ? config.student?.kind : config.kind;
   if (kind === undefined || kind === "rra-bert") return "bert";
   if (kind === GPT_STUDENT_KIND) return "gpt";
   throw new DataError({ file, field: "kind" }, `absent or "rra-bert" (RRA-BERT) or ${show(GPT_STUDENT_KIND)}`, show(kind));
@@ -76,12 +76,12 @@ export async function loadReranker(dir: string, options: LoadRerankerOptions = {
   const config = readJsonObject(configFile, "model config") as { format?: unknown; model_type?: unknown };
   const batchSize = options.batchSize ?? 128;
   let base: Omit<Reranker, "score" | "rerank">;
-  if (config.format !== EXPORT_FORMAT && !isHfModelFolder(config)) checkFinishedTraining(dir, options.allowUnfinished);
+  if (!isExportConfig(config) && !isHfModelFolder(config)) checkFinishedTraining(dir, options.allowUnfinished);
   if (isHfModelFolder(config)) {
     // a Hugging Face cross-encoder scores with its own logit: no composition
     const ce = loadCrossEncoder(dir);
     base = { kind: "bert", format: "hf", engine: tfjsEngineName(), dir, scoring: IDENTITY_SCORING, scorePairs: async (pairs) => ce.scorePairs(pairs, batchSize), dispose: () => ce.dispose() };
-  } else if (config.format === EXPORT_FORMAT) {
+  } else if (isExportConfig(config)) {
     const exported = await loadExportedScorer(dir, { engine: options.engine ?? "auto", batchSize, threads: options.threads });
     base = { kind: exported.kind, format: exported.format, engine: exported.engine, dir, scoring: exported.scoring, scorePairs: exported.scorePairs, dispose: exported.dispose };
   } else if (studentKind(dir) === "gpt") {

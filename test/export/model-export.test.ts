@@ -45,9 +45,9 @@ describe("rra export (ONNX and TensorFlow.js graph models with a parity check)",
         assert.match(r.parity.engine, format === "onnx" ? /^onnxruntime-cpu/ : /^tfjs-/);
         const config = readExportConfig(out);
         assert.equal(config.target, format);
-        assert.deepEqual(config.inputs, kind === "bert" ? ["input_ids", "attention_mask", "token_type_ids"] : ["input_ids", "attention_mask"]);
+        assert.deepEqual(config.inputs, kind === "bert" ? ["input_ids", "attention_mask", "token_type_ids", "match_ids"] : ["input_ids", "attention_mask"]);
         assert.equal(config.parity.maxAbsDiff, r.parity.maxAbsDiff);
-        for (const f of ["README.md", "vocab.txt", "tokenizer.json", config.file]) assert.ok(existsSync(join(out, f)), f);
+        for (const f of ["README.md", "vocab.txt", "tokenizer.json", "tokenizer_config.json", "packing.json", "model.safetensors", config.file]) assert.ok(existsSync(join(out, f)), f);
         if (kind === "bert") assert.ok(existsSync(join(out, "lexicon.json")) && existsSync(join(out, "score.json")), "the lexicon of the match channel and the score composition travel with the export");
         const card = readFileSync(join(out, "README.md"), "utf8");
         assert.match(card, /## Parity/);

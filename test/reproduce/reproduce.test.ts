@@ -161,7 +161,7 @@ describe("rra reproduce --fast end to end", function () {
       for (const ext of ["png", "svg", "html"]) assert.ok(figures.includes(`${name}.${ext}`), `figure ${name}.${ext}`);
     }
     const card = JSON.parse(readFileSync(join(dir, "model", "config.json"), "utf8")) as { format: string };
-    assert.equal(card.format, "rra-export/1");
+    assert.equal(card.format, "rra-export/2");
     assert.ok(existsSync(join(dir, "model", "model.onnx")));
   });
 

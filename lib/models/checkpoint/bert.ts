@@ -13,6 +13,8 @@
  * heads the student replaces (pre-training heads cls.*, a classifier when `head: "new"` or with more
  * than one label), which are warnings. Missing tensors are an error that lists them, except the pooler
  * and classifier, which then keep their seeded initial values (warning).
+ * This project's exports (model_type "rra-bert", lib/export/hf-checkpoint.ts) add two tensors:
+ * encoder.LayerNorm (the final LayerNorm of a pre-LN encoder) and embeddings.match_embeddings.
  */
 import { DataError } from "../../core/errors";
 import { encoderVariableShapes } from "../encoder";
@@ -117,6 +119,8 @@ export function mapBertTensors(tensors: CheckpointTensors, c: Readonly<EncoderCo
     linear(`${o}/ffn/out`, `${p}output.dense`, H, c.ffnSize);
     ln(`${o}/ln2`, `${p}output.LayerNorm`);
   }
+  // this project's exports (lib/export/hf-checkpoint.ts): the final LayerNorm of a pre-LN encoder
+  if (c.layerNorm === "pre") ln("final/ln", "encoder.LayerNorm");
   const warnings: string[] = [];
   const fresh: string[] = [];
   if (!linear("pooler", "pooler.dense", H, H, false)) {
@@ -134,7 +138,8 @@ export function mapBertTensors(tensors: CheckpointTensors, c: Readonly<EncoderCo
       warnings.push(`${file}: classifier [${cw.shape.join(", ")}] is not used (${options.head === "new" ? "head: new" : `${cw.shape[0]} labels, the score head has one`}); the student gets a new score head`);
     }
   }
-  if ((c.matchVocabSize ?? 0) > 0) fresh.push("embeddings/match");
+  // the match embedding: zero-initialised for a checkpoint, read back from this project's exports
+  if ((c.matchVocabSize ?? 0) > 0 && !copy("embeddings/match", "embeddings.match_embeddings.weight", "match_vocab_size x hidden_size", false)) fresh.push("embeddings/match");
   if (missing.length) {
     throw new DataError({ file, field: "tensors" }, `every tensor of a ${c.numLayers}-layer BERT`, `${missing.length} missing: ${missing.slice(0, 12).join(", ")}${missing.length > 12 ? `, ... (${missing.length - 12} more)` : ""}`);
   }

@@ -8,7 +8,8 @@
  *   lm_head.weight                             -> tied to wte (checked equal), or lm/kernel when untied
  * Names may carry the "transformer." prefix of GPT2LMHeadModel. The causal-mask buffers attn.bias /
  * attn.masked_bias of older checkpoints are skipped; any other unknown tensor, and any missing one, is an
- * error that lists them. The ranking and classification heads (rank/*, cls/*) are new: seeded values.
+ * error that lists them. The ranking and classification heads (rank/*, cls/*) are new: seeded values,
+ * except in this project's exports, which carry them as rra_rank_head / rra_cls_head (lib/export/hf-checkpoint.ts).
  */
 import { DataError } from "../../core/errors";
 import { decoderVariableShapes, type DecoderConfig } from "../decoder";
@@ -72,6 +73,18 @@ export function mapGpt2Tensors(tensors: CheckpointTensors, c: Readonly<DecoderCo
     const k = new Float32Array(H * V);
     for (let v = 0; v < V; v++) for (let h = 0; h < H; h++) k[h * V + v] = head.values[v * H + h];
     weights["lm/kernel"] = { shape: [H, V], values: k };
+  }
+  // this project's exports (lib/export/hf-checkpoint.ts) carry the ranking and classification heads
+  for (const [ours, theirs] of [["rank", "rra_rank_head"], ["cls", "rra_cls_head"]]) {
+    const w = tensors.get(`${theirs}.weight`), b = tensors.get(`${theirs}.bias`);
+    if (!w && !b) continue;
+    if (!w || !b) throw new DataError({ file, field: `${theirs}.${w ? "bias" : "weight"}` }, `both ${theirs}.weight and ${theirs}.bias`, "only one of them");
+    if (w.shape.join(",") !== `1,${c.hiddenSize}`) throw new DataError({ file, field: `${theirs}.weight` }, `shape [1, ${c.hiddenSize}]`, `[${w.shape.join(", ")}]`);
+    if (b.shape.join(",") !== "1") throw new DataError({ file, field: `${theirs}.bias` }, "shape [1]", `[${b.shape.join(", ")}]`);
+    used.add(`${theirs}.weight`);
+    used.add(`${theirs}.bias`);
+    weights[`${ours}/kernel`] = { shape: [c.hiddenSize, 1], values: w.values };
+    weights[`${ours}/bias`] = { shape: [1], values: b.values };
   }
   if (missing.length) throw new DataError({ file, field: "tensors" }, `every tensor of a ${c.numLayers}-layer GPT-2`, `${missing.length} missing: ${missing.slice(0, 12).join(", ")}${missing.length > 12 ? `, ... (${missing.length - 12} more)` : ""}`);
   const unknown = [...tensors.keys()].filter((n) => !used.has(n) && !/^(transformer\.)?h\.\d+\.attn\.(bias|masked_bias)$/.test(n));

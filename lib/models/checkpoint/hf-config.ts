@@ -14,7 +14,8 @@ import { resolveEncoderConfig, type EncoderConfig, type HiddenAct } from "../pre
 /** A parsed config.json. */
 export interface HfConfig {
   file: string;
-  modelType: "bert" | "gpt2";
+  /** "rra-bert": an RRA-BERT exported by this project (lib/export/hf-checkpoint.ts), read as BERT with `layer_norm_position`. */
+  modelType: "bert" | "gpt2" | "rra-bert";
   /** `architectures` (e.g. ["BertForSequenceClassification"]), [] when absent. */
   architectures: string[];
   raw: Readonly<Record<string, unknown>>;
@@ -32,8 +33,8 @@ export function readHfConfig(dir: string): HfConfig {
   }
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new DataError({ file }, "a JSON object", show(raw));
   const r = raw as Record<string, unknown>;
-  if (r.model_type !== "bert" && r.model_type !== "gpt2") {
-    throw new DataError({ file, field: "model_type" }, "\"bert\" or \"gpt2\" (the architectures this workbench computes exactly)", show(r.model_type));
+  if (r.model_type !== "bert" && r.model_type !== "gpt2" && r.model_type !== "rra-bert") {
+    throw new DataError({ file, field: "model_type" }, "\"bert\" or \"gpt2\" (the architectures this workbench computes exactly), or \"rra-bert\" (this workbench's export)", show(r.model_type));
   }
   const architectures = Array.isArray(r.architectures) ? r.architectures.map(String) : [];
   return { file, modelType: r.model_type, architectures, raw: Object.freeze({ ...r }) };
@@ -74,9 +75,16 @@ export interface PretrainedConfigOptions {
   matchVocabSize?: number;
 }
 
-/** EncoderConfig of a BERT config.json: post-LN, its GELU form, eps, sizes, positions and token types. */
+/**
+ * EncoderConfig of a BERT config.json: post-LN, its GELU form, eps, sizes, positions and token types.
+ * An "rra-bert" export also gives `layer_norm_position` ("pre" / "post") and `match_vocab_size`.
+ */
 export function bertEncoderConfig(c: HfConfig, options: PretrainedConfigOptions = {}): Readonly<EncoderConfig> {
-  if (c.modelType !== "bert") throw new DataError({ file: c.file, field: "model_type" }, "\"bert\"", show(c.modelType));
+  if (c.modelType !== "bert" && c.modelType !== "rra-bert") throw new DataError({ file: c.file, field: "model_type" }, "\"bert\" or \"rra-bert\"", show(c.modelType));
+  const position = c.raw.layer_norm_position ?? "post";
+  if (position !== "post" && (c.modelType !== "rra-bert" || position !== "pre")) throw new DataError({ file: c.file, field: "layer_norm_position" }, c.modelType === "bert" ? "\"post\" (BERT; pre-LN exports say model_type \"rra-bert\")" : "\"pre\" or \"post\"", show(position));
+  const matchRows = c.raw.match_vocab_size ?? 0;
+  if (typeof matchRows !== "number" || !Number.isInteger(matchRows) || matchRows < 0) throw new DataError({ file: c.file, field: "match_vocab_size" }, "a non-negative integer", show(matchRows));
   refuse(c, "position_embedding_type", "absolute", "learned absolute positions");
   refuse(c, "is_decoder", false, "an encoder");
   refuse(c, "add_cross_attention", false, "no cross-attention");
@@ -84,9 +92,9 @@ export function bertEncoderConfig(c: HfConfig, options: PretrainedConfigOptions 
   if (H % nh !== 0) throw new DataError({ file: c.file, field: "num_attention_heads" }, `a divisor of hidden_size ${H}`, show(nh));
   return resolveEncoderConfig({
     vocabSize: int(c, "vocab_size"), typeVocabSize: int(c, "type_vocab_size", 2), numLayers: int(c, "num_hidden_layers"), hiddenSize: H, numHeads: nh,
-    ffnSize: int(c, "intermediate_size"), maxLen: int(c, "max_position_embeddings"), layerNorm: "post", layerNormEps: num(c, "layer_norm_eps", 1e-12),
+    ffnSize: int(c, "intermediate_size"), maxLen: int(c, "max_position_embeddings"), layerNorm: position as "pre" | "post", layerNormEps: num(c, "layer_norm_eps", 1e-12),
     hiddenAct: hiddenActOf(c, "hidden_act", "gelu"), dropout: options.dropout ?? num(c, "hidden_dropout_prob", 0.1), initStd: num(c, "initializer_range", 0.02),
-    seed: options.seed ?? 0, matchVocabSize: options.matchVocabSize ?? 0,
+    seed: options.seed ?? 0, matchVocabSize: options.matchVocabSize ?? matchRows,
   });
 }
 

@@ -50,7 +50,7 @@ export interface PretrainedEncoder {
 /** Read a BERT model folder (BertModel, BertForSequenceClassification, ...). Throws DataError naming the file and tensors on any mismatch. */
 export function loadPretrainedEncoder(dir: string, options: PretrainedEncoderOptions = {}): PretrainedEncoder {
   const hf = readHfConfig(dir);
-  if (hf.modelType !== "bert") throw new DataError({ file: hf.file, field: "model_type" }, "\"bert\" (an encoder; GPT-2 folders load with loadPretrainedDecoder)", JSON.stringify(hf.modelType));
+  if (hf.modelType !== "bert" && hf.modelType !== "rra-bert") throw new DataError({ file: hf.file, field: "model_type" }, "\"bert\" (an encoder; GPT-2 folders load with loadPretrainedDecoder) or \"rra-bert\" (an RRA-BERT export)", JSON.stringify(hf.modelType));
   const config = bertEncoderConfig(hf, options);
   const tok = loadCheckpointTokenizer(dir, "bert", config.maxLen);
   if (tok.kind !== "wordpiece") throw new DataError({ file: dir }, "a WordPiece tokenizer", tok.kind);
