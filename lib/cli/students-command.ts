@@ -9,7 +9,7 @@ import { comparisonMarkdown } from "../eval/tables";
 import { crossValidateStudents } from "../pipeline/crossval";
 import { compareStudents, studentKinds } from "../pipeline/students";
 import { closeStore, defaultStoreTarget, openStore } from "../store/db";
-import type { TrainConfig } from "../train/config";
+import { MEASURED_SETTINGS, type TrainConfig } from "../train/config";
 import { listFlag, numberFlag, parseFlags, required, type Command } from "./args";
 import { defined, RECIPE_FLAGS, RECIPE_HELP, recipeConfig } from "./recipe-flags";
 
@@ -43,10 +43,10 @@ Options:
   --outer-folds K    crossval: outer folds                            default 5
   --seeds LIST       comma-separated seeds                            default 1,2,3
   --students LIST    see above                                        default residual,residual-notcl,lexical,pure,gpt
-  --epochs N         maximum epochs per run                           default 4
+  --epochs N         maximum epochs per run                           default ${MEASURED_SETTINGS.epochs}
   --gpt-epochs N     maximum epochs of the RRA-GPT runs               default: --epochs
-  --lr X             peak learning rate                               default 3e-3
-  --batch G          query groups per optimizer step                  default 2
+  --lr X             peak learning rate                               default ${MEASURED_SETTINGS.lr}
+  --batch G          query groups per optimizer step                  default ${MEASURED_SETTINGS.groupsPerBatch}
   --select MODE      teacher window: top10+bottom10 (RRADistill) or top100 (the full sliding-window
                      ranking; --group-size 100)                       default top10+bottom10
   --group-size N     documents per training group                     default 20
@@ -62,7 +62,7 @@ Options:
   -h, --help         this text
 
 ${RECIPE_HELP}
-  (rra students uses --folds 3 and --score-scale 10 unless told otherwise, the settings of npm start:
+  (rra students uses --folds ${MEASURED_SETTINGS.folds} and --score-scale ${MEASURED_SETTINGS.scoreScale} unless told otherwise, the settings of npm start:
   it always selects on held-out folds)
 
 Examples:
@@ -97,10 +97,10 @@ export const studentsCommand: Command = {
     });
     const num = (f: string, d: number): number => numberFlag("students", values, f, d);
     const shared: Partial<TrainConfig> = {
-      epochs: num("epochs", 4), lr: num("lr", 3e-3), scoreScale: 10, maxSteps: num("max-steps", 0), trainQueries: num("train-queries", 0), groupsPerBatch: num("batch", 2),
-      groupSize: num("group-size", 20), folds: 3, ...(values.select ? { selection: values.select as string } : {}), ...defined(recipeConfig("students", values)),
+      epochs: num("epochs", MEASURED_SETTINGS.epochs), lr: num("lr", MEASURED_SETTINGS.lr), scoreScale: MEASURED_SETTINGS.scoreScale, maxSteps: num("max-steps", 0), trainQueries: num("train-queries", 0), groupsPerBatch: num("batch", MEASURED_SETTINGS.groupsPerBatch),
+      groupSize: num("group-size", 20), folds: MEASURED_SETTINGS.folds, ...(values.select ? { selection: values.select as string } : {}), ...defined(recipeConfig("students", values)),
     };
-    const specs = studentKinds(shared, values["gpt-epochs"] === undefined ? undefined : num("gpt-epochs", 4), { bert: values.init as string | undefined, gpt: values["gpt-init"] as string | undefined });
+    const specs = studentKinds(shared, values["gpt-epochs"] === undefined ? undefined : num("gpt-epochs", MEASURED_SETTINGS.epochs), { bert: values.init as string | undefined, gpt: values["gpt-init"] as string | undefined });
     const kinds = listFlag(values, "students") ?? ["residual", "residual-notcl", "lexical", "pure", "gpt"];
     for (const k of kinds) if (!(k in specs)) throw new ConfigError(`rra students: --students expects some of ${Object.keys(specs).join(", ")}, got ${JSON.stringify(k)}`);
     const out = required("students", values, "out");

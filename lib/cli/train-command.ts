@@ -2,15 +2,10 @@
 import { closeStore, defaultStoreTarget, openStore } from "../store/db";
 import { join } from "path";
 import { resolveTrainConfig, trainStudent, TRAIN_DEFAULTS, type TrainConfig } from "../train/loop";
+import { MEASURED_SETTINGS } from "../train/config";
 import { trainSelected } from "../train/select";
 import { numberFlag, onOffFlag, parseFlags, required, type Command } from "./args";
 import { defined, RECIPE_FLAGS, RECIPE_HELP, recipeConfig } from "./recipe-flags";
-
-/**
- * Where rra train's defaults differ from the library's TRAIN_DEFAULTS: the settings npm start and rra students
- * use (measured on held-out folds of the training year, notes/reconstruction-v3.md), and honest selection.
- */
-export const TRAIN_COMMAND_DEFAULTS = Object.freeze({ epochs: 4, lr: 3e-3, groupsPerBatch: 2, scoreScale: 10, folds: 3 });
 
 /**
  * With --init, a pretrained network is fine-tuned: the usual BERT fine-tuning rate and the checkpoint's own
@@ -73,9 +68,9 @@ Options:
   --select MODE      window selection of that job: top10+bottom10, top20, sliding20/10   default ${TRAIN_DEFAULTS.selection}
   --ts MODE          token selection of TCL v1/v2: exact, topk:<k>, exact+query, topk:<k>+query   default ${TRAIN_DEFAULTS.ts}
   --seed S                                                          default ${TRAIN_DEFAULTS.seed}
-  --epochs N                                                        default ${TRAIN_COMMAND_DEFAULTS.epochs}
-  --lr X             peak learning rate                             default ${TRAIN_COMMAND_DEFAULTS.lr}
-  --batch G          query groups per batch                         default ${TRAIN_COMMAND_DEFAULTS.groupsPerBatch}
+  --epochs N                                                        default ${MEASURED_SETTINGS.epochs}
+  --lr X             peak learning rate                             default ${MEASURED_SETTINGS.lr}
+  --batch G          query groups per batch                         default ${MEASURED_SETTINGS.groupsPerBatch}
   --micro-batch M    groups per forward/backward pass; gradients are accumulated over
                      the batch before one AdamW step (0 = whole batch; e.g. 2 for small)   default ${TRAIN_DEFAULTS.microBatch}
   --pretrain-steps N self-supervised pseudo-query warm-up steps on the shipped passages
@@ -94,7 +89,7 @@ Options:
   -h, --help         this text
 
 ${RECIPE_HELP}
-  (rra train uses --folds ${TRAIN_COMMAND_DEFAULTS.folds} (0 when --dev is given) and --score-scale ${TRAIN_COMMAND_DEFAULTS.scoreScale} unless told
+  (rra train uses --folds ${MEASURED_SETTINGS.folds} (0 when --dev is given) and --score-scale ${MEASURED_SETTINGS.scoreScale} unless told
   otherwise: the settings of npm start and rra students; with --init, --lr ${INIT_COMMAND_DEFAULTS.lr} and --score-scale ${INIT_COMMAND_DEFAULTS.scoreScale},
   the usual fine-tuning settings of a pretrained model, not measured here)
 
@@ -128,10 +123,10 @@ export const trainCommand: Command = {
       lr: num("lr"), groupsPerBatch: num("batch"), maxLength: num("max-length"), vocabSize: num("vocab-size"), patience: num("patience"),
       maxSteps: num("max-steps"), stopEpoch: num("stop-epoch"), microBatch: num("micro-batch"), pretrainSteps: num("pretrain-steps"), devQueries: num("dev-queries"), trainQueries: num("train-queries"), out: required("train", values, "out"),
     };
-    // the measured settings of npm start, unless told otherwise; the epoch count is picked on held-out folds of
+    // the measured settings of npm start (MEASURED_SETTINGS), unless told otherwise; the epoch count is picked on held-out folds of
     // the training year unless a --dev set is named (then on it, as asked)
     const given = defined(config);
-    const withDefaults: Partial<TrainConfig> = { ...TRAIN_COMMAND_DEFAULTS, ...(given.init ? INIT_COMMAND_DEFAULTS : {}), folds: values.dev === undefined ? TRAIN_COMMAND_DEFAULTS.folds : 0, ...given };
+    const withDefaults: Partial<TrainConfig> = { ...MEASURED_SETTINGS, ...(given.init ? INIT_COMMAND_DEFAULTS : {}), folds: values.dev === undefined ? MEASURED_SETTINGS.folds : 0, ...given };
     const db = await openStore((values.db as string | undefined) ?? defaultStoreTarget());
     try {
       const resolved = resolveTrainConfig(withDefaults);

@@ -13,7 +13,7 @@ import { TARGET_FORMS } from "../labels/convert";
 import { parseSelection } from "../labels/select";
 import { isLossName } from "../losses/index";
 import { STUDENT_KINDS } from "../pipeline/students";
-import type { TrainConfig } from "../train/config";
+import { MEASURED_SETTINGS, type TrainConfig } from "../train/config";
 
 /** A label job of the cost-and-quality comparison (run for both TREC DL years). */
 export interface LabelJobSpec {
@@ -77,7 +77,7 @@ export interface ReproduceConfig {
 }
 
 /** The shared student settings: the v3 recipe with honest selection on 3 held-out folds of the training year. */
-const SHARED: Partial<TrainConfig> = { arch: "bert", epochs: 4, lr: 3e-3, scoreScale: 10, groupsPerBatch: 2, folds: 3 };
+const SHARED: Partial<TrainConfig> = { arch: "bert", ...MEASURED_SETTINGS };
 
 /**
  * The default run (`npm start`): tiny students, one seed, both directions, every figure; 18 min 10 s on 2 idle

@@ -156,6 +156,13 @@ export const TRAIN_DEFAULTS: Readonly<TrainConfig> = Object.freeze({
   maxSteps: 0, devQueries: 0, folds: 0, fold: -1, heldOut: "", stopEpoch: -1, trainQueries: 0, out: "",
 });
 
+/**
+ * The student settings npm start uses, measured on held-out folds of the training year
+ * (notes/reconstruction-v3.md): `rra train`, `rra students` and the reproduce configuration start from them
+ * where the library's TRAIN_DEFAULTS differ.
+ */
+export const MEASURED_SETTINGS = Object.freeze({ epochs: 4, lr: 3e-3, scoreScale: 10, groupsPerBatch: 2, folds: 3 });
+
 /** Values of TrainConfig.rationale (RRA-GPT). */
 export const RATIONALE_MODES: readonly string[] = ["auto", "template", "none"];
 

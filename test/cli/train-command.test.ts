@@ -1,12 +1,12 @@
 /**
- * rra train's own defaults: the settings of npm start and rra students (TRAIN_COMMAND_DEFAULTS), and honest
+ * rra train's own defaults: the settings of npm start and rra students (MEASURED_SETTINGS), and honest
  * selection on held-out folds of the training year unless a --dev set is named.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { TRAIN_COMMAND_DEFAULTS } from "../../lib/cli/train-command";
+import { MEASURED_SETTINGS } from "../../lib/train/config";
 import { runCli } from "./run-cli";
 
 describe("rra train defaults", function () {
@@ -21,14 +21,14 @@ describe("rra train defaults", function () {
     const r = await runCli([...base, "--out", out, "--json"]);
     assert.equal(r.code, 0, r.stderr);
     const printed = JSON.parse(r.stdout);
-    assert.equal(printed.folds.length, TRAIN_COMMAND_DEFAULTS.folds);
+    assert.equal(printed.folds.length, MEASURED_SETTINGS.folds);
     assert.equal(typeof printed.selectedEpoch, "number");
     const rec = JSON.parse(readFileSync(join(out, "training.json"), "utf8"));
     assert.equal(rec.config.dev, "dl19", "selection never reads another year");
-    assert.equal(rec.config.folds, TRAIN_COMMAND_DEFAULTS.folds);
-    assert.equal(rec.config.lr, TRAIN_COMMAND_DEFAULTS.lr);
-    assert.equal(rec.config.scoreScale, TRAIN_COMMAND_DEFAULTS.scoreScale);
-    assert.equal(rec.config.groupsPerBatch, TRAIN_COMMAND_DEFAULTS.groupsPerBatch);
+    assert.equal(rec.config.folds, MEASURED_SETTINGS.folds);
+    assert.equal(rec.config.lr, MEASURED_SETTINGS.lr);
+    assert.equal(rec.config.scoreScale, MEASURED_SETTINGS.scoreScale);
+    assert.equal(rec.config.groupsPerBatch, MEASURED_SETTINGS.groupsPerBatch);
   });
 
   it("with --dev: the best epoch is picked on that set, as asked (no folds); explicit flags win over the defaults", async () => {
@@ -39,6 +39,6 @@ describe("rra train defaults", function () {
     assert.equal(rec.config.dev, "dl20");
     assert.equal(rec.config.folds, 0);
     assert.equal(rec.config.lr, 1e-3);
-    assert.equal(rec.config.scoreScale, TRAIN_COMMAND_DEFAULTS.scoreScale);
+    assert.equal(rec.config.scoreScale, MEASURED_SETTINGS.scoreScale);
   });
 });
