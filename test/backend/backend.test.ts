@@ -103,17 +103,16 @@ describe("gradient overrides after danfo.js loads its own tfjs", () => {
 describe("the tfjs Node banner (issue 14 item 4)", () => {
   it("is not printed on the CPU backend's first tensor; every other console.warn still is", () => {
     const script = [
-      'require("tsx/cjs");',
       'const tf = require("@tensorflow/tfjs");',
       'require("./lib/backend/tf.ts");',
       'tf.setBackend("cpu").then(() => { tf.tensor1d([1, 2]).dataSync(); console.warn("a warning of our own"); });',
     ].join("\n");
-    const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf8" });
+    const r = node(script);
     assert.equal(r.status, 0, r.stderr);
     assert.ok(!r.stderr.includes("install our node"), r.stderr);
     assert.match(r.stderr, /a warning of our own/);
     // the check can fail: without the filter the banner is there
-    const bare = spawnSync(process.execPath, ["-e", script.replace('require("./lib/backend/tf.ts");', "")], { encoding: "utf8" });
+    const bare = node(script.replace('require("./lib/backend/tf.ts");', ""));
     assert.match(bare.stderr, /install our node/);
   });
 });
