@@ -262,11 +262,16 @@ export function createRraGpt(config: Readonly<DecoderConfig>): RraGpt {
       const heads = (t: tf.Tensor): tf.Tensor4D => tf.transpose(tf.reshape(t, [B, T, nh, dh]), [0, 2, 1, 3]) as tf.Tensor4D;
       for (let l = 0; l < c.numLayers; l++) {
         const p = `layer${l}`;
-        const [q, k, val] = tf.split(dense(ln(x, `${p}/ln1`), `${p}/attn/qkv`), 3, 1); // each [B*T, H]
-        const probs = tf.softmax(tf.add(tf.mul(tf.matMul(heads(q), heads(k), false, true), 1 / Math.sqrt(dh)), mask)); // [B, nh, T, T]
-        const ctx = tf.matMul(drop(probs, `${p}/attn/probs`) as tf.Tensor4D, heads(val)); // [B, nh, T, dh]
-        x = tf.add(x, drop(dense(tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [B * T, H]), `${p}/attn/out`), `${p}/attn/res`));
-        x = tf.add(x, drop(dense(act(dense(ln(x, `${p}/ln2`), `${p}/ffn/in`)), `${p}/ffn/out`), `${p}/ffn/res`));
+        // each sub-layer in its own tidy, as in encoder.ts: intermediates freed when it ends
+        const h = x;
+        x = tf.tidy(() => {
+          const [q, k, val] = tf.split(dense(ln(h, `${p}/ln1`), `${p}/attn/qkv`), 3, 1); // each [B*T, H]
+          const probs = tf.softmax(tf.add(tf.mul(tf.matMul(heads(q), heads(k), false, true), 1 / Math.sqrt(dh)), mask)); // [B, nh, T, T]
+          const ctx = tf.matMul(drop(probs, `${p}/attn/probs`) as tf.Tensor4D, heads(val)); // [B, nh, T, dh]
+          return tf.add(h, drop(dense(tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [B * T, H]), `${p}/attn/out`), `${p}/attn/res`));
+        });
+        const a = x;
+        x = tf.tidy(() => tf.add(a, drop(dense(act(dense(ln(a, `${p}/ln2`), `${p}/ffn/in`)), `${p}/ffn/out`), `${p}/ffn/res`)));
       }
       const h = ln(x, "final/ln"); // [B*T, H]
       const last = gatherRows(h, tf.tensor1d(Array.from(batch.promptLength, (pl, b) => b * T + pl), "int32")); // [B, H]

@@ -176,19 +176,26 @@ export function createEncoder(config: Readonly<EncoderConfig>): Encoder {
         const [q, k, val] = tf.split(dense(h, `${p}/attn/qkv`), 3, 1); // each [B*T, H]
         const logits = tf.add(tf.mul(tf.matMul(heads(q), heads(k), false, true), 1 / Math.sqrt(dh)), keyMask); // [B, nh, T, T]
         const probs = tf.softmax(logits) as tf.Tensor4D;
-        if (options.returnAttentions) attentions.push(probs);
+        if (options.returnAttentions) attentions.push(tf.keep(probs));
         const ctx = tf.matMul(drop(probs, `${p}/attn/probs`) as tf.Tensor4D, heads(val)); // [B, nh, T, dh]
         return dense(tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [B * T, H]), `${p}/attn/out`);
       };
       const ffn = (h: tf.Tensor, p: string): tf.Tensor => dense(act(dense(h, `${p}/ffn/in`)), `${p}/ffn/out`);
+      // Each sub-layer in a tidy of its own: a sub-layer's intermediates are freed when it ends instead of
+      // when the whole forward does (what backward needs is saved by the engine and survives). Without
+      // this, a 4-layer H256 forward held ~48 MB per 128-token pair and inference over 128 pairs
+      // outgrew the wasm heap (4 GiB).
       for (let l = 0; l < c.numLayers; l++) {
         const p = `layer${l}`;
+        const h = x;
         if (c.layerNorm === "pre") {
-          x = tf.add(x, drop(attention(ln(x, `${p}/ln1`), p), `${p}/attn/res`));
-          x = tf.add(x, drop(ffn(ln(x, `${p}/ln2`), p), `${p}/ffn/res`));
+          x = tf.tidy(() => tf.add(h, drop(attention(ln(h, `${p}/ln1`), p), `${p}/attn/res`)));
+          const a = x;
+          x = tf.tidy(() => tf.add(a, drop(ffn(ln(a, `${p}/ln2`), p), `${p}/ffn/res`)));
         } else {
-          x = ln(tf.add(x, drop(attention(x, p), `${p}/attn/res`)), `${p}/ln1`);
-          x = ln(tf.add(x, drop(ffn(x, p), `${p}/ffn/res`)), `${p}/ln2`);
+          x = tf.tidy(() => ln(tf.add(h, drop(attention(h, p), `${p}/attn/res`)), `${p}/ln1`));
+          const a = x;
+          x = tf.tidy(() => ln(tf.add(a, drop(ffn(a, p), `${p}/ffn/res`)), `${p}/ln2`));
         }
       }
       if (c.layerNorm === "pre") x = ln(x, "final/ln");

@@ -253,3 +253,43 @@ describe("encoder configuration options of pretrained checkpoints (hiddenAct, ma
     erf.dispose();
   });
 });
+
+describe("encoder memory: intermediates are freed layer by layer", () => {
+  before(async () => {
+    await initBackend({ quiet: true });
+  });
+
+  /** Peak bytes above the weights while one inference forward runs (tf.profile). */
+  async function forwardPeak(numLayers: number): Promise<number> {
+    const enc = createEncoder(resolveEncoderConfig({ vocabSize: VOCAB, hiddenSize: 64, numHeads: 4, ffnSize: 256, numLayers, maxLen: 64, dropout: 0, seed: 3 }));
+    try {
+      const batch = makeBatch(Array(8).fill(64), 64);
+      const before = tf.memory().numBytes;
+      const info = await tf.profile(() => tf.tidy(() => enc.score(batch)));
+      tf.dispose(info.result as tf.Tensor);
+      return info.peakBytes - before;
+    } finally {
+      enc.dispose();
+    }
+  }
+
+  it("the peak of a 4-layer forward is about one layer's, not four (what made 128-pair inference outgrow the wasm heap)", async () => {
+    const one = await forwardPeak(1), four = await forwardPeak(4);
+    // before each sub-layer got its own tidy the peak grew with the depth: 4 layers held ~4x one layer's intermediates
+    assert.ok(four < 1.5 * one, `peak above the weights: 1 layer ${one} bytes, 4 layers ${four} bytes`);
+  });
+
+  it("still returns the attentions of every layer when asked, and leaks no tensor", () => {
+    const enc = createEncoder(resolveEncoderConfig({ vocabSize: VOCAB, hiddenSize: 32, numHeads: 2, ffnSize: 64, numLayers: 3, maxLen: 16, dropout: 0, seed: 4 }));
+    try {
+      const before = tf.memory().numTensors;
+      const out = enc.forward(makeBatch([10, 16], 16), { returnAttentions: true });
+      assert.equal(out.attentions?.length, 3);
+      for (const a of out.attentions ?? []) assert.deepEqual(a.shape, [2, 2, 16, 16]);
+      tf.dispose([out.cls, out.hidden, ...(out.attentions ?? [])]);
+      assert.equal(tf.memory().numTensors, before);
+    } finally {
+      enc.dispose();
+    }
+  });
+});
