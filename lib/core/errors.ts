@@ -2,12 +2,22 @@
  * Typed errors. Every message says where (file, line, field), what was expected and what was found,
  * so that a researcher can fix the input without reading our code.
  */
+import { inspect } from "util";
 
 /** Base class of every error the workbench throws on purpose. */
 export class RraError extends Error {
   constructor(message: string) {
     super(message);
     this.name = new.target.name;
+  }
+
+  /**
+   * How console.error and util.inspect show it (a notebook kernel prints a failed cell's error this way):
+   * the message and a one-line hint; the stack only when RRA_STACK=1. The message already says what to fix.
+   */
+  [inspect.custom](): string {
+    if (process.env.RRA_STACK === "1") return this.stack ?? `${this.name}: ${this.message}`;
+    return `${this.name}: ${this.message}\n(the stack is hidden: set process.env.RRA_STACK = "1" and re-run to see it)`;
   }
 }
 

@@ -18,6 +18,7 @@ import { chromium } from "playwright-core";
 import type { Browser, Page } from "playwright-core";
 import { ConfigError, RraError } from "../core/errors";
 import { projectPath } from "../core/paths";
+import { rememberFigurePng } from "../plots/display";
 import type { PlotlyFigure } from "../plots/types";
 
 /** A file format `saveFigure` writes. "json" is the figure itself (data + layout). */
@@ -25,7 +26,7 @@ export type FigureFormat = "png" | "svg" | "html" | "json";
 
 /** Options of `saveFigure`. */
 export interface SaveFigureOptions {
-  /** Output folder. Default `<root>/figures`. */
+  /** Output folder. Default $RRA_FIGURES_DIR, else `<root>/figures`. */
   dir?: string;
   /** Files to write, one per format. Default ["png", "svg", "html"]. */
   formats?: FigureFormat[];
@@ -98,6 +99,11 @@ export function figureHtml(fig: PlotlyFigure, title: string, height = 500, plotl
     `</body></html>\n`;
 }
 
+/** Where saveFigure writes by default: $RRA_FIGURES_DIR when set (tests, CI-sized notebook runs), else `<root>/figures`. */
+export function defaultFiguresDir(): string {
+  return process.env.RRA_FIGURES_DIR || projectPath("figures");
+}
+
 /** Write `<dir>/assets/plotly-<version>.min.js` once and return its path. */
 export function ensurePlotlyAsset(dir: string): string {
   const version = (require("plotly.js-dist-min/package.json") as { version: string }).version;
@@ -168,7 +174,7 @@ export function saveFigure(fig: PlotlyFigure, name: string, opts: SaveFigureOpti
 }
 
 async function render(fig: PlotlyFigure, name: string, opts: SaveFigureOptions): Promise<string[]> {
-  const { dir = projectPath("figures"), formats = ["png", "svg", "html"], width = 800, height = 500, scale = 2 } = opts;
+  const { dir = defaultFiguresDir(), formats = ["png", "svg", "html"], width = 800, height = 500, scale = 2 } = opts;
   const base = join(resolve(dir), name);
   const hold = setInterval(() => undefined, 1 << 30); // keeps Node alive while the unref'd browser works
   if (idleTimer) clearTimeout(idleTimer);
@@ -181,7 +187,11 @@ async function render(fig: PlotlyFigure, name: string, opts: SaveFigureOptions):
         writeFileAtomic(file, figureHtml(fig, name, height, asset));
       }
       else if (format === "json") writeFileAtomic(file, JSON.stringify({ data: fig.data, layout: fig.layout ?? {} }, null, 1) + "\n");
-      else writeFileAtomic(file, await toImage(fig, name, format, width, height, scale));
+      else {
+        const image = await toImage(fig, name, format, width, height, scale);
+        writeFileAtomic(file, image);
+        if (format === "png" && Buffer.isBuffer(image)) rememberFigurePng(fig, image); // showFigure's static copy
+      }
       written.push(file);
     }
     return written;

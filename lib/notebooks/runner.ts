@@ -115,11 +115,17 @@ export async function runNotebooks(paths: string[], opts: RunNotebookOptions = {
   return results;
 }
 
-/** The kernel's extra environment: `opts.env` with SMOKE=1 in smoke mode (the default) and without SMOKE in full mode. */
+/**
+ * The kernel's extra environment: `opts.env` with SMOKE=1 and RRA_FIGURES_DIR (default .cache/notebooks/figures)
+ * in smoke mode (the default), without SMOKE in full mode (figures then go to figures/, the committed ones).
+ */
 export function notebookEnv(opts: Pick<RunNotebookOptions, "mode" | "env">): Record<string, string | undefined> {
   const mode = opts.mode ?? "smoke";
   if (mode !== "smoke" && mode !== "full") throw new ConfigError(`runNotebooks: mode must be "smoke" or "full", got ${JSON.stringify(mode)}`);
-  return { ...(opts.env ?? {}), SMOKE: mode === "smoke" ? "1" : undefined };
+  if (mode === "full") return { ...(opts.env ?? {}), SMOKE: undefined };
+  // CI-sized figures go to .cache/, not over the committed full-size ones in figures/ (unless asked for)
+  const figures = opts.env?.RRA_FIGURES_DIR ?? process.env.RRA_FIGURES_DIR ?? projectPath(".cache", "notebooks", "figures");
+  return { ...(opts.env ?? {}), SMOKE: "1", RRA_FIGURES_DIR: figures };
 }
 
 async function runOne(path: string, opts: RunNotebookOptions, label: string): Promise<NotebookRun> {

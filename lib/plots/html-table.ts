@@ -19,11 +19,14 @@ export function htmlTable(records: ReadonlyArray<Record<string, unknown>>, optio
     if (typeof v === "number") return `<td style="text-align:right">${Number.isInteger(v) ? v : v.toFixed(digits)}</td>`;
     return `<td style="text-align:left">${esc(v === null || v === undefined ? "" : String(v))}</td>`;
   };
+  // the wrapper scrolls sideways inside the notebook column instead of spilling over it
   return [
+    `<div class="rra-table" style="overflow-x:auto;max-width:100%">`,
     "<table>",
     caption ? `<caption style="text-align:left;font-weight:bold">${esc(caption)}</caption>` : "",
     `<thead><tr>${cols.map((c) => `<th style="text-align:left">${esc(c)}</th>`).join("")}</tr></thead>`,
     `<tbody>${records.map((r) => `<tr>${cols.map((c) => cell(r[c])).join("")}</tr>`).join("")}</tbody>`,
     "</table>",
+    "</div>",
   ].join("");
 }

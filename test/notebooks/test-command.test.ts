@@ -9,7 +9,15 @@ const ROOT = resolve(__dirname, "..", "..");
 
 describe("the test command: npm test runs the notebooks CI-sized, CI runs it unchanged (issue 15 item 19)", () => {
   it("runNotebooks sets SMOKE=1 by default and unsets it in full mode, whatever the environment says", () => {
-    assert.deepEqual(notebookEnv({}), { SMOKE: "1" });
+    const saved = process.env.RRA_FIGURES_DIR;
+    delete process.env.RRA_FIGURES_DIR;
+    try {
+      // CI-sized figures go to .cache/, so that npm test leaves the committed full-size figures alone
+      assert.deepEqual(notebookEnv({}), { SMOKE: "1", RRA_FIGURES_DIR: join(ROOT, ".cache", "notebooks", "figures") });
+      assert.deepEqual(notebookEnv({ env: { RRA_FIGURES_DIR: "/tmp/f" } }), { SMOKE: "1", RRA_FIGURES_DIR: "/tmp/f" });
+    } finally {
+      if (saved !== undefined) process.env.RRA_FIGURES_DIR = saved;
+    }
     assert.deepEqual(notebookEnv({ mode: "full", env: { SMOKE: "1", RRA_DB: "x" } }), { SMOKE: undefined, RRA_DB: "x" });
     assert.throws(() => notebookEnv({ mode: "big" as never }), /mode must be "smoke" or "full"/);
   });
