@@ -93,7 +93,7 @@ export const benchCommand: Command = {
         await closeStore(db);
       }
       try {
-        figures.push(...await saveFigure(benchFigure(report), "bench", { dir: (values.out as string | undefined) ?? projectPath("figures"), width: 1100, height: 560 }));
+        figures.push(...await saveFigure(benchFigure(report), "bench", { dir: (values.out as string | undefined) ?? projectPath("figures"), width: 1100 }));
       } catch (e) {
         figureError = (e as Error).message;
         process.stderr.write(`rra bench: figures not written: ${figureError}\n`);

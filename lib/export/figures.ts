@@ -32,7 +32,7 @@ export interface SaveFigureOptions {
   formats?: FigureFormat[];
   /** Width in CSS pixels. Default 800. */
   width?: number;
-  /** Height in CSS pixels. Default 500. */
+  /** Height in CSS pixels. Default the figure's layout.height, else 500. */
   height?: number;
   /** Pixel ratio of the PNG (2 gives 1600x1000 for the defaults). Default 2. */
   scale?: number;
@@ -174,7 +174,8 @@ export function saveFigure(fig: PlotlyFigure, name: string, opts: SaveFigureOpti
 }
 
 async function render(fig: PlotlyFigure, name: string, opts: SaveFigureOptions): Promise<string[]> {
-  const { dir = defaultFiguresDir(), formats = ["png", "svg", "html"], width = 800, height = 500, scale = 2 } = opts;
+  const layoutHeight = fig.layout?.height;
+  const { dir = defaultFiguresDir(), formats = ["png", "svg", "html"], width = 800, height = typeof layoutHeight === "number" && layoutHeight > 0 ? layoutHeight : 500, scale = 2 } = opts;
   const base = join(resolve(dir), name);
   const hold = setInterval(() => undefined, 1 << 30); // keeps Node alive while the unref'd browser works
   if (idleTimer) clearTimeout(idleTimer);

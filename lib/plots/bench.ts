@@ -4,7 +4,7 @@
  * achieve (log y). Built from a BenchReport (lib/bench/types.ts); no DOM, no tfjs.
  */
 import type { BenchReport } from "../bench/types";
-import { axis, baseLayout, colour } from "./palette";
+import { axis, baseLayout, colour, legendBelow } from "./palette";
 import type { PlotlyFigure } from "./types";
 
 /** Options of benchFigure. */
@@ -17,29 +17,32 @@ export function benchFigure(report: Pick<BenchReport, "config" | "machine" | "ba
   const { batch, seq } = report.config;
   const ref = `${batch}x${seq}`;
   const presets = report.presets.map((p) => p.preset);
-  const categories: Array<{ label: string; value: (engine: string) => number | null }> = [];
+  type Category = { label: string; preset: string; kind: "train" | "infer"; workload: "dl19" | "reference"; value: (engine: string) => number | null };
+  const categories: Category[] = [];
   for (const preset of presets) {
+    // a two-level axis: the preset once under its four bars, kind and workload under each
     for (const [workload, name] of [["dl19", "DL19"], ["reference", ref]] as const) {
-      categories.push({ label: `${preset} train<br>${name}`, value: (engine) => report.train.find((r) => `tfjs-${r.backend}` === engine && r.preset === preset && r.workload === workload)?.examplesPerSec ?? null });
+      categories.push({ label: `train<br>${name}`, preset, kind: "train", workload, value: (engine) => report.train.find((r) => `tfjs-${r.backend}` === engine && r.preset === preset && r.workload === workload)?.examplesPerSec ?? null });
     }
     for (const [workload, name] of [["dl19", "DL19"], ["reference", ref]] as const) {
-      categories.push({ label: `${preset} infer<br>${name}`, value: (engine) => report.infer.find((r) => r.engine === engine && r.preset === preset && r.workload === workload)?.pairsPerSec ?? null });
+      categories.push({ label: `infer<br>${name}`, preset, kind: "infer", workload, value: (engine) => report.infer.find((r) => r.engine === engine && r.preset === preset && r.workload === workload)?.pairsPerSec ?? null });
     }
   }
   const PEER = "pytorch (peer)";
   const engines = [...new Set([...report.train.map((r) => `tfjs-${r.backend}`), ...report.infer.map((r) => r.engine), ...(report.peer?.length ? [PEER] : [])])];
-  const peerValue = (label: string): number | null => {
+  const peerValue = (c: Category): number | null => {
     // the peer runs the reference shape only
-    const p = report.peer?.find((x) => label.startsWith(`${x.preset} `) && label.endsWith(ref));
+    const p = c.workload === "reference" ? report.peer?.find((x) => x.preset === c.preset) : undefined;
     if (!p) return null;
-    return label.includes(" train<br>") ? p.trainExamplesPerSec : p.inferPairsPerSec;
+    return c.kind === "train" ? p.trainExamplesPerSec : p.inferPairsPerSec;
   };
   const data: unknown[] = engines.map((engine, i) => {
-    const y = categories.map((c) => (engine === PEER ? peerValue(c.label) : c.value(engine)));
+    const y = categories.map((c) => (engine === PEER ? peerValue(c) : c.value(engine)));
     return {
-      type: "bar", name: engine, legendgroup: engine, x: categories.map((c) => c.label), y, marker: { color: colour(i) },
+      type: "bar", name: engine, legendgroup: engine, x: [categories.map((c) => c.preset), categories.map((c) => c.label)], y, marker: { color: colour(i) },
       text: y.map((v) => (v === null ? "" : v >= 100 ? v.toFixed(0) : v.toPrecision(2))), textposition: "outside", cliponaxis: false,
-      hovertemplate: `${engine}<br>%{x}: %{y:.1f}/s<extra></extra>`,
+      customdata: categories.map((c) => `${c.preset} ${c.label.replace("<br>", " ")}`),
+      hovertemplate: `${engine}<br>%{customdata}: %{y:.1f}/s<extra></extra>`,
     };
   });
 
@@ -58,20 +61,25 @@ export function benchFigure(report: Pick<BenchReport, "config" | "machine" | "ba
   }));
 
   const m = report.machine;
+  // room below the plots for the two-level tick labels and the legend (about three entries a row); the
+  // figure grows with the legend so the plot area keeps its height (showFigure and saveFigure read layout.height)
+  const legendRows = Math.ceil(data.length / 3);
+  const bottom = 90 + 26 * legendRows;
   return {
     data,
     layout: baseLayout(options.title ?? `rra bench: ${m.cpuModel}, ${m.cores} cores, node ${m.node}`, {
       barmode: "group",
-      xaxis: axis("", { domain: [0, 0.6], tickangle: 0 }),
-      yaxis: axis("examples/s (train), pairs/s (infer)", { type: "log" }),
+      xaxis: axis("", { domain: [0, 0.6], tickangle: 0, type: "multicategory" }),
+      yaxis: axis("examples/s (train), pairs/s (infer)", { type: "log", dtick: "D2" }),
       xaxis2: axis("backend", { domain: [0.7, 1], anchor: "y2" }),
-      yaxis2: axis("GFLOP/s", { type: "log", anchor: "x2" }),
+      yaxis2: axis("GFLOP/s", { type: "log", anchor: "x2", nticks: 6 }),
       annotations: [
         { text: "throughput per preset and workload (log)", xref: "paper", yref: "paper", x: 0, y: 1.02, xanchor: "left", yanchor: "bottom", showarrow: false, font: { size: 12, color: "#555" } },
         { text: "matMul peak vs achieved, DL19 (log)", xref: "paper", yref: "paper", x: 0.7, y: 1.02, xanchor: "left", yanchor: "bottom", showarrow: false, font: { size: 12, color: "#555" } },
       ],
-      legend: { orientation: "h", x: 0, xanchor: "left", y: -0.2, yanchor: "top" },
-      margin: { l: 70, r: 20, t: 70, b: 130 },
+      legend: legendBelow(),
+      margin: { l: 70, r: 20, t: 70, b: bottom },
+      height: 70 + 320 + bottom,
     }),
   };
 }

@@ -18,7 +18,7 @@ import type { PlotlyFigure } from "./types";
 
 /** Options of `showFigure`. */
 export interface ShowFigureOptions {
-  /** Chart height in pixels. Default 420. */
+  /** Chart height in pixels. Default the figure's layout.height, else 420. */
   height?: number;
   /** Inline plotly.js into this output. Default: only into the first chart of the kernel session. */
   inlinePlotly?: boolean;
@@ -162,7 +162,8 @@ export function rememberFigurePng(fig: PlotlyFigure, png: Buffer): void {
 export function showFigure(fig: PlotlyFigure, opts: ShowFigureOptions = {}): void {
   if (!fig || !Array.isArray(fig.data)) throw new ConfigError(`showFigure: expected a plotly figure {data: [...], layout}, got data=${typeof fig?.data}`);
   const s = state();
-  const { height = 420, inlinePlotly = !s.plotlyInlined } = opts;
+  const layoutHeight = fig.layout?.height;
+  const { height = typeof layoutHeight === "number" && layoutHeight > 0 ? layoutHeight : 420, inlinePlotly = !s.plotlyInlined } = opts;
   const id = `rra-plot-${hash8(fig)}-${++s.counter}`;
   const png = s.pngs.get(hash8({ data: fig.data, layout: fig.layout ?? {} }));
   const html = figureHtmlFragment(fig, id, height, inlinePlotly, plotlySources(), png);

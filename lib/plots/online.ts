@@ -6,7 +6,7 @@
  * bottom-left quadrant agree in sign with the offline metric.
  */
 import type { OnlineComparison } from "../online/simulate";
-import { axis, baseLayout, colour } from "./palette";
+import { axis, baseLayout, colour, legendBelow } from "./palette";
 import type { PlotlyFigure } from "./types";
 
 /** One system's comparison against the baseline under one click model. */
@@ -55,7 +55,7 @@ export function onlineVsOfflineFigure(rows: readonly OnlineRow[], options: { tit
       xaxis2: axis("offline ΔnDCG@10 (system - baseline)", { domain: [0.54, 1], anchor: "y2", zeroline: false }),
       yaxis2: axis(`A/B split ΔCTR@${k}`, { anchor: "x2", zeroline: false }),
       shapes: [line("x", "y", null, 0.5), line("x", "y", 0, null), line("x2", "y2", null, 0), line("x2", "y2", 0, null)],
-      legend: { orientation: "h", x: 0, xanchor: "left", y: -0.18, yanchor: "top" },
+      legend: legendBelow(),
       margin: { l: 70, r: 20, t: 70, b: 110 },
     }),
   };

@@ -21,6 +21,16 @@ export function baseLayout(title: string, extra: Record<string, unknown> = {}): 
   };
 }
 
+/**
+ * A horizontal legend below the plot, anchored to the bottom edge of the figure (yref "container"): it
+ * stays clear of the x-axis title at any figure height (the bottom margin must hold tick labels, axis
+ * title and `rows` legend rows). Placed as a fraction of the plot height instead, a legend that cleared
+ * the title at 500 px sat on it at the notebook's 420 px.
+ */
+export function legendBelow(): Record<string, unknown> {
+  return { orientation: "h", x: 0, xanchor: "left", yref: "container", y: 0, yanchor: "bottom" };
+}
+
 /** Axis style with light grid lines. */
 export function axis(title: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { title: { text: title }, gridcolor: "#e5e5e5", zerolinecolor: "#bbbbbb", ...extra };

@@ -3,7 +3,7 @@
  * (epoch 0 = the untrained student; with the residual prior, the first stage itself), pooled over the
  * folds, with the selected epoch count marked.
  */
-import { axis, baseLayout, colour } from "./palette";
+import { axis, baseLayout, colour, legendBelow } from "./palette";
 import type { PlotlyFigure } from "./types";
 
 /** One student's held-out curve and its selected epoch count. */
@@ -41,7 +41,7 @@ export function selectionFigure(series: readonly SelectionSeries[], options: Sel
     layout: baseLayout(options.title ?? "Epoch selection on held-out folds of the training queries", {
       xaxis: axis("epochs trained (0 = the untrained student)", { dtick: 1 }),
       yaxis: axis(`nDCG@10 on ${options.heldOutLabel ?? "held-out folds"}`),
-      legend: { orientation: "h", x: 0, xanchor: "left", y: -0.22, yanchor: "top" },
+      legend: legendBelow(),
       margin: { l: 60, r: 20, t: 70, b: 150 },
     }),
   };

@@ -1,6 +1,6 @@
 /** Systems against a baseline: mean of one metric per system, significance after Holm marked on the bar. */
 import type { ComparisonRow } from "../eval/compare";
-import { axis, baseLayout, colour } from "./palette";
+import { axis, baseLayout, colour, legendBelow } from "./palette";
 import type { PlotlyFigure } from "./types";
 
 /** Options of `systemComparisonFigure`. */
@@ -55,7 +55,7 @@ export function systemComparisonFigure(rows: readonly ComparisonRow[], options: 
         text: `† p < ${alpha} vs ${baseline} (${test}, Holm-corrected); error bars: 95% bootstrap CI of the difference`,
         xref: "paper", yref: "paper", x: 0, y: below ? -0.1 : -0.16, yanchor: "top", showarrow: false, font: { size: 11, color: "#555" }, xanchor: "left",
       }],
-      ...(below ? { legend: { orientation: "h", x: 0, xanchor: "left", y: -0.18, yanchor: "top" } } : {}),
+      ...(below ? { legend: legendBelow() } : {}),
       margin: { l: 60, r: 20, t: 70, b: below ? 90 + 24 * legendRows : 80 },
     }),
   };

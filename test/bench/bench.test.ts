@@ -140,6 +140,15 @@ describe("runBench --tiny (library)", () => {
     assert.ok(traces.some((t) => t.name === "tfjs-wasm" && t.xaxis === undefined));
     assert.ok(traces.some((t) => t.name === "matMul peak" && t.xaxis === "x2"));
     assert.equal((fig.layout?.yaxis as { type: string }).type, "log");
+    // the peer's bars sit at its preset's reference-shape categories only; a two-level axis (preset, kind + workload)
+    const presets = report.presets.map((p) => p.preset);
+    const withPeer = benchFigure({ ...report, peer: [{ preset: presets[0], trainExamplesPerSec: 5, inferPairsPerSec: 7 }] as never });
+    const peer = (withPeer.data as Array<{ name: string; x: string[][]; y: Array<number | null> }>).find((t) => t.name === "pytorch (peer)")!;
+    const ref = `${report.config.batch}x${report.config.seq}`;
+    assert.deepEqual(peer.x[0].slice(0, 4), Array(4).fill(presets[0]));
+    assert.deepEqual(peer.x[1].slice(0, 4), ["train<br>DL19", `train<br>${ref}`, "infer<br>DL19", `infer<br>${ref}`]);
+    assert.deepEqual(peer.y.slice(0, 4), [null, 5, null, 7]);
+    assert.ok(typeof withPeer.layout?.height === "number" && (withPeer.layout.height as number) > 400);
   });
 });
 
