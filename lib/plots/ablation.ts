@@ -45,10 +45,15 @@ export function ablationFigure(rows: readonly AblationRow[], options: AblationFi
       marker: { color: colour(i) },
       error_y: { type: "data", array: m.map((v) => v?.std ?? 0), visible: true, color: "#444" },
       text: m.map((v) => (v ? v.mean.toFixed(3) + (v.vsBm25?.significant ? "†" : "") + (v.vsNoTcl?.significant ? "‡" : "") : "")),
-      textposition: "inside",
+      // inside the bar when it fits, above it when the bar is too short (not shrunk to nothing)
+      textposition: "auto",
       insidetextanchor: "start",
       textangle: -90,
-      textfont: { color: "white", size: 11 },
+      textfont: { size: 11 },
+      insidetextfont: { color: "white", size: 11 },
+      outsidetextfont: { color: "#333", size: 11 },
+      constraintext: "none",
+      cliponaxis: false,
       customdata: sel.map((r) => [r?.seeds.join(",") ?? "", r?.metrics[metric]?.vsBm25?.p ?? null, r?.metrics[metric]?.vsNoTcl?.p ?? null]),
       hovertemplate: `${name}<br>%{x}<br>${metric}: %{y:.4f} ± %{error_y.array:.4f} (seeds %{customdata[0]})<br>p vs BM25: %{customdata[1]:.4f}<br>p vs no TCL: %{customdata[2]:.4f}<extra></extra>`,
     });

@@ -33,7 +33,8 @@ export function labelCostFigure(rows: readonly LabelReportRow[], options: { titl
       hovertemplate: "%{text}<br>%{x:.0f} prompt tokens/query, %{customdata[0]:.1f} calls/query<br>nDCG@10 %{y:.4f}<br>%{customdata[2]}<extra></extra>",
     };
   });
-  const layout = baseLayout(options.title ?? "Label cost vs quality", {});
+  // the height the labels were placed for goes into the layout: showFigure and saveFigure draw at it
+  const layout = baseLayout(options.title ?? "Label cost vs quality", { height });
   const xs = shown.map((r) => Math.log10(r.promptTokensPerQuery));
   const ys = shown.map((r) => r.teacherNdcg10 as number);
   const xRange = xs.length ? [Math.min(...xs) - 0.1, Math.max(...xs) + 0.35] : undefined;

@@ -27,10 +27,15 @@ export function systemComparisonFigure(rows: readonly ComparisonRow[], options: 
       y: sel.map((r) => r?.mean ?? null),
       marker: { color: colour(i) },
       text: sel.map((r) => (r ? r.mean.toFixed(3) + (r.significant ? "†" : "") : "")),
-      textposition: "inside",
+      // inside the bar when it fits, above it when the bar is too short (not shrunk to nothing)
+      textposition: "auto",
       insidetextanchor: "start",
       textangle: -90,
-      textfont: { color: "white", size: 11 },
+      textfont: { size: 11 },
+      insidetextfont: { color: "white", size: 11 },
+      outsidetextfont: { color: "#333", size: 11 },
+      constraintext: "none",
+      cliponaxis: false,
       error_y: {
         type: "data", symmetric: false, visible: system !== baseline, color: "#444",
         array: sel.map((r) => (r && r.ciUpper !== null ? r.ciUpper - r.delta : 0)),
