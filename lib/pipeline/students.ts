@@ -10,6 +10,7 @@
 import { join } from "path";
 import type { Kysely } from "kysely";
 import { ConfigError, show } from "../core/errors";
+import { checkNames } from "../core/names";
 import { dataDir, loadDataset, shippedRuns } from "../data/datasets";
 import { readRun } from "../data/trec";
 import type { Dataset, Run } from "../data/types";
@@ -196,4 +197,10 @@ export function studentKinds(shared: Partial<TrainConfig>, gptEpochs?: number, i
     gpt: { name: "RRA-GPT residual + features", config: gpt },
     "gpt-pure": { name: "RRA-GPT pure", config: { ...gpt, prior: 0, features: "none" } },
   };
+}
+
+/** The kinds named in `names`, in that order; an unknown name is a ConfigError with a did-you-mean (notebook 05's config). */
+export function pickStudentKinds(kinds: Readonly<Record<string, StudentSpec>>, names: readonly string[], where = "students"): StudentSpec[] {
+  checkNames(where, names, Object.keys(kinds));
+  return names.map((n) => kinds[n]);
 }

@@ -4,7 +4,7 @@ import { tmpdir } from "os";
 import { join } from "path";
 import { main } from "../../lib/cli/main";
 import { closeStore, openStore } from "../../lib/store/db";
-import { compareStudents } from "../../lib/pipeline/students";
+import { compareStudents, pickStudentKinds, studentKinds } from "../../lib/pipeline/students";
 
 describe("pipeline/students (cross-year student table)", () => {
   const tiny = { vocabSize: 2000, maxLength: 48, groupSize: 6, groupsPerBatch: 2, maxSteps: 1, trainQueries: 2, devQueries: 2, epochs: 1 };
@@ -37,5 +37,14 @@ describe("pipeline/students (cross-year student table)", () => {
     assert.equal(await main(["students", "--students", "bert,roberta", "--out", out]), 2);
     assert.equal(await main(["students", "--train", "dl21", "--out", out]), 2);
     assert.equal(existsSync(out), false);
+  });
+});
+
+describe("pickStudentKinds (notebook 05's student names)", () => {
+  it("returns the named kinds in order and rejects a mistyped name with a did-you-mean", () => {
+    const kinds = studentKinds({ epochs: 1 });
+    const picked = pickStudentKinds(kinds, ["lexical", "residual"]);
+    assert.deepEqual(picked.map((k) => k.name), [kinds.lexical.name, kinds.residual.name]);
+    assert.throws(() => pickStudentKinds(kinds, ["residual", "residul-notcl"]), /students: unknown name "residul-notcl".*did you mean "residual-notcl"/);
   });
 });
