@@ -16,6 +16,8 @@ import type { Kysely } from "kysely";
 import { backendInfo, initBackend } from "../backend/tf";
 import { ConfigError, RraError, show } from "../core/errors";
 import { writeFileAtomic } from "../core/files";
+import { interruptCheck } from "../core/interrupt";
+import { createProgress } from "../core/progress";
 import { provenance } from "../core/provenance";
 import { dataDir, loadDataset, TREC_DL_FILES } from "../data/datasets";
 import { readRun } from "../data/trec";
@@ -165,6 +167,8 @@ interface EvalCache {
 /** Train (or reuse), evaluate and aggregate the grid; writes ablation.json and ablation.md into `options.out`. */
 export async function runAblation(db: Kysely<Database>, gridOverrides: Partial<AblationGrid>, options: AblationOptions): Promise<AblationResult> {
   const t0 = Date.now();
+  let at = "before its first cell";
+  const interrupt = interruptCheck(() => `ablation grid ${at}`);
   const grid = resolveAblationGrid(gridOverrides);
   if (typeof options.out !== "string" || options.out === "") throw new ConfigError(`runAblation: out must be a folder path, got ${show(options.out)}`);
   const { out, noveleval = true, evalQueries = 0, depth = 100, quiet = false } = options;
@@ -194,8 +198,8 @@ export async function runAblation(db: Kysely<Database>, gridOverrides: Partial<A
     baselines.push({ testSet: t, source, all: r.all, perQuery: r.perQuery });
   }
 
-  const results: AblationCellResult[] = [];
-  for (const cell of cells) {
+  // train (or reuse) and evaluate one cell
+  const runCell = async (cell: AblationCell): Promise<AblationCellResult> => {
     options.onCellStart?.(cell, cells.length);
     let modelDir = join(out, "models", cell.runId);
     const t1 = Date.now();
@@ -249,9 +253,26 @@ export async function runAblation(db: Kysely<Database>, gridOverrides: Partial<A
       ...cell, label: configLabel(cell), modelDir, reused, evalCached, selection, status: rec.status ?? "done", steps: rec.steps ?? 0, best: rec.best ?? null,
       trainSeconds, evalSeconds: (Date.now() - t2) / 1000, evals: evals.filter((e) => e.testSet === cell.dev || (noveleval && e.testSet === "noveleval")),
     };
-    results.push(res);
-    options.onCell?.(res, cells.length);
+    return res;
+  };
+
+  const results: AblationCellResult[] = [];
+  // one line in a notebook (training bars join it); the CLI prints its own line per cell
+  const bar = createProgress({ label: "ablation grid", total: cells.length, unit: "cells", quiet, lineOnly: true });
+  try {
+    for (const cell of cells) {
+      await interrupt.check();
+      const kept = results.length === 0 ? "no cell finished yet" : `the ${results.length} finished cell${results.length === 1 ? " is" : "s are"} kept`;
+      at = `at cell ${cell.index + 1} of ${cells.length} (${kept}: running the grid again ${results.length ? "reuses them and " : ""}resumes this one from its last epoch)`;
+      bar.tick(0, `cell ${cell.index + 1}: ${configLabel(cell)} · ${cell.direction} · seed ${cell.seed}`);
+      results.push(await runCell(cell));
+      bar.tick(1);
+      options.onCell?.(results[results.length - 1], cells.length);
+    }
+  } catch (e) {
+    throw interrupt.explain(e);
   }
+  bar.done(`${results.filter((c) => c.reused).length} reused`);
 
   const scores: CellScores[] = [];
   // rows per direction in grid order: the test year first, then NovelEval

@@ -14,6 +14,10 @@ import * as tf from "@tensorflow/tfjs";
 import { mkdtempSync, rmSync } from "fs";
 import { loadavg, tmpdir } from "os";
 import { join } from "path";
+import { InterruptedError } from "../core/errors";
+import { interruptCheck } from "../core/interrupt";
+import { inTslabKernel } from "../core/kernel";
+import { createProgress } from "../core/progress";
 import { loadDataset } from "../data/datasets";
 import type { Dataset } from "../data/types";
 import { encoderVariableShapes } from "../models/encoder";
@@ -61,8 +65,18 @@ function errorLine(e: unknown): string {
 
 /** Run the benchmark (see the file header) and return its report; nothing is written but temporary files. */
 export async function runBench(overrides: Partial<BenchConfig> = {}, options: RunBenchOptions = {}): Promise<BenchReport> {
+  let at = "before its first measurement";
+  const interrupt = interruptCheck(() => `bench ${at} (a bench keeps nothing before it finishes: running it again starts over)`);
   const config = resolveBenchConfig(overrides);
-  const log = options.quiet ? () => undefined : options.log ?? ((line: string) => process.stderr.write(`[bench] ${line}\n`));
+  const tfjsBackends = config.backends.filter((b) => TFJS_BACKENDS.includes(b));
+  const onnx = config.backends.includes("onnxruntime");
+  // one line in a notebook, over (backend, preset) measurements, exports and latency targets; its status is the last log line
+  const bar = createProgress({ label: "bench", total: config.presets.length * (tfjsBackends.length + (onnx ? 2 : 0) + 1), unit: "measurements", quiet: options.quiet, lineOnly: true });
+  const log: Log = options.quiet ? () => undefined : options.log ?? (inTslabKernel() ? (line) => bar.tick(0, line) : (line) => process.stderr.write(`[bench] ${line}\n`));
+  const step = async (where: string): Promise<void> => {
+    at = `at ${where}`;
+    await interrupt.check();
+  };
   const started = performance.now();
   const machine = machineFacts();
   const backendBefore = (tf.engine().backendName as string | undefined) ?? null;
@@ -89,12 +103,14 @@ export async function runBench(overrides: Partial<BenchConfig> = {}, options: Ru
     }
     log(`${config.presets.join(", ")} students written; ${groups.length} DL19 groups of ${config.groupSize}`);
 
-    for (const name of config.backends.filter((b) => TFJS_BACKENDS.includes(b))) {
+    for (const name of tfjsBackends) {
+      await step(name);
       const start = await startBackend(name);
       if ("reason" in start) {
         report.backends.push({ name, available: false, reason: start.reason, package: null, version: null, matmul: null });
         report.skipped.push({ what: name, reason: start.reason });
         log(`${name}: ${start.reason}`);
+        bar.tick(config.presets.length);
         continue;
       }
       const cpu = name === "cpu";
@@ -106,29 +122,34 @@ export async function runBench(overrides: Partial<BenchConfig> = {}, options: Ru
       const steps = cpu ? Math.min(config.steps, config.cpuSteps) : config.steps;
       const pairs = benchPairs(dataset, cpu ? Math.min(config.inferPairs, config.cpuInferPairs) : config.inferPairs);
       for (const preset of config.presets) {
+        await step(`${name} ${preset}`);
         const sizes = report.presets.find((p) => p.preset === preset)?.sizes ?? benchEncoderConfig(preset, config.seed);
         const d = sizes.hiddenSize / sizes.numHeads;
         const att = measureMatmul(config.seq, d, config.seq, { batch: config.batch * sizes.numHeads, transposeB: true, runs: config.matmulRuns, warmup: config.warmup, seed: config.seed });
         report.attention.push({ backend: name, preset, ...att });
         const student = loadStudent(dirs.get(preset) as string);
         try {
-          for (const s of measureInference({ student, pairs, inferBatch: config.inferBatch, batch: config.batch, seq: config.seq, steps, warmup: config.warmup })) {
+          for (const s of await measureInference({ student, pairs, inferBatch: config.inferBatch, batch: config.batch, seq: config.seq, steps, warmup: config.warmup }, interrupt)) {
             report.infer.push(inferRow(name, preset, `tfjs-${name}`, s, matmul.gflops));
           }
         } finally {
           student.dispose();
         }
-        const trained = measureTraining({ encoderConfig: benchEncoderConfig(preset, config.seed), tokenizer, groups, lexicon, batch: config.batch, maxLength: config.maxLength, seq: config.seq, steps, warmup: config.warmup, seed: config.seed });
+        const trained = await measureTraining({ encoderConfig: benchEncoderConfig(preset, config.seed), tokenizer, groups, lexicon, batch: config.batch, maxLength: config.maxLength, seq: config.seq, steps, warmup: config.warmup, seed: config.seed }, interrupt);
         for (const s of trained) report.train.push(trainRow(name, preset, s, matmul.gflops));
         const last = (w: string) => report.train.find((r) => r.backend === name && r.preset === preset && r.workload === w);
         const inf = (w: string) => report.infer.find((r) => r.backend === name && r.preset === preset && r.workload === w);
         log(`${name} ${preset}: train ${last("dl19")?.examplesPerSec.toFixed(1)} ex/s (T ${last("dl19")?.meanSeqLen.toFixed(0)}), ${last("reference")?.examplesPerSec.toFixed(1)} ex/s at ${config.batch}x${config.seq}; ` +
           `infer ${inf("dl19")?.pairsPerSec.toFixed(1)} pairs/s (T ${inf("dl19")?.meanSeqLen.toFixed(0)}), ${inf("reference")?.pairsPerSec.toFixed(1)} at ${config.batch}x${config.seq}`);
+        bar.tick(1);
       }
     }
 
-    if (config.backends.includes("onnxruntime")) await benchOnnx(report, config, dirs, benchPairs(dataset, config.inferPairs), tokenizer, work, log);
-    await benchLatency(report, config, dirs, log);
+    if (onnx) await benchOnnx(report, config, dirs, benchPairs(dataset, config.inferPairs), tokenizer, work, log, step, () => bar.tick(1));
+    await benchLatency(report, config, dirs, log, step, () => bar.tick(1));
+    bar.done();
+  } catch (e) {
+    throw interrupt.explain(e);
   } finally {
     // no backend before the bench: leave TensorFlow.js on the best one that started (not on cpu, the last measured)
     const best = bestTfjs(report);
@@ -168,9 +189,11 @@ function inferRow(backend: BenchBackend, preset: string, engine: string, s: Spee
 }
 
 type Log = (line: string) => void;
+/** Say where the bench is, and stop there on an interrupt. */
+type Step = (where: string) => Promise<void>;
 
 /** ONNX Runtime: export each preset with exportModel, load it with loadReranker(engine onnxruntime), time scorePairs. */
-async function benchOnnx(report: BenchReport, config: BenchConfig, dirs: Map<string, string>, pairs: TextPair[], tokenizer: ReturnType<typeof studentTokenizer>, work: string, log: Log): Promise<void> {
+async function benchOnnx(report: BenchReport, config: BenchConfig, dirs: Map<string, string>, pairs: TextPair[], tokenizer: ReturnType<typeof studentTokenizer>, work: string, log: Log, step: Step, done: () => void): Promise<void> {
   const start = await startBackend("onnxruntime");
   if ("reason" in start) {
     report.backends.push({ name: "onnxruntime", available: false, reason: start.reason, package: null, version: null, matmul: null });
@@ -183,6 +206,7 @@ async function benchOnnx(report: BenchReport, config: BenchConfig, dirs: Map<str
   // the exporter's parity check scores 300 pairs with TensorFlow.js: on the fastest backend that started, not on cpu
   await startBackend(bestTfjs(report) ?? "wasm");
   for (const preset of config.presets) {
+    await step(`onnxruntime ${preset}`);
     let scorer: ExportedScorer | undefined;
     try {
       const out = join(work, `onnx-${preset}`);
@@ -224,16 +248,18 @@ async function benchOnnx(report: BenchReport, config: BenchConfig, dirs: Map<str
       report.infer.push(refRow);
       log(`onnxruntime ${preset}: infer ${row.pairsPerSec.toFixed(1)} pairs/s (T ${row.meanSeqLen.toFixed(0)}, ${threads} threads), ${refRow.pairsPerSec.toFixed(1)} at ${config.batch}x${config.seq}; export parity max |diff| ${exported.parity.maxAbsDiff.toExponential(2)}`);
     } catch (e) {
+      if (e instanceof InterruptedError) throw e;
       report.skipped.push({ what: `onnxruntime ${preset}`, reason: errorLine(e) });
       log(`onnxruntime ${preset}: failed: ${errorLine(e)}`);
     } finally {
       scorer?.dispose();
     }
+    done();
   }
 }
 
 /** p50/p95 of POST /rerank (lib/serve/server.ts) per preset: the tfjs student on the best started backend, and its ONNX export when there is one. */
-async function benchLatency(report: BenchReport, config: BenchConfig, dirs: Map<string, string>, log: Log): Promise<void> {
+async function benchLatency(report: BenchReport, config: BenchConfig, dirs: Map<string, string>, log: Log, step: Step, done: () => void): Promise<void> {
   const tfjs = bestTfjs(report);
   if (tfjs) await startBackend(tfjs);
   const targets: Array<{ preset: string; dir: string; engine?: "onnxruntime" }> = [];
@@ -243,6 +269,7 @@ async function benchLatency(report: BenchReport, config: BenchConfig, dirs: Map<
     if (exported) targets.push({ preset, dir: exported.out, engine: "onnxruntime" });
   }
   for (const t of targets) {
+    await step(`latency ${t.preset}${t.engine ? ` ${t.engine}` : ""}`);
     let reranker: Reranker | undefined;
     let server: RunningServer | undefined;
     try {
@@ -254,11 +281,13 @@ async function benchLatency(report: BenchReport, config: BenchConfig, dirs: Map<
       report.latency.push({ preset: t.preset, engine: reranker.engine, ...options, ...p, raw });
       log(`latency ${t.preset} ${reranker.engine}: p50 ${p.p50Ms.toFixed(0)} ms, p95 ${p.p95Ms.toFixed(0)} ms (${config.latencyPassages} passages)`);
     } catch (e) {
+      if (e instanceof InterruptedError) throw e;
       report.skipped.push({ what: `latency ${t.preset}${t.engine ? ` ${t.engine}` : ""}`, reason: errorLine(e) });
       log(`latency ${t.preset}: failed: ${errorLine(e)}`);
     } finally {
       if (server !== undefined) await server.close();
       reranker?.dispose();
     }
+    done();
   }
 }

@@ -7,6 +7,7 @@
  * Numbers here are per workload; the caller adds backend, preset and the fraction of the matMul peak.
  */
 import * as tf from "@tensorflow/tfjs";
+import type { InterruptCheck } from "../core/interrupt";
 import type { Lexicon } from "../lexical/lexicon";
 import type { EncoderConfig } from "../models/presets";
 import { createRraBert } from "../models/tcl";
@@ -60,8 +61,11 @@ function summarize(workload: BenchWorkload, runs: number, seconds: number, shape
   };
 }
 
-/** Training examples/s on DL19 groups (padTo "longest", maxLength) and at the reference shape batch x seq. */
-export function measureTraining(input: TrainSpeedInput): SpeedSample[] {
+/**
+ * Training examples/s on DL19 groups (padTo "longest", maxLength) and at the reference shape batch x seq.
+ * Between steps it stops on an interrupt (`interrupt`); only the steps themselves are timed.
+ */
+export async function measureTraining(input: TrainSpeedInput, interrupt?: InterruptCheck): Promise<SpeedSample[]> {
   const { encoderConfig, tokenizer, groups, batch, steps, warmup, seed } = input;
   const groupSize = groups[0].labels.length;
   const batches = benchGroupBatches(groups.length, batch / groupSize, warmup + steps, seed);
@@ -71,28 +75,35 @@ export function measureTraining(input: TrainSpeedInput): SpeedSample[] {
     ["reference", { ...base, termArrays: false, maxLength: input.seq, padTo: "max" }],
   ];
   let stepIndex = 0;
-  return workloads.map(([workload, options]) => {
+  const out: SpeedSample[] = [];
+  for (const [workload, options] of workloads) {
     // DL19: the real step (RRA-BERT + TCL); reference: the encoder and listwise loss alone, as the PyTorch peer trains
     const model = createRraBert(encoderConfig, { tcl: workload === "dl19", tokenSelection: "exact" });
     const optimizer = createAdamW(model.trainableVariables(), { weightDecay: 0.01 });
     const step = createTrainStep(model, optimizer, { loss: "listNet", clip: 1, seed }, () => 5e-4);
     try {
-      for (let i = 0; i < warmup; i++) step(packGroups(tokenizer, groups, batches[i], options), stepIndex++);
+      for (let i = 0; i < warmup; i++) {
+        await interrupt?.check();
+        step(packGroups(tokenizer, groups, batches[i], options), stepIndex++);
+      }
       const shapes: Array<{ rows: number; seqLen: number; tokens: number }> = [];
-      const t0 = performance.now();
+      let seconds = 0;
       for (let i = warmup; i < warmup + steps; i++) {
+        await interrupt?.check();
+        const t0 = performance.now();
         const packed = packGroups(tokenizer, groups, batches[i], options);
         shapes.push(batchShape(packed.encoder));
         step(packed, stepIndex++);
+        seconds += (performance.now() - t0) / 1000;
       }
-      const seconds = (performance.now() - t0) / 1000;
       const flops = shapes.reduce((n, s) => n + s.rows * computeTrainFlops(encoderConfig, s.seqLen), 0);
-      return summarize(workload, steps, seconds, shapes, flops);
+      out.push(summarize(workload, steps, seconds, shapes, flops));
     } finally {
       optimizer.dispose();
       model.dispose();
     }
-  });
+  }
+  return out;
 }
 
 /** What an inference measurement needs. */
@@ -109,13 +120,20 @@ export interface InferSpeedInput {
   warmup: number;
 }
 
-/** Inference pairs/s: scorePairs over real pairs (end to end), and forward passes at batch x seq. */
-export function measureInference(input: InferSpeedInput): SpeedSample[] {
+/**
+ * Inference pairs/s: scorePairs over real pairs (end to end), and forward passes at batch x seq. Between
+ * passes it stops on an interrupt (`interrupt`); only the passes themselves are timed.
+ */
+export async function measureInference(input: InferSpeedInput, interrupt?: InterruptCheck): Promise<SpeedSample[]> {
   const { student, pairs, inferBatch, batch, seq, steps, warmup } = input;
   const settings = { maxLength: student.maxLength, matchChannel: student.matchChannel, matchIdf: student.matchIdf, lexicon: student.lexicon };
   const sizes = student.model.encoder.config;
   // warm-up: whole untimed passes over the same pairs, so every batch shape has been seen once (as for ONNX Runtime)
-  for (let i = 0; i < warmup; i++) scorePairs(student, pairs, inferBatch);
+  for (let i = 0; i < warmup; i++) {
+    await interrupt?.check();
+    scorePairs(student, pairs, inferBatch);
+  }
+  await interrupt?.check();
   const t0 = performance.now();
   scorePairs(student, pairs, inferBatch);
   const dl19Seconds = (performance.now() - t0) / 1000;
@@ -129,10 +147,17 @@ export function measureInference(input: InferSpeedInput): SpeedSample[] {
     s.dataSync();
     s.dispose();
   };
-  for (let i = 0; i < warmup; i++) once();
-  const t1 = performance.now();
-  for (let i = 0; i < steps; i++) once();
-  const refSeconds = (performance.now() - t1) / 1000;
+  for (let i = 0; i < warmup; i++) {
+    await interrupt?.check();
+    once();
+  }
+  let refSeconds = 0;
+  for (let i = 0; i < steps; i++) {
+    await interrupt?.check();
+    const t1 = performance.now();
+    once();
+    refSeconds += (performance.now() - t1) / 1000;
+  }
   const refShapes = Array.from({ length: steps }, () => batchShape(packed));
   return [dl19, summarize("reference", steps, refSeconds, refShapes, computeBatchesFlops(sizes, refShapes))];
 }

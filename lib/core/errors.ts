@@ -68,3 +68,9 @@ export class TeacherError extends RraError {
     super(message);
   }
 }
+
+/**
+ * Long work stopped by an interrupt (SIGINT: Jupyter's Interrupt) at a point where everything stored is
+ * consistent; the message says what was kept and how to go on (core/interrupt.ts).
+ */
+export class InterruptedError extends RraError {}

@@ -1,6 +1,8 @@
 /** Sets of label jobs and a look at one stored window: what notebook 02 and `rra reproduce` run. */
 import type { Kysely } from "kysely";
 import { ConfigError, show } from "../core/errors";
+import { interruptCheck } from "../core/interrupt";
+import { createProgress } from "../core/progress";
 import type { Dataset } from "../data/types";
 import { loadWindows } from "../store/labels";
 import type { Database } from "../store/schema";
@@ -23,10 +25,23 @@ export function offlineLabelJobs(datasets: readonly ("dl19" | "dl20")[] = ["dl19
   return jobs;
 }
 
-/** Run several label jobs one after another (each resumes if already stored); returns their summaries. */
+/** Run several label jobs one after another (each resumes if already stored); returns their summaries. Stops on an interrupt between windows. */
 export async function runLabelJobs(db: Kysely<Database>, jobs: ReadonlyArray<Partial<LabelJobConfig> & { dataset: string }>, options: { limit?: number; quiet?: boolean } = {}): Promise<LabelSummary[]> {
   const out: LabelSummary[] = [];
-  for (const job of jobs) out.push((await runLabelJob(db, { ...job, ...(options.limit ? { limit: options.limit } : {}) }, { quiet: options.quiet })).summary);
+  const interrupt = interruptCheck(() => `label jobs at job ${out.length + 1} of ${jobs.length} (${out.length === 0 ? "no job finished yet" : `the ${out.length} finished job${out.length === 1 ? " is" : "s are"} stored`})`);
+  // one line in a notebook: each job's bar joins it
+  const bar = createProgress({ label: "label jobs", total: jobs.length, unit: "jobs", quiet: options.quiet, lineOnly: true });
+  try {
+    for (const job of jobs) {
+      await interrupt.check();
+      bar.tick(0, `${job.dataset} ${job.teacher ?? ""}`.trim());
+      out.push((await runLabelJob(db, { ...job, ...(options.limit ? { limit: options.limit } : {}) }, { quiet: options.quiet })).summary);
+      bar.tick(1);
+    }
+  } catch (e) {
+    throw interrupt.explain(e);
+  }
+  bar.done();
   return out;
 }
 

@@ -10,6 +10,7 @@
 import type { Kysely } from "kysely";
 import { ConfigError, TeacherError, show } from "../core/errors";
 import { hash8, stableStringify } from "../core/hash";
+import { interruptCheck } from "../core/interrupt";
 import { createProgress } from "../core/progress";
 import { provenance } from "../core/provenance";
 import { deriveSeed } from "../core/rng";
@@ -180,9 +181,12 @@ export async function labelQuery(db: Kysely<Database>, jobId: string, cfg: Label
   const mode = parseSelection(cfg.selection);
   const ranked: Candidate[] = cfg.preRanker === "bm25" ? bm25PreRank(list) : list.candidates.map((c) => ({ ...c }));
   const res: QueryResult = { ranking: [], windows: 0, failed: 0, facts: [], anomalies: [], tokens: { prompt: 0, completion: 0, latency: 0, calls: 0 }, rationales: 0, rationaleFailed: 0 };
+  // between windows: each answered window is already stored whole (its own transaction)
+  const interrupt = interruptCheck(() => `query ${list.qid} after ${res.windows} window(s)`);
 
   // Ask the teacher about the window holding `docs`; returns the teacher's order over `docs` (append policy) or null on failure.
   const ask = async (docs: Candidate[], w: number): Promise<{ order: number[]; listed: Set<number> } | null> => {
+    await interrupt.check();
     const windowId = `${list.qid}/${cfg.selection}/${w}`;
     const shuffleSeed = cfg.shuffle ? deriveSeed(cfg.seed, `shuffle/${list.qid}/${w}`) : null;
     const shuffled = shuffleSeed === null ? { docs, permutation: docs.map((_, i) => i) } : shuffleWindow(docs, shuffleSeed);
@@ -299,24 +303,34 @@ export async function startLabelJob(db: Kysely<Database>, partial: Partial<Label
 /** Run (or resume) a label job and summarise it. */
 export async function runLabelJob(db: Kysely<Database>, partial: Partial<LabelJobConfig> & { dataset: string }, options: RunLabelJobOptions = {}): Promise<LabelJobResult> {
   const t0 = Date.now();
+  let at = `label job on ${partial.dataset} before its first query`;
+  const interrupt = interruptCheck(() => at);
   const { cfg, dataset, teacher, rationaleTeacher, jobId, lists } = await startLabelJob(db, partial, options);
   const mode = parseSelection(cfg.selection);
   const perQuery = mode.kind === "sliding" ? slidingWindows(0, Math.min(cfg.n, 100), mode.window, mode.step).length : 1;
   const progress = createProgress({ label: `label ${cfg.dataset} ${teacher.name} ${cfg.selection}`, total: lists.length * perQuery, unit: "windows", quiet: options.quiet });
   const results: QueryResult[] = new Array(lists.length);
-  let next = 0;
+  let next = 0, done = 0;
+  let failure: { error: unknown } | null = null;
+  at = `label job ${jobId}`;
   const worker = async () => {
-    while (next < lists.length) {
+    // every worker stops at its next query once one failed (or was interrupted)
+    while (next < lists.length && failure === null) {
+      at = `label job ${jobId} after ${done} of ${lists.length} queries (every answered window is stored whole: running it again resumes the job)`;
+      await interrupt.check();
+      if (next >= lists.length || failure !== null) break; // taken by another worker while this one yielded
       const i = next++;
       results[i] = await labelQuery(db, jobId, cfg, teacher, rationaleTeacher, lists[i], i, () => progress.tick());
+      done++;
     }
   };
   try {
-    await Promise.all(Array.from({ length: Math.min(cfg.concurrency, lists.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(cfg.concurrency, lists.length) }, () => worker().catch((error: unknown) => { failure ??= { error }; })));
   } finally {
     await teacher.close?.();
     await rationaleTeacher?.close?.();
   }
+  if (failure !== null) throw interrupt.explain((failure as { error: unknown }).error);
   const failed = results.reduce((a, r) => a + r.failed, 0);
   progress.done(failed ? `${failed} window(s) failed` : "ok");
   const teacherRun = teacherRunOf(lists, results);

@@ -11,6 +11,7 @@
 import { join } from "path";
 import type { Kysely } from "kysely";
 import { ConfigError, show } from "../core/errors";
+import { interruptCheck } from "../core/interrupt";
 import { dataDir, loadDataset, mergeDatasets, shippedRuns } from "../data/datasets";
 import { readRun } from "../data/trec";
 import type { Dataset, RankedList, Run } from "../data/types";
@@ -72,6 +73,8 @@ function average(runs: readonly PerQuery[]): PerQuery {
 
 /** Run the protocol (see the file header). */
 export async function crossValidateStudents(db: Kysely<Database>, spec: CrossValSpec): Promise<CrossValResult> {
+  let at = "before its first run";
+  const interrupt = interruptCheck(() => `cross-validation ${at}`); // each training run checks too, between its steps
   const K = spec.folds ?? 5;
   if (!Number.isInteger(K) || K < 2) throw new ConfigError(`crossValidateStudents: folds must be an integer >= 2, got ${show(K)}`);
   if (spec.students.length === 0 || spec.seeds.length === 0) throw new ConfigError("crossValidateStudents: give at least one student and one seed");
@@ -103,6 +106,8 @@ export async function crossValidateStudents(db: Kysely<Database>, spec: CrossVal
     for (const seed of spec.seeds) {
       const pq: PerQuery = {}, npq: PerQuery = {};
       for (let k = 0; k < K; k++) {
+        at = `at ${s.name}, seed ${seed}, fold ${k + 1} of ${K} (${runs.length === 0 ? "no run finished yet" : `the ${runs.length} finished run${runs.length === 1 ? " is" : "s are"} kept and reused by the next call`})`;
+        await interrupt.check();
         const cfg = resolveTrainConfig({ ...s.config, seed, train: pool.name, dev: pool.name, heldOut: `${k}/${K}`, out: "" });
         const selected = cfg.folds >= 2 ? await trainSelected(db, cfg, { out: spec.out, quiet: spec.quiet, datasets }) : null;
         const result = selected ? selected.final : await trainStudent(db, { ...cfg, out: join(spec.out, trainRunId(cfg)) }, { quiet: spec.quiet, datasets });

@@ -10,7 +10,9 @@
 import { join } from "path";
 import type { Kysely } from "kysely";
 import { ConfigError, show } from "../core/errors";
+import { interruptCheck } from "../core/interrupt";
 import { checkNames } from "../core/names";
+import { createProgress } from "../core/progress";
 import { dataDir, loadDataset, shippedRuns } from "../data/datasets";
 import { readRun } from "../data/trec";
 import type { Dataset, Run } from "../data/types";
@@ -106,6 +108,8 @@ function limitRun(run: Run, qids: ReadonlySet<string>): Run {
 
 /** Train (or reuse), re-rank the test year and compare against BM25 and the teacher. */
 export async function compareStudents(db: Kysely<Database>, spec: StudentComparisonSpec): Promise<StudentComparison> {
+  let at = "before its first run";
+  const interrupt = interruptCheck(() => `student comparison ${at}`); // each training run checks too, between its steps
   if (spec.train === spec.test) throw new ConfigError(`compareStudents: train and test are both ${show(spec.train)}; the test year must be held out`);
   if (spec.students.length === 0 || spec.seeds.length === 0) throw new ConfigError("compareStudents: give at least one student and one seed");
   const metrics = spec.metrics ?? ["ndcg@10", "mrr@10"];
@@ -125,9 +129,14 @@ export async function compareStudents(db: Kysely<Database>, spec: StudentCompari
   const runs: StudentRun[] = [];
   const seedStats: StudentComparison["seedStats"] = [];
   const bm25Train = firstStageRun(train.lists, "bm25"), bm25Test = firstStageRun(testLists, "bm25");
+  // one line in a notebook (training bars join it); the CLI prints its own line per run
+  const bar = createProgress({ label: "students", total: spec.students.length * spec.seeds.length, unit: "runs", quiet: spec.quiet, lineOnly: true });
   for (const s of spec.students) {
     const perSeed: PerQuery[] = [], fusedPerSeed: PerQuery[] = [];
     for (const seed of spec.seeds) {
+      at = `at ${s.name}, seed ${seed} (${runs.length === 0 ? "no run finished yet" : `the ${runs.length} finished run${runs.length === 1 ? " is" : "s are"} kept and reused by the next call`})`;
+      await interrupt.check();
+      bar.tick(0, `${s.name} · seed ${seed}`);
       const cfg = resolveTrainConfig({ ...s.config, seed, train: spec.train, dev: spec.train, out: "" });
       const selected = cfg.folds >= 2 ? await trainSelected(db, cfg, { out: spec.out, quiet: spec.quiet, fuse: s.fuse }) : null;
       const result = selected ? selected.final : await trainStudent(db, { ...cfg, out: join(spec.out, trainRunId(cfg)) }, { quiet: spec.quiet });
@@ -154,6 +163,7 @@ export async function compareStudents(db: Kysely<Database>, spec: StudentCompari
       } finally {
         reranker.dispose();
       }
+      bar.tick(1);
     }
     systems.push({ name: s.name, perQuery: averagePerQuery(perSeed) });
     for (const m of metrics) seedStats.push({ name: s.name, metric: m, ...spread(perSeed.map((pq) => meanOf(pq, [m])[m])), seeds: [...spec.seeds] });
@@ -163,6 +173,7 @@ export async function compareStudents(db: Kysely<Database>, spec: StudentCompari
       for (const m of metrics) seedStats.push({ name, metric: m, ...spread(fusedPerSeed.map((pq) => meanOf(pq, [m])[m])), seeds: [...spec.seeds] });
     }
   }
+  bar.done();
   const rows = compareSystems({ systems, baseline: "BM25", metrics, seed: spec.seed ?? 42 });
   return { rows, runs, seedStats, perQuery: Object.fromEntries(systems.map((s) => [s.name, s.perQuery])) };
 }

@@ -24,8 +24,9 @@ import * as tf from "@tensorflow/tfjs";
 import { join } from "path";
 import type { Kysely } from "kysely";
 import { backendInfo, initBackend } from "../backend/tf";
-import { ConfigError, show } from "../core/errors";
+import { ConfigError, InterruptedError, show } from "../core/errors";
 import { writeFileAtomic } from "../core/files";
+import { interruptCheck } from "../core/interrupt";
 import { projectPath } from "../core/paths";
 import { createProgress } from "../core/progress";
 import { provenance } from "../core/provenance";
@@ -50,7 +51,7 @@ import { featureNames, resolveTrainConfig, startsAtZero, studentTokenizer, targe
 import { fitComposition } from "./composition-fit";
 import { listInputs } from "./lexical-inputs";
 import { splitRun, trainLexicon } from "./run-data";
-import { finishedRecord, labelWindows, runSchedule, saveCheckpoint, startRun, storeCurves } from "./run-state";
+import { finishedRecord, labelWindows, markInterrupted, runSchedule, saveCheckpoint, startRun, storeCurves } from "./run-state";
 import { accumulateAndApply, createAdamW, type AdamW } from "./schedule";
 
 /** A query group with what the decoder also needs: listed flags and one rationale (or null) per slot. */
@@ -186,8 +187,11 @@ export async function trainGpt(db: Kysely<Database>, overrides: Partial<TrainCon
   const cfg = resolveTrainConfig(overrides);
   if (cfg.arch !== "gpt") throw new ConfigError(`trainGpt: arch must be "gpt", got ${show(cfg.arch)} (trainStudent trains "bert")`);
   if (cfg.pretrainSteps > 0) throw new ConfigError(`trainGpt: pretrainSteps is an RRA-BERT warm-up (encoder only); expected 0 with arch "gpt", got ${cfg.pretrainSteps}`);
-  await initBackend({ quiet: true });
   const runId = trainRunId(cfg);
+  // taken before the first await, so no interrupt during the run is missed; checked between steps
+  let stopPoint = "before its first step";
+  const interrupt = interruptCheck(() => `train ${runId} ${stopPoint}`);
+  await initBackend({ quiet: true });
   const outDir = cfg.out || projectPath("models", runId);
   const ckptDir = join(outDir, "checkpoint");
   // warm start (init.ts): the GPT-2 checkpoint is resolved, fingerprinted and read before anything is written
@@ -253,8 +257,10 @@ export async function trainGpt(db: Kysely<Database>, overrides: Partial<TrainCon
     for (let epoch = startEpoch, calls = 0; epoch < lastEpoch && steps < totalSteps && status === "done"; epoch++) {
       const fresh: CurvePoint[] = [];
       const point = (split: CurvePoint["split"], metric: string, value: number): void => { fresh.push({ step: steps, epoch: epoch + 1, split, metric, value }); };
+      stopPoint = `in epoch ${epoch + 1} (${epoch === 0 ? "no epoch finished yet: running it again starts over" : `the checkpoint after epoch ${epoch} is kept and running it again resumes from it`})`;
       for (const indices of epochBatches(groups.length, cfg.seed, epoch, cfg.groupsPerBatch)) {
         if (steps >= totalSteps) break;
+        await interrupt.check(); // between steps: the last checkpoint is whole, nothing of this epoch is stored yet
         const t0 = Date.now();
         const batch = gptBatch(groups, examples, indices);
         const { loss, gradNorm } = step(batch, steps);
@@ -297,6 +303,9 @@ export async function trainGpt(db: Kysely<Database>, overrides: Partial<TrainCon
     }, null, 1) + "\n");
     await db.updateTable("train_runs").set({ status, finished_at: status === "interrupted" ? null : new Date().toISOString() }).where("id", "=", runId).execute();
     return result;
+  } catch (e) {
+    if (e instanceof InterruptedError) await markInterrupted(db, runId);
+    throw interrupt.explain(e);
   } finally {
     optimizer.dispose();
     composition.dispose();

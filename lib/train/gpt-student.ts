@@ -11,6 +11,7 @@ import { existsSync, mkdirSync } from "fs";
 import { join } from "path";
 import { ConfigError, DataError, show } from "../core/errors";
 import { writeFileAtomic } from "../core/files";
+import { interruptCheck } from "../core/interrupt";
 import { readJsonObject } from "../data/text-file";
 import type { RankedList, Run } from "../data/types";
 import { checkDecoderConfig, createRraGpt, type RraGpt } from "../models/decoder";
@@ -89,26 +90,44 @@ export function loadGptStudent(dir: string): GptStudent {
   };
 }
 
-/**
- * Ranking-layer scores of query-passage pairs (dropout off), in input order. Prompts are batched in
- * order of length, so each forward pass pads little; the result does not depend on the batching
- * beyond float rounding (padding is masked).
- */
-export function scoreGptPairs(student: GptStudentCore, pairs: ReadonlyArray<{ query: string; passage: string }>, batchSize = 128): Float32Array {
+/** Score `pairs` into `out` one batch at a time (see scoreGptPairs), yielding after each batch. */
+function* scoreGptBatches(student: GptStudentCore, pairs: ReadonlyArray<{ query: string; passage: string }>, batchSize: number, out: Float32Array): Generator<number> {
   const examples = pairs.map((p) => packDecoderExample(student.tokenizer, p.query, p.passage, undefined, { maxLength: student.maxLength }));
   const order = examples.map((_, i) => i).sort((a, b) => examples[a].ids.length - examples[b].ids.length || a - b);
-  const out = new Float32Array(pairs.length);
   for (let i = 0; i < order.length; i += batchSize) {
     const idx = order.slice(i, i + batchSize);
     const scores = student.model.inferenceScores(packDecoderBatch(idx.map((j) => examples[j]), student.tokenizer.padId));
     const values = scores.dataSync();
     scores.dispose();
     idx.forEach((j, k) => { out[j] = values[k]; });
+    yield i + idx.length;
+  }
+}
+
+/**
+ * Ranking-layer scores of query-passage pairs (dropout off), in input order. Prompts are batched in
+ * order of length, so each forward pass pads little; the result does not depend on the batching
+ * beyond float rounding (padding is masked).
+ */
+export function scoreGptPairs(student: GptStudentCore, pairs: ReadonlyArray<{ query: string; passage: string }>, batchSize = 128): Float32Array {
+  const out = new Float32Array(pairs.length);
+  for (const _ of scoreGptBatches(student, pairs, batchSize, out)) { /* every batch */ }
+  return out;
+}
+
+/** scoreGptPairs that stops on an interrupt between batches (core/interrupt.ts), for long scoring in a notebook. */
+export async function scoreGptPairsInterruptible(student: GptStudentCore, pairs: ReadonlyArray<{ query: string; passage: string }>, batchSize = 128): Promise<Float32Array> {
+  const out = new Float32Array(pairs.length);
+  let done = 0;
+  const interrupt = interruptCheck(() => `scoring pairs after ${done} of ${pairs.length} (scoring stores nothing)`);
+  for (const n of scoreGptBatches(student, pairs, batchSize, out)) {
+    done = n;
+    await interrupt.check();
   }
   return out;
 }
 
 /** Re-rank the first `depth` candidates of each list by the ranking-layer score (same Run format as rerankLists). */
 export function rerankGptLists(student: GptStudentCore, lists: readonly RankedList[], options: RerankOptions = {}): Promise<Run> {
-  return rerankComposed(lists, (pairs) => scoreGptPairs(student, pairs, options.batchSize ?? 128), student.scoring, { depth: options.depth, tag: options.tag, prior: options.prior });
+  return rerankComposed(lists, (pairs) => scoreGptPairsInterruptible(student, pairs, options.batchSize ?? 128), student.scoring, { depth: options.depth, tag: options.tag, prior: options.prior });
 }

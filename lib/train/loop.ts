@@ -11,8 +11,9 @@ import { existsSync, readFileSync } from "fs";
 import { join } from "path";
 import type { Kysely } from "kysely";
 import { backendInfo, initBackend } from "../backend/tf";
-import { ConfigError } from "../core/errors";
+import { ConfigError, InterruptedError } from "../core/errors";
 import { writeFileAtomic } from "../core/files";
+import { interruptCheck } from "../core/interrupt";
 import { projectPath } from "../core/paths";
 import { createProgress } from "../core/progress";
 import { provenance } from "../core/provenance";
@@ -37,7 +38,7 @@ import { buildPretrainCorpus, pretrainEncoder } from "./warmup";
 import { featureNames, resolveTrainConfig, startsAtZero, studentTokenizer, targetForm, trainRunId, type BestEpoch, type CurvePoint, type TrainConfig, type TrainOptions, type TrainResult } from "./config";
 import { checkInitUnchanged, initRecord, loadInitEncoder, resolveInit } from "./init";
 import { splitRun, trainLexicon } from "./run-data";
-import { finishedRecord, labelWindows, runSchedule, saveCheckpoint, startRun, storeCurves } from "./run-state";
+import { finishedRecord, labelWindows, markInterrupted, runSchedule, saveCheckpoint, startRun, storeCurves } from "./run-state";
 
 export * from "./config";
 export * from "./run-state";
@@ -147,8 +148,11 @@ function writeDevRuns(outDir: string, runId: string, runs: DevRuns): void {
 export async function trainStudent(db: Kysely<Database>, overrides: Partial<TrainConfig>, options: TrainOptions = {}): Promise<TrainResult> {
   const cfg = resolveTrainConfig(overrides);
   if (cfg.arch === "gpt") return trainGpt(db, cfg, options);
-  await initBackend({ quiet: true });
   const runId = trainRunId(cfg);
+  // taken before the first await, so no interrupt during the run is missed; checked between steps
+  let stopPoint = "before its first step";
+  const interrupt = interruptCheck(() => `train ${runId} ${stopPoint}`);
+  await initBackend({ quiet: true });
   const outDir = cfg.out || projectPath("models", runId);
   const ckptDir = join(outDir, "checkpoint");
   // warm start (init.ts): the checkpoint is resolved, fingerprinted and read before anything is written
@@ -210,7 +214,7 @@ export async function trainStudent(db: Kysely<Database>, overrides: Partial<Trai
       // the warm-up is part of the run: done once, then checkpointed as epoch 0 (a rerun resumes after it)
       const corpus = buildPretrainCorpus(options.pretrainDatasets ?? DATASET_NAMES.map((n) => data(n)));
       const bar = createProgress({ label: `pretrain ${runId}`, total: cfg.pretrainSteps, unit: "steps", quiet: options.quiet });
-      const r = pretrainEncoder(model.encoder, tokenizer, corpus, {
+      const r = await pretrainEncoder(model.encoder, tokenizer, corpus, {
         steps: cfg.pretrainSteps, seed: deriveSeed(cfg.seed, "pretrain"), lr: cfg.lr, weightDecay: cfg.weightDecay, clip: cfg.clip,
         groupsPerBatch: cfg.groupsPerBatch, groupSize: cfg.groupSize, microBatch: cfg.microBatch, maxLength: cfg.maxLength, matchChannel: cfg.match,
         matchIdf: cfg.match && cfg.matchIdf, lexicon,
@@ -264,8 +268,10 @@ export async function trainStudent(db: Kysely<Database>, overrides: Partial<Trai
     if (patienceSpent()) status = "stopped"; // a run resumed after its early stop trains no further
     for (let epoch = startEpoch; epoch < lastEpoch && steps < totalSteps && !patienceSpent(); epoch++) {
       const fresh: CurvePoint[] = [];
+      stopPoint = `in epoch ${epoch + 1} (${epoch === 0 ? "no epoch finished yet: running it again starts over" : `the checkpoint after epoch ${epoch} is kept and running it again resumes from it`})`;
       for (const indices of epochBatches(groups.length, cfg.seed, epoch, cfg.groupsPerBatch)) {
         if (steps >= totalSteps) break;
+        await interrupt.check(); // between steps: the last checkpoint is whole, nothing of this epoch is stored yet
         const t0 = Date.now();
         const batch = packGroups(tokenizer, groups, indices, packOpts);
         const { loss, gradNorm } = step(batch, steps);
@@ -318,6 +324,9 @@ export async function trainStudent(db: Kysely<Database>, overrides: Partial<Trai
     }, null, 1) + "\n");
     await db.updateTable("train_runs").set({ status, finished_at: status === "interrupted" ? null : new Date().toISOString() }).where("id", "=", runId).execute();
     return result;
+  } catch (e) {
+    if (e instanceof InterruptedError) await markInterrupted(db, runId);
+    throw interrupt.explain(e);
   } finally {
     optimizer.dispose();
     model.dispose();

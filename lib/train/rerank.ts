@@ -13,6 +13,7 @@ import * as tf from "@tensorflow/tfjs";
 import { existsSync, mkdirSync } from "fs";
 import { join } from "path";
 import { ConfigError, DataError, show } from "../core/errors";
+import { interruptCheck } from "../core/interrupt";
 import { writeFileAtomic } from "../core/files";
 import { readJsonObject } from "../data/text-file";
 import type { RankedList, Run } from "../data/types";
@@ -180,14 +181,12 @@ export function lengthOrder(pairs: ReadonlyArray<{ query: string; passage: strin
   return pairs.map((_, i) => i).sort((a, b) => len[a] - len[b] || a - b);
 }
 
-/**
- * Network scores s_cls of query-passage pairs (dropout off), in input order. Pairs are batched in order of
- * length (lengthOrder) to limit padding; padding is masked, so the scores do not depend on the batching
- * beyond float rounding. The composition (scale, features, prior) is not applied: see rerankLists.
- */
-export function scorePairs(student: Pick<StudentCore, "model" | "tokenizer" | "maxLength" | "matchChannel" | "matchIdf" | "lexicon" | "network">, pairs: readonly PairInput[], batchSize = 128): Float32Array {
-  const out = new Float32Array(pairs.length);
-  if (student.network === false) return out; // an untrained zero head: every network score is 0
+/** What scorePairs reads of a student. */
+type PairScoringStudent = Pick<StudentCore, "model" | "tokenizer" | "maxLength" | "matchChannel" | "matchIdf" | "lexicon" | "network">;
+
+/** Score `pairs` into `out` one batch at a time (see scorePairs), yielding after each batch. */
+function* scoreBatches(student: PairScoringStudent, pairs: readonly PairInput[], batchSize: number, out: Float32Array): Generator<number> {
+  if (student.network === false) return; // an untrained zero head: every network score is 0
   const order = lengthOrder(pairs);
   for (let i = 0; i < order.length; i += batchSize) {
     const idx = order.slice(i, i + batchSize);
@@ -196,13 +195,36 @@ export function scorePairs(student: Pick<StudentCore, "model" | "tokenizer" | "m
     const values = scores.dataSync();
     scores.dispose();
     idx.forEach((j, k) => { out[j] = values[k]; });
+    yield i + idx.length;
+  }
+}
+
+/**
+ * Network scores s_cls of query-passage pairs (dropout off), in input order. Pairs are batched in order of
+ * length (lengthOrder) to limit padding; padding is masked, so the scores do not depend on the batching
+ * beyond float rounding. The composition (scale, features, prior) is not applied: see rerankLists.
+ */
+export function scorePairs(student: PairScoringStudent, pairs: readonly PairInput[], batchSize = 128): Float32Array {
+  const out = new Float32Array(pairs.length);
+  for (const _ of scoreBatches(student, pairs, batchSize, out)) { /* every batch */ }
+  return out;
+}
+
+/** scorePairs that stops on an interrupt between batches (core/interrupt.ts), for long scoring in a notebook. */
+export async function scorePairsInterruptible(student: PairScoringStudent, pairs: readonly PairInput[], batchSize = 128): Promise<Float32Array> {
+  const out = new Float32Array(pairs.length);
+  let done = 0;
+  const interrupt = interruptCheck(() => `scoring pairs after ${done} of ${pairs.length} (scoring stores nothing)`);
+  for (const n of scoreBatches(student, pairs, batchSize, out)) {
+    done = n;
+    await interrupt.check();
   }
   return out;
 }
 
-/** Re-rank the first `depth` candidates of each list by the student's ranking score (ties keep first-stage order). */
+/** Re-rank the first `depth` candidates of each list by the student's ranking score (ties keep first-stage order); stops on an interrupt. */
 export function rerankLists(student: StudentCore, lists: readonly RankedList[], options: RerankOptions = {}): Promise<Run> {
-  return rerankComposed(lists, (pairs) => scorePairs(student, pairs, options.batchSize ?? 128), studentScoring(student), { depth: options.depth, tag: options.tag, prior: options.prior });
+  return rerankComposed(lists, (pairs) => scorePairsInterruptible(student, pairs, options.batchSize ?? 128), studentScoring(student), { depth: options.depth, tag: options.tag, prior: options.prior });
 }
 
 /** Scores of query-passage pairs, in input order (any student kind). */

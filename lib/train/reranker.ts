@@ -17,8 +17,8 @@ import type { RankedList, Run } from "../data/types";
 import { isExportConfig } from "../export/model-card";
 import { loadExportedScorer, type ScorerEngine } from "../export/runtime";
 import { isHfModelFolder, loadCrossEncoder } from "./cross-encoder";
-import { GPT_STUDENT_KIND, loadGptStudent, scoreGptPairs } from "./gpt-student";
-import { loadStudent, scorePairs, type RerankOptions } from "./rerank";
+import { GPT_STUDENT_KIND, loadGptStudent, scoreGptPairsInterruptible } from "./gpt-student";
+import { loadStudent, scorePairsInterruptible, type RerankOptions } from "./rerank";
 import { IDENTITY_SCORING, rerankComposed, scoreComposed, type ScoringSpec } from "./scoring";
 import { checkFinishedTraining } from "./training-state";
 
@@ -86,10 +86,10 @@ export async function loadReranker(dir: string, options: LoadRerankerOptions = {
     base = { kind: exported.kind, format: exported.format, engine: exported.engine, dir, scoring: exported.scoring, scorePairs: exported.scorePairs, dispose: exported.dispose };
   } else if (studentKind(dir) === "gpt") {
     const gpt = loadGptStudent(dir);
-    base = { kind: "gpt", format: "native", engine: tfjsEngineName(), dir, scoring: gpt.scoring, scorePairs: async (pairs) => scoreGptPairs(gpt, pairs, batchSize), dispose: () => gpt.dispose() };
+    base = { kind: "gpt", format: "native", engine: tfjsEngineName(), dir, scoring: gpt.scoring, scorePairs: (pairs) => scoreGptPairsInterruptible(gpt, pairs, batchSize), dispose: () => gpt.dispose() };
   } else {
     const bert = loadStudent(dir);
-    base = { kind: "bert", format: "native", engine: tfjsEngineName(), dir, scoring: bert.scoring, scorePairs: async (pairs) => scorePairs(bert, pairs, batchSize), dispose: () => bert.dispose() };
+    base = { kind: "bert", format: "native", engine: tfjsEngineName(), dir, scoring: bert.scoring, scorePairs: (pairs) => scorePairsInterruptible(bert, pairs, batchSize), dispose: () => bert.dispose() };
   }
   return {
     ...base,

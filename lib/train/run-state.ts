@@ -79,6 +79,11 @@ export async function storeRunStart(db: Kysely<Database>, runId: string, cfg: Re
   if (resumeStep === 0) await db.deleteFrom("train_curves").where("run_id", "=", runId).execute();
 }
 
+/** Record a run stopped by an interrupt as "interrupted" (not finished; a rerun resumes it from its checkpoint). */
+export async function markInterrupted(db: Kysely<Database>, runId: string): Promise<void> {
+  await db.updateTable("train_runs").set({ status: "interrupted", finished_at: null }).where("id", "=", runId).execute();
+}
+
 /** Insert curve points into train_curves (existing points are kept). */
 export async function storeCurves(db: Kysely<Database>, runId: string, points: readonly CurvePoint[]): Promise<void> {
   for (let i = 0; i < points.length; i += 150) {

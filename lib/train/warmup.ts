@@ -16,6 +16,7 @@
  * does); the task reads only passage texts.
  */
 import * as tf from "@tensorflow/tfjs";
+import { interruptCheck } from "../core/interrupt";
 import { createRng, deriveSeed } from "../core/rng";
 import type { Dataset } from "../data/types";
 import { getLoss } from "../losses/index";
@@ -149,9 +150,10 @@ export interface PretrainResult {
 
 /**
  * Train `encoder` on pseudo-queries for `config.steps` steps (deterministic for a seed). Leaves no tensors
- * behind but the encoder's updated variables. `onStep` sees every point (progress).
+ * behind but the encoder's updated variables. `onStep` sees every point (progress). Stops between steps on
+ * an interrupt (core/interrupt.ts); the warm-up is not checkpointed before it ends, so it then starts over.
  */
-export function pretrainEncoder(encoder: Encoder, tokenizer: WordPieceTokenizer, corpus: PretrainCorpus, config: PretrainConfig, onStep?: (p: PretrainPoint) => void): PretrainResult {
+export async function pretrainEncoder(encoder: Encoder, tokenizer: WordPieceTokenizer, corpus: PretrainCorpus, config: PretrainConfig, onStep?: (p: PretrainPoint) => void): Promise<PretrainResult> {
   const listNet = getLoss("listNet");
   const vars = encoder.trainableVariables();
   const optimizer = createAdamW(vars, { weightDecay: config.weightDecay });
@@ -159,8 +161,12 @@ export function pretrainEncoder(encoder: Encoder, tokenizer: WordPieceTokenizer,
   const points: PretrainPoint[] = [];
   const t0 = Date.now();
   let examples = 0;
+  let done = 0;
+  const interrupt = interruptCheck(() => `pretraining warm-up at step ${done} of ${config.steps} (it is stored only once finished: running it again starts it over)`);
   try {
     for (let step = 0; step < config.steps; step++) {
+      done = step;
+      await interrupt.check();
       const groups = pseudoQueryGroups(corpus, { ...config, spanWithin: config.spanWithin ?? Math.max(config.maxWords ?? 8, Math.floor((config.maxLength - 16) / 2)) }, step);
       const batch = packPseudoQueries(tokenizer, groups, config.maxLength, config.matchChannel ?? false, config.matchIdf ?? false, config.lexicon ?? null);
       const lr = learningRateAt(step, schedule);

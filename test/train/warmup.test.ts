@@ -93,18 +93,18 @@ describe("micro-batching and pseudo-query warm-up (lib/train)", () => {
   // Not asserted: that the loss falls. Measured (tiny preset, lr 3e-4..5e-3, 40-300 steps, list or random negatives),
   // the pseudo-query loss stays at ln(groupSize): a randomly initialised 2-layer cross-encoder does not learn
   // query-passage matching within this budget (see the report of this change).
-  it("warm-up: the same seed gives the same loss curve, another seed another, no leaks", () => {
+  it("warm-up: the same seed gives the same loss curve, another seed another, no leaks", async () => {
     const corpus = buildPretrainCorpus([dl19]);
     const tok = studentTokenizer(2000);
-    const run = (cfg: PretrainConfig) => {
+    const run = async (cfg: PretrainConfig) => {
       const enc = createEncoder(resolveEncoderConfig({ vocabSize: tok.idToToken.length, seed: 11 }, { preset: "tiny" }));
       const before = tf.memory().numTensors;
-      const r = pretrainEncoder(enc, tok, corpus, cfg);
+      const r = await pretrainEncoder(enc, tok, corpus, cfg);
       assert.equal(tf.memory().numTensors, before, "no leaked tensors");
       enc.dispose();
       return r.points.map((p) => p.loss);
     };
-    const a = run(PRE), b = run(PRE), c = run({ ...PRE, seed: 6, steps: 3 });
+    const a = await run(PRE), b = await run(PRE), c = await run({ ...PRE, seed: 6, steps: 3 });
     assert.equal(a.length, 20);
     assert.ok(a.every((x) => Number.isFinite(x) && x > 0 && x < 2 * Math.log(PRE.groupSize)), a.join(" "));
     assert.deepEqual(b, a);

@@ -11,7 +11,8 @@
  * scrubbed from every error and stored text.
  */
 import type { Kysely } from "kysely";
-import { ConfigError, show, TeacherError } from "../../core/errors";
+import { ConfigError, InterruptedError, show, TeacherError } from "../../core/errors";
+import { interruptSignal } from "../../core/interrupt";
 import { createRng, deriveSeed } from "../../core/rng";
 import type { Database } from "../../store/schema";
 import { beginTeacherCall, failTeacherCall, findTeacherCall, finishTeacherCall, scrubSecrets, teacherCallKey, type TeacherCall } from "../../store/teacher-calls";
@@ -143,9 +144,14 @@ export function createLiveTeacher(db: Kysely<Database>, config: LiveTeacherConfi
   const scrub = (s: string): string => scrubSecrets(s, secrets);
   const scrubError = (s: string): string => scrubSecrets(s, secrets, { bearerTokens: true });
 
-  async function attempt(body: string): Promise<{ kind: "answer"; answer: Omit<TeacherAnswer, "cached" | "callId"> } | { kind: "failure"; failure: AttemptFailure }> {
+  // an interrupt (core/interrupt.ts) aborts calls in flight and backoff waits: the call stays unanswered in the store, asked again by the next run
+  const stoppedInFlight = (): InterruptedError => new InterruptedError(`interrupted: ${name}: POST ${url} stopped (the call stays unanswered in the store and is asked again by the next run)`);
+
+  async function attempt(body: string, interrupted: AbortSignal): Promise<{ kind: "answer"; answer: Omit<TeacherAnswer, "cached" | "callId"> } | { kind: "failure"; failure: AttemptFailure }> {
     const ctrl = new AbortController();
     const timer = setTimeout(() => ctrl.abort(), c.timeoutMs);
+    const onInterrupt = (): void => ctrl.abort();
+    interrupted.addEventListener("abort", onInterrupt, { once: true });
     const headers: Record<string, string> = { "content-type": "application/json", accept: "application/json" };
     if (apiKey) headers.authorization = `Bearer ${apiKey}`;
     const t0 = performance.now();
@@ -161,11 +167,13 @@ export function createLiveTeacher(db: Kysely<Database>, config: LiveTeacherConfi
     } catch (e) {
       const fail = (category: "timeout" | "network", message: string): { kind: "failure"; failure: AttemptFailure } =>
         ({ kind: "failure", failure: { category, message, status, retryable: true, retryAfterMs: null } });
+      if (interrupted.aborted) throw stoppedInFlight();
       if (ctrl.signal.aborted) return fail("timeout", `no complete answer within ${c.timeoutMs} ms`);
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
       return fail("network", scrub(`${(e as Error).message}${cause ? ` (${cause.code ?? ""}${cause.code ? ": " : ""}${cause.message ?? ""})` : ""}`));
     } finally {
       clearTimeout(timer);
+      interrupted.removeEventListener("abort", onInterrupt);
     }
     const latencyMs = performance.now() - t0;
     let json: unknown;
@@ -190,6 +198,7 @@ export function createLiveTeacher(db: Kysely<Database>, config: LiveTeacherConfi
   }
 
   async function call(request: TeacherRequest, key: string, body: string): Promise<TeacherAnswer> {
+    const stop = interruptSignal();
     await slots.acquire();
     try {
       const failures: AttemptFailure[] = [];
@@ -198,7 +207,8 @@ export function createLiveTeacher(db: Kysely<Database>, config: LiveTeacherConfi
         const begun = await beginTeacherCall(db, { cacheKey: key, teacher: name, model: c.model, templateVersion: request.templateVersion, requestJson: body });
         callId = begun.id;
         if (begun.status === "done") return cachedAnswer((await findTeacherCall(db, key))!);
-        const r = await attempt(body);
+        if (stop.signal.aborted) throw stoppedInFlight();
+        const r = await attempt(body, stop.signal);
         if (r.kind === "answer") {
           await finishTeacherCall(db, callId, r.answer, secrets);
           return { ...r.answer, cached: false, callId };
@@ -207,7 +217,7 @@ export function createLiveTeacher(db: Kysely<Database>, config: LiveTeacherConfi
         if (!r.failure.retryable || i === c.maxRetries) break;
         const d = Math.min(c.backoffCapMs, c.backoffBaseMs * 2 ** i);
         const jittered = d / 2 + (createRng(deriveSeed(c.seed, `live/backoff/${key}/${i}`)).next() * d) / 2;
-        await sleep(Math.max(jittered, r.failure.retryAfterMs ?? 0));
+        await sleep(Math.max(jittered, r.failure.retryAfterMs ?? 0), stop.signal);
       }
       const last = failures[failures.length - 1];
       const history = failures.length > 1 ? `; earlier attempts: ${failures.slice(0, -1).map((f) => (f.status !== null && f.category === "http" ? `HTTP ${f.status}` : f.category)).join(", ")}` : "";
@@ -216,6 +226,7 @@ export function createLiveTeacher(db: Kysely<Database>, config: LiveTeacherConfi
       throw new LiveTeacherError(message, last.category, last.status, failures.length);
     } finally {
       slots.release();
+      stop.release();
     }
   }
 
@@ -327,8 +338,18 @@ function clip(s: string, max: number): string {
   return s.length > max ? s.slice(0, max - 1) + "…" : s;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Wait `ms`, or less when `signal` aborts. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
 }
 
 /** A counting semaphore with a FIFO queue. */
