@@ -1,6 +1,6 @@
 /**
- * The RRADistill workbench library: the public entry for notebooks (`import * as rra from "./lib/index"`),
- * scripts and other packages. Re-exports only; every module documents itself.
+ * The RRADistill workbench library: the public entry for scripts, other packages and notebooks (which
+ * import it through `./lib/notebook`, see lib/notebook.js). Re-exports only; every module documents itself.
  */
 export * from "./core/errors";
 export * from "./core/rng";

@@ -32,6 +32,8 @@ esac
 echo "[setup] registering the tslab kernel in .jupyter/ (use: npm run notebook)"
 npx tslab install --python=/usr/bin/python3 --binary="$PWD/node_modules/.bin/tslab" --prefix="$PWD/.jupyter" >/dev/null
 test -f .jupyter/share/jupyter/kernels/tslab/kernel.json || { echo "[setup] tslab kernel registration failed" >&2; exit 1; }
+echo "[setup] the notebooks' declarations of lib/ (lib/.notebook-types)"
+node bin/rra.js notebooks types
 
 node bin/rra.js backend
 echo "[setup] done in $(( $(date +%s) - t0 )) s"

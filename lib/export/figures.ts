@@ -14,7 +14,6 @@ import { ChildProcess } from "child_process";
 import { existsSync, readFileSync } from "fs";
 import { writeFileAtomic } from "../core/files";
 import { dirname, join, relative, resolve, sep } from "path";
-import { chromium } from "playwright-core";
 import type { Browser, Page } from "playwright-core";
 import { ConfigError, RraError } from "../core/errors";
 import { projectPath } from "../core/paths";
@@ -143,6 +142,9 @@ async function openSession(): Promise<Session> {
   let browser: Browser;
   try {
     // handleSIGINT false: a kernel interrupt (SIGINT) must not kill the browser and the kernel with it.
+    // playwright-core is required here, not at the top: loading it takes ~1 s, which every notebook's
+    // import cell paid even when it saved no figure.
+    const { chromium } = require("playwright-core") as typeof import("playwright-core");
     browser = await chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS, handleSIGINT: false, timeout: 60_000 });
   } catch (e) {
     throw new RraError(`saveFigure: could not start Chromium ${executablePath}: ${(e as Error).message.split("\n")[0]}`);

@@ -4,9 +4,9 @@ import { ConfigError, show } from "../core/errors";
 import { interruptCheck } from "../core/interrupt";
 import { createProgress } from "../core/progress";
 import type { Dataset } from "../data/types";
-import { loadWindows } from "../store/labels";
+import { getLabelJob, loadWindows } from "../store/labels";
 import type { Database } from "../store/schema";
-import { runLabelJob, type LabelJobConfig, type LabelSummary } from "./pipeline";
+import { labelJobId, resolveLabelConfig, runLabelJob, type LabelJobConfig, type LabelSummary } from "./pipeline";
 
 /** The offline label jobs that reproduce the paper's efficiency comparison on the shipped data. */
 export function offlineLabelJobs(datasets: readonly ("dl19" | "dl20")[] = ["dl19", "dl20"]): Array<Partial<LabelJobConfig> & { dataset: string }> {
@@ -25,23 +25,61 @@ export function offlineLabelJobs(datasets: readonly ("dl19" | "dl20")[] = ["dl19
   return jobs;
 }
 
-/** Run several label jobs one after another (each resumes if already stored); returns their summaries. Stops on an interrupt between windows. */
-export async function runLabelJobs(db: Kysely<Database>, jobs: ReadonlyArray<Partial<LabelJobConfig> & { dataset: string }>, options: { limit?: number; quiet?: boolean } = {}): Promise<LabelSummary[]> {
+/** Options of `runLabelJobs`. */
+export interface RunLabelJobsOptions {
+  /** Only the first `limit` queries of each job (smoke runs); 0 or absent = all. */
+  limit?: number;
+  /** No progress bars and no reuse line. */
+  quiet?: boolean;
+  /** Run every job again even when the store holds it finished. Default false: a finished job is reused. */
+  rerun?: boolean;
+  /** Where the reuse line goes. Default console.log. */
+  log?: (line: string) => void;
+}
+
+/**
+ * The stored summary of a finished job with this config (same job id, every window answered), or null
+ * when it was never run, stopped early or left windows unanswered.
+ */
+export async function finishedLabelJob(db: Kysely<Database>, partial: Partial<LabelJobConfig> & { dataset: string }): Promise<LabelSummary | null> {
+  const job = await getLabelJob(db, labelJobId(resolveLabelConfig(partial)));
+  const s = job?.summary as Partial<LabelSummary> | undefined;
+  // A summary written before a field existed (or with a NaN, which JSON stores as null) is not reused.
+  const whole = s !== undefined && typeof s.job === "string" && typeof s.teacherNdcg10 === "number" && typeof s.preRankNdcg10 === "number" && typeof s.calls === "number";
+  return job?.status === "done" && whole ? (s as LabelSummary) : null;
+}
+
+/**
+ * Run several label jobs one after another and return their summaries. A job the store holds finished
+ * is reused (its stored summary, `reused: true`, no teacher called); any other resumes or runs
+ * (`rerun: true` runs every one again). Stops on an interrupt between windows and jobs.
+ */
+export async function runLabelJobs(db: Kysely<Database>, jobs: ReadonlyArray<Partial<LabelJobConfig> & { dataset: string }>, options: RunLabelJobsOptions = {}): Promise<LabelSummary[]> {
+  const { limit = 0, quiet = false, rerun = false, log = (line: string) => console.log(line) } = options;
+  const t0 = Date.now();
   const out: LabelSummary[] = [];
+  let reused = 0;
   const interrupt = interruptCheck(() => `label jobs at job ${out.length + 1} of ${jobs.length} (${out.length === 0 ? "no job finished yet" : `the ${out.length} finished job${out.length === 1 ? " is" : "s are"} stored`})`);
   // one line in a notebook: each job's bar joins it
-  const bar = createProgress({ label: "label jobs", total: jobs.length, unit: "jobs", quiet: options.quiet, lineOnly: true });
+  const bar = createProgress({ label: "label jobs", total: jobs.length, unit: "jobs", quiet, lineOnly: true });
   try {
     for (const job of jobs) {
       await interrupt.check();
       bar.tick(0, `${job.dataset} ${job.teacher ?? ""}`.trim());
-      out.push((await runLabelJob(db, { ...job, ...(options.limit ? { limit: options.limit } : {}) }, { quiet: options.quiet })).summary);
+      const partial = { ...job, ...(limit ? { limit } : {}) };
+      const stored = rerun ? null : await finishedLabelJob(db, partial);
+      if (stored) reused++;
+      out.push(stored ? { ...stored, reused: true } : (await runLabelJob(db, partial, { quiet })).summary);
       bar.tick(1);
     }
   } catch (e) {
     throw interrupt.explain(e);
   }
   bar.done();
+  if (reused > 0 && !quiet) {
+    log(`label jobs: ${reused} of ${jobs.length} reused from the store (finished earlier; no teacher called)` +
+      `${reused < jobs.length ? `, ${jobs.length - reused} run` : ""} in ${((Date.now() - t0) / 1000).toFixed(1)} s; { rerun: true } labels them again`);
+  }
   return out;
 }
 

@@ -127,6 +127,8 @@ export interface LabelSummary {
   rationales: number;
   rationaleFailed: number;
   seconds: number;
+  /** Set by `runLabelJobs` when this is the stored summary of a finished job it reused (`seconds` is then that run's). */
+  reused?: boolean;
 }
 
 /** What labelling one query gave: the teacher's ranking, counts, facts, anomalies, tokens. */

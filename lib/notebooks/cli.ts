@@ -1,6 +1,6 @@
 /**
- * `rra notebooks run|strip|check`: run notebooks headless in a real tslab kernel, strip their
- * outputs, or check that committed notebooks carry none.
+ * `rra notebooks run|strip|check|types`: run notebooks headless in a real tslab kernel, strip their
+ * outputs, check that committed notebooks carry none, or bring their declarations of lib/ up to date.
  */
 import { readdirSync } from "fs";
 import { join, relative } from "path";
@@ -8,6 +8,7 @@ import { parseArgs } from "util";
 import { projectPath } from "../core/paths";
 import { runNotebooks, type NotebookMode } from "./runner";
 import { outputCells, readNotebook, stripFile } from "./strip";
+import { ensureNotebookTypes, NOTEBOOK_TYPES_DIR } from "./types";
 
 const USAGE: Record<string, string> = {
   main: `usage: rra notebooks <command> [options]
@@ -16,6 +17,7 @@ commands:
   run [FILES...]     execute notebooks in a tslab kernel (default: notebooks/*.ipynb, in name order)
   strip [FILES...]   remove outputs and execution counts in place
   check [FILES...]   fail when a notebook carries outputs (committed notebooks must not)
+  types [--force]    write the declarations of lib/ that notebooks are type-checked against, if lib/ changed
 
 Run "rra notebooks <command> --help" for the options of a command.`,
   run: `usage: rra notebooks run [FILES...] [--full] [--timeout SEC] [--out-dir DIR]
@@ -37,6 +39,16 @@ Removes outputs, execution counts and run-time metadata in place (default: noteb
   check: `usage: rra notebooks check [FILES...]
 
 Exit code 1 when a notebook carries outputs or execution counts (default: notebooks/*.ipynb).`,
+  types: `usage: rra notebooks types [--force]
+
+Notebooks import ./lib/notebook: tslab type-checks their cells against declarations of lib/ in
+${NOTEBOOK_TYPES_DIR}/ (written with tslab's own TypeScript) instead of compiling lib/ in every kernel.
+This writes them when lib/ changed since they were written (10-30 s; nothing to do otherwise).
+rra notebooks run, npm run notebook and the notebooks' import cell do it by themselves.
+
+options:
+  --force         write them even when they are up to date
+  -h, --help      show this help`,
 };
 
 /** notebooks/*.ipynb in name order, without executed copies (*.out.ipynb). */
@@ -67,20 +79,20 @@ export async function notebooksCommand(argv: string[]): Promise<number> {
     console.log(USAGE.main);
     return 0;
   }
-  if (!["run", "strip", "check"].includes(command)) {
-    console.error(`rra notebooks: unknown command ${JSON.stringify(command)}; expected run, strip or check\n\n${USAGE.main}`);
+  if (!["run", "strip", "check", "types"].includes(command)) {
+    console.error(`rra notebooks: unknown command ${JSON.stringify(command)}; expected run, strip, check or types\n\n${USAGE.main}`);
     return 2;
   }
-  let values: { timeout?: string; "out-dir"?: string; full?: boolean; help?: boolean };
+  let values: { timeout?: string; "out-dir"?: string; full?: boolean; force?: boolean; help?: boolean };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
       args: rest,
-      allowPositionals: true,
+      allowPositionals: command !== "types",
       strict: true,
       options: command === "run"
         ? { timeout: { type: "string" }, "out-dir": { type: "string" }, full: { type: "boolean" }, help: { type: "boolean", short: "h" } }
-        : { help: { type: "boolean", short: "h" } },
+        : command === "types" ? { force: { type: "boolean" }, help: { type: "boolean", short: "h" } } : { help: { type: "boolean", short: "h" } },
     }));
   } catch (e) {
     console.error(`rra notebooks ${command}: ${(e as Error).message}\n\n${USAGE[command]}`);
@@ -90,6 +102,7 @@ export async function notebooksCommand(argv: string[]): Promise<number> {
     console.log(USAGE[command]);
     return 0;
   }
+  if (command === "types") return types(Boolean(values.force));
   const files = positionals.length ? positionals : defaultNotebooks();
   if (files.length === 0) {
     console.error(`rra notebooks ${command}: no notebooks given and none in ${shown(projectPath("notebooks"))}`);
@@ -118,6 +131,17 @@ async function run(files: string[], timeout: string | undefined, outDir: string 
   console.error(`\nnotebooks: ${results.length - failed.length} ok, ${failed.length} failed, ${secs.toFixed(1)} s`);
   for (const r of failed) console.error(`FAILED ${r.error}`);
   return failed.length ? 1 : 0;
+}
+
+function types(force: boolean): number {
+  try {
+    const r = ensureNotebookTypes({ force, log: (line) => console.error(line) });
+    if (!r.written) console.error(`notebook types: up to date (${NOTEBOOK_TYPES_DIR})`);
+    return 0;
+  } catch (e) {
+    console.error(`rra notebooks types: ${(e as Error).message}`);
+    return 1;
+  }
 }
 
 function strip(files: string[]): number {

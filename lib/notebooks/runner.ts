@@ -9,6 +9,7 @@ import { sha256 } from "../core/hash";
 import { projectPath } from "../core/paths";
 import { ExecuteResult, findKernelSpec, KernelClient, NbOutput } from "./kernel";
 import { cellSource, Notebook, readNotebook, stripOutputs, writeNotebook } from "./strip";
+import { ensureNotebookTypes } from "./types";
 
 /**
  * How big the notebooks run: "smoke" (the default; CI-sized, a few minutes for all of them) sets SMOKE=1
@@ -101,6 +102,7 @@ function checkTimeout(timeoutSec: number): void {
 /** Run one notebook in a fresh kernel. Cell failures are reported in the result, not thrown. */
 export async function runNotebook(path: string, opts: RunNotebookOptions = {}): Promise<NotebookRun> {
   findKernelSpec(opts.kernelName ?? "tslab"); // a missing kernel is a set-up error: throw it before anything else
+  prepareTypes(opts);
   return runOne(path, opts, "[1/1]");
 }
 
@@ -110,9 +112,16 @@ export async function runNotebooks(paths: string[], opts: RunNotebookOptions = {
     throw new ConfigError(`runNotebooks: outPath is for a single notebook, got ${paths.length} notebooks; use outDir`);
   }
   findKernelSpec(opts.kernelName ?? "tslab");
+  prepareTypes(opts);
   const results: NotebookRun[] = [];
   for (let i = 0; i < paths.length; i++) results.push(await runOne(paths[i], opts, `[${i + 1}/${paths.length}]`));
   return results;
+}
+
+/** The notebooks' declarations of lib/ brought up to date before any kernel starts (types.ts), so no import cell has to. */
+function prepareTypes(opts: RunNotebookOptions): void {
+  const log = opts.log ?? ((line: string) => process.stderr.write(line + "\n"));
+  ensureNotebookTypes({ log });
 }
 
 /**

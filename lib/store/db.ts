@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, statSync } from "fs";
 import { dirname, resolve } from "path";
 import SQLite from "better-sqlite3";
 import { CompiledQuery, Kysely, PostgresDialect, SqliteAdapter, SqliteDialect, type DatabaseConnection, type Driver } from "kysely";
-import { Pool, types as pgTypes, type PoolConfig } from "pg";
+import type { PoolConfig } from "pg";
 import { ConfigError, DataError } from "../core/errors";
 import { projectPath } from "../core/paths";
 import { migrateToLatest } from "./migrate";
@@ -147,10 +147,12 @@ function openSqlite(path: string): Kysely<Database> {
  * PostgreSQL hands 64-bit integers (`bigint`, int8) and `numeric` to JS as strings; the store's values are
  * all far inside the safe-integer range (as they are on SQLite), so they come back as numbers.
  */
-const PG_NUMBER_TYPES: PoolConfig["types"] = {
-  getTypeParser: ((oid: number, format?: "text" | "binary") =>
-    oid === pgTypes.builtins.INT8 || oid === pgTypes.builtins.NUMERIC ? (v: string) => Number(v) : pgTypes.getTypeParser(oid, format)) as typeof pgTypes.getTypeParser,
-};
+function pgNumberTypes(pgTypes: typeof import("pg").types): PoolConfig["types"] {
+  return {
+    getTypeParser: ((oid: number, format?: "text" | "binary") =>
+      oid === pgTypes.builtins.INT8 || oid === pgTypes.builtins.NUMERIC ? (v: string) => Number(v) : pgTypes.getTypeParser(oid, format)) as typeof pgTypes.getTypeParser,
+  };
+}
 
 /** A PostgreSQL store (not yet migrated); says clearly, without the password, when the server cannot be reached. */
 async function openPostgres(url: string): Promise<Kysely<Database>> {
@@ -162,7 +164,9 @@ async function openPostgres(url: string): Promise<Kysely<Database>> {
   } catch (e) {
     throw new ConfigError(`openStore: expected a URL like postgres://user:password@host:5432/database, got ${JSON.stringify(shown)} (${(e as Error).message})`);
   }
-  const pool = new Pool({ connectionString: url, types: PG_NUMBER_TYPES, connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS, application_name: "rra" });
+  // pg is required here, not at the top: a SQLite store (every notebook by default) never loads it.
+  const { Pool, types: pgTypes } = require("pg") as typeof import("pg");
+  const pool = new Pool({ connectionString: url, types: pgNumberTypes(pgTypes), connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS, application_name: "rra" });
   // An idle connection the server drops (restart, admin) must not crash the process; the pool replaces it.
   pool.on("error", (e) => process.stderr.write(`[store] PostgreSQL connection to ${shown} lost: ${e.message}\n`));
   try {

@@ -2,11 +2,12 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, statSync } from "fs";
 import { dirname, join, resolve } from "path";
 
-/** Every .ts file under lib/. */
+/** Every .ts source under lib/: not declarations (.d.ts) and not the generated ones in dot folders (lib/.notebook-types). */
 function libFiles(dir = "lib"): string[] {
   return readdirSync(dir).flatMap((name) => {
     const p = join(dir, name);
-    return statSync(p).isDirectory() ? libFiles(p) : p.endsWith(".ts") ? [p] : [];
+    if (name.startsWith(".")) return [];
+    return statSync(p).isDirectory() ? libFiles(p) : p.endsWith(".ts") && !p.endsWith(".d.ts") ? [p] : [];
   });
 }
 

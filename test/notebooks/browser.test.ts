@@ -16,6 +16,7 @@ import { createServer } from "net";
 import { join } from "path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { projectPath } from "../../lib/core/paths";
+import { ensureNotebookTypes } from "../../lib/notebooks/types";
 
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const NOTEBOOK = "01_data_and_baselines.ipynb";
@@ -71,6 +72,9 @@ describe("notebooks in a real browser (Jupyter Notebook + Chromium)", function (
     symlinkSync(projectPath("lib"), join(nbDir, "lib"));
     symlinkSync(projectPath("notebooks", "assets"), join(nbDir, "assets"));
     mkdirSync(ARTIFACTS, { recursive: true });
+    // as npm run notebook does (scripts/notebook.sh): the declarations cells are checked against, and the
+    // preflight that refreshes them in every kernel
+    ensureNotebookTypes({ log: () => undefined });
     const port = await freePort();
     const token = "rra-browser-test";
     base = `http://127.0.0.1:${port}`;
@@ -84,6 +88,7 @@ describe("notebooks in a real browser (Jupyter Notebook + Chromium)", function (
         ...process.env, SMOKE: "1", RRA_FIGURES_DIR: join(work, "figures"), PYDEVD_DISABLE_FILE_VALIDATION: "1",
         JUPYTER_PATH: projectPath(".jupyter", "share", "jupyter"), JUPYTER_CONFIG_DIR: join(work, "jupyter-config"),
         JUPYTER_RUNTIME_DIR: join(work, "jupyter-runtime"), JUPYTER_DATA_DIR: join(work, "jupyter-data"),
+        NODE_OPTIONS: `${process.env.NODE_OPTIONS ? `${process.env.NODE_OPTIONS} ` : ""}--require "${projectPath("lib", "notebooks", "preflight.js")}"`,
       },
     });
     server.stdout?.on("data", (d) => (serverLog += d));
@@ -178,6 +183,59 @@ describe("notebooks in a real browser (Jupyter Notebook + Chromium)", function (
     assert.deepEqual(c.errors, [], `re-running cell ${middle} (${c.text}) failed`);
   });
 
+  /** CPU seconds used so far by the notebook server's descendants (the kernel), from /proc. */
+  function kernelCpuSeconds(): number {
+    const children = (pid: number): number[] => {
+      const out = spawnSync("pgrep", ["-P", String(pid)], { encoding: "utf8" }).stdout.split("\n").filter(Boolean).map(Number);
+      return out.flatMap((c) => [c, ...children(c)]);
+    };
+    let ticks = 0;
+    for (const pid of children(server!.pid!)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        ticks += Number(fields[11]) + Number(fields[12]); // utime + stime (fields 14 and 15 of stat)
+      } catch {
+        // the process ended meanwhile
+      }
+    }
+    return ticks / 100;
+  }
+
+  it("interrupts a long cell: the work itself stops within seconds and the kernel stays usable", async () => {
+    const i = await page.evaluate(() => {
+      const nb = (window as unknown as { Jupyter: { notebook: { insert_cell_at_bottom(t: string): { set_text(s: string): void }; ncells(): number } } }).Jupyter.notebook;
+      // a bench of a million training steps: hours of real work, checked for interrupts between steps
+      nb.insert_cell_at_bottom("code").set_text(`await rra.runBench({ tiny: true, steps: 1000000, backends: ["wasm"] });`);
+      return nb.ncells() - 1;
+    });
+    await page.evaluate((k) => (window as unknown as { Jupyter: { notebook: { get_cell(i: number): { execute(): void } } } }).Jupyter.notebook.get_cell(k).execute(), i);
+    await page.waitForTimeout(15_000); // well into the training steps
+    const busy0 = kernelCpuSeconds();
+    await page.waitForTimeout(2000);
+    const busy = kernelCpuSeconds() - busy0;
+    const outputOf = (k: number): Promise<string> => page.evaluate((j) => {
+      const nb = (window as unknown as { Jupyter: { notebook: { get_cell(i: number): { output_area: { outputs: Array<{ text?: string; data?: Record<string, string>; evalue?: string }> } } } } }).Jupyter.notebook;
+      return nb.get_cell(j).output_area.outputs.map((o) => o.text ?? o.data?.["text/plain"] ?? o.evalue ?? "").join("\n");
+    }, k);
+    const tree = spawnSync("ps", ["-o", "pid,ppid,time,args", "--ppid", String(server!.pid)], { encoding: "utf8" }).stdout;
+    assert.ok(busy > 1, `the long cell should keep the kernel busy before the interrupt (${busy.toFixed(2)} CPU s in 2 s); running ${(await cells())[i].running}; output ${await outputOf(i)}; processes ${tree}`);
+    const t0 = Date.now();
+    await page.evaluate(() => (window as unknown as { Jupyter: { notebook: { kernel: { interrupt(): void } } } }).Jupyter.notebook.kernel.interrupt());
+    await waitFor("the interrupted cell to finish", 10_000, async () => !(await cells())[i].running);
+    const replied = Date.now() - t0;
+    await page.waitForTimeout(1000);
+    const idle0 = kernelCpuSeconds();
+    await page.waitForTimeout(3000);
+    const idle = kernelCpuSeconds() - idle0;
+    const out = await outputOf(i);
+    await page.locator(".cell").nth(i).screenshot({ path: join(ARTIFACTS, "05-interrupted.png") });
+    assert.ok(replied < 5000, `the cell finished ${replied} ms after Interrupt`);
+    assert.ok(idle < 0.5, `the work went on after Interrupt: the kernel used ${idle.toFixed(2)} CPU s in the 3 s after it`);
+    assert.match(out, /Stopped: bench/);
+    assert.match(await runNewCell("console.log(6 * 7);"), /42/);
+  });
+
   it("draws the charts again after a page reload while the kernel lives", async () => {
     await page.evaluate(() => (window as unknown as { Jupyter: { notebook: { save_notebook(): Promise<unknown> } } }).Jupyter.notebook.save_notebook());
     await page.waitForTimeout(1000);
@@ -233,57 +291,6 @@ describe("notebooks in a real browser (Jupyter Notebook + Chromium)", function (
     assert.match(out, /ConfigError: .*"rankvicuna-7B".*did you mean "rankvicuna-7b"/s);
     assert.match(out, /the stack is hidden/);
     assert.doesNotMatch(out, /^\s+at /m, out);
-  });
-
-  /** CPU seconds used so far by the notebook server's descendants (the kernel), from /proc. */
-  function kernelCpuSeconds(): number {
-    const children = (pid: number): number[] => {
-      const out = spawnSync("pgrep", ["-P", String(pid)], { encoding: "utf8" }).stdout.split("\n").filter(Boolean).map(Number);
-      return out.flatMap((c) => [c, ...children(c)]);
-    };
-    let ticks = 0;
-    for (const pid of children(server!.pid!)) {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        ticks += Number(fields[11]) + Number(fields[12]); // utime + stime (fields 14 and 15 of stat)
-      } catch {
-        // the process ended meanwhile
-      }
-    }
-    return ticks / 100;
-  }
-
-  it("interrupts a long cell: the work itself stops within seconds and the kernel stays usable", async () => {
-    const i = await page.evaluate(() => {
-      const nb = (window as unknown as { Jupyter: { notebook: { insert_cell_at_bottom(t: string): { set_text(s: string): void }; ncells(): number } } }).Jupyter.notebook;
-      // a bench of a million training steps: hours of real work, checked for interrupts between steps
-      nb.insert_cell_at_bottom("code").set_text(`await rra.runBench({ tiny: true, steps: 1000000, backends: ["wasm"] });`);
-      return nb.ncells() - 1;
-    });
-    await page.evaluate((k) => (window as unknown as { Jupyter: { notebook: { get_cell(i: number): { execute(): void } } } }).Jupyter.notebook.get_cell(k).execute(), i);
-    await page.waitForTimeout(15_000); // well into the training steps
-    const busy0 = kernelCpuSeconds();
-    await page.waitForTimeout(2000);
-    const busy = kernelCpuSeconds() - busy0;
-    assert.ok(busy > 1, `the long cell should keep the kernel busy before the interrupt (${busy.toFixed(2)} CPU s in 2 s)`);
-    const t0 = Date.now();
-    await page.evaluate(() => (window as unknown as { Jupyter: { notebook: { kernel: { interrupt(): void } } } }).Jupyter.notebook.kernel.interrupt());
-    await waitFor("the interrupted cell to finish", 10_000, async () => !(await cells())[i].running);
-    const replied = Date.now() - t0;
-    await page.waitForTimeout(1000);
-    const idle0 = kernelCpuSeconds();
-    await page.waitForTimeout(3000);
-    const idle = kernelCpuSeconds() - idle0;
-    const out = await page.evaluate((k) => {
-      const nb = (window as unknown as { Jupyter: { notebook: { get_cell(i: number): { output_area: { outputs: Array<{ text?: string; data?: Record<string, string>; evalue?: string }> } } } } }).Jupyter.notebook;
-      return nb.get_cell(k).output_area.outputs.map((o) => o.text ?? o.data?.["text/plain"] ?? o.evalue ?? "").join("\n");
-    }, i);
-    await page.locator(".cell").nth(i).screenshot({ path: join(ARTIFACTS, "05-interrupted.png") });
-    assert.ok(replied < 5000, `the cell finished ${replied} ms after Interrupt`);
-    assert.ok(idle < 0.5, `the work went on after Interrupt: the kernel used ${idle.toFixed(2)} CPU s in the 3 s after it`);
-    assert.match(out, /Stopped: bench/);
-    assert.match(await runNewCell("console.log(6 * 7);"), /42/);
   });
 
   it("shows the static copy (PNG) of a chart when the notebook is not trusted", async () => {
