@@ -234,6 +234,12 @@ describe("notebooks in a real browser (Jupyter Notebook + Chromium)", function (
     assert.ok(idle < 0.5, `the work went on after Interrupt: the kernel used ${idle.toFixed(2)} CPU s in the 3 s after it`);
     assert.match(out, /Stopped: bench/);
     assert.match(await runNewCell("console.log(6 * 7);"), /42/);
+    // the two cells this test added go again. Kept, the saved notebook came back "Not Trusted" after the
+    // reload below (seen once, not explained yet: the interrupted cell's updated progress display is suspect)
+    await page.evaluate(() => {
+      const nb = (window as unknown as { Jupyter: { notebook: { ncells(): number; delete_cells(i: number[]): void } } }).Jupyter.notebook;
+      nb.delete_cells([nb.ncells() - 2, nb.ncells() - 1]);
+    });
   });
 
   it("draws the charts again after a page reload while the kernel lives", async () => {
