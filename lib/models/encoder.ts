@@ -172,11 +172,12 @@ export function createEncoder(config: Readonly<EncoderConfig>): Encoder {
       const keyMask = tf.reshape(tf.mul(tf.sub(1, tf.tensor1d(batch.attentionMask, "float32")), -1e9), [B, 1, 1, T]);
       const attentions: tf.Tensor4D[] = [];
       const heads = (t: tf.Tensor): tf.Tensor4D => tf.transpose(tf.reshape(t, [B, T, nh, dh]), [0, 2, 1, 3]) as tf.Tensor4D;
+      let lastProbs: tf.Tensor4D | null = null;
       const attention = (h: tf.Tensor, p: string): tf.Tensor => {
         const [q, k, val] = tf.split(dense(h, `${p}/attn/qkv`), 3, 1); // each [B*T, H]
         const logits = tf.add(tf.mul(tf.matMul(heads(q), heads(k), false, true), 1 / Math.sqrt(dh)), keyMask); // [B, nh, T, T]
         const probs = tf.softmax(logits) as tf.Tensor4D;
-        if (options.returnAttentions) attentions.push(tf.keep(probs));
+        lastProbs = probs;
         const ctx = tf.matMul(drop(probs, `${p}/attn/probs`) as tf.Tensor4D, heads(val)); // [B, nh, T, dh]
         return dense(tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [B * T, H]), `${p}/attn/out`);
       };
@@ -185,15 +186,25 @@ export function createEncoder(config: Readonly<EncoderConfig>): Encoder {
       // when the whole forward does (what backward needs is saved by the engine and survives). Without
       // this, a 4-layer H256 forward held ~48 MB per 128-token pair and inference over 128 pairs
       // outgrew the wasm heap (4 GiB).
+      // the attention sub-layer's tidy also hands its probabilities up when they are asked for (tracked by
+      // the forward's own tidy, so a caller's tidy still frees them)
+      const attentionBlock = (f: () => tf.Tensor): tf.Tensor => {
+        const [out, probs] = tf.tidy(() => {
+          const y = f();
+          return options.returnAttentions && lastProbs ? [y, lastProbs] : [y];
+        });
+        if (probs) attentions.push(probs as tf.Tensor4D);
+        return out;
+      };
       for (let l = 0; l < c.numLayers; l++) {
         const p = `layer${l}`;
         const h = x;
         if (c.layerNorm === "pre") {
-          x = tf.tidy(() => tf.add(h, drop(attention(ln(h, `${p}/ln1`), p), `${p}/attn/res`)));
+          x = attentionBlock(() => tf.add(h, drop(attention(ln(h, `${p}/ln1`), p), `${p}/attn/res`)));
           const a = x;
           x = tf.tidy(() => tf.add(a, drop(ffn(ln(a, `${p}/ln2`), p), `${p}/ffn/res`)));
         } else {
-          x = tf.tidy(() => ln(tf.add(h, drop(attention(h, p), `${p}/attn/res`)), `${p}/ln1`));
+          x = attentionBlock(() => ln(tf.add(h, drop(attention(h, p), `${p}/attn/res`)), `${p}/ln1`));
           const a = x;
           x = tf.tidy(() => ln(tf.add(a, drop(ffn(a, p), `${p}/ffn/res`)), `${p}/ln2`));
         }

@@ -288,6 +288,9 @@ describe("encoder memory: intermediates are freed layer by layer", () => {
       for (const a of out.attentions ?? []) assert.deepEqual(a.shape, [2, 2, 16, 16]);
       tf.dispose([out.cls, out.hidden, ...(out.attentions ?? [])]);
       assert.equal(tf.memory().numTensors, before);
+      // a caller's tidy that keeps only the scores frees the attentions too
+      tf.tidy(() => enc.forward(makeBatch([10, 16], 16), { returnAttentions: true }).cls).dispose();
+      assert.equal(tf.memory().numTensors, before);
     } finally {
       enc.dispose();
     }
