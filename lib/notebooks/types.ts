@@ -19,6 +19,7 @@ import { RraError } from "../core/errors";
 import { writeFileAtomic } from "../core/files";
 import { sha256 } from "../core/hash";
 import { projectRoot } from "../core/paths";
+import { alive } from "../core/process";
 
 /** Folder of the generated declarations, relative to the project root (gitignored). */
 export const NOTEBOOK_TYPES_DIR = join("lib", ".notebook-types");
@@ -134,14 +135,6 @@ function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /** Hold `<dir>.lock` while `fn` runs, so that two kernels started together do not write the same files at once. */
 function withLock<T>(root: string, fn: () => T): T {

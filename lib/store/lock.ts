@@ -9,6 +9,7 @@ import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from "fs";
 import { hostname } from "os";
 import { resolve } from "path";
 import { RraError } from "../core/errors";
+import { alive } from "../core/process";
 import { isPostgresUrl } from "./db";
 
 /** Another run holds the store. */
@@ -36,15 +37,6 @@ export function storeLockFile(target: string): string | null {
   return `${resolve(target)}-lock`;
 }
 
-/** True when process `pid` runs on this machine (signal 0 checks without sending anything). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 function readLock(file: string): StoreLockInfo | null {
   try {
