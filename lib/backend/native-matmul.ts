@@ -40,6 +40,11 @@ let loadError = "";
 let stock: tf.KernelConfig | undefined;
 let status: NativeMatMulStatus = { active: false, describe: "not installed" };
 
+/** The addon (null when it is not built); lib/backend/fused.ts uses its fused kernels. */
+export function nativeAddon(): RraBlas | null {
+  return loadAddon();
+}
+
 function loadAddon(): RraBlas | null {
   if (addon !== undefined) return addon;
   try {

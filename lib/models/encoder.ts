@@ -14,7 +14,8 @@
  * channel (config.matchVocabSize > 0) is a separate embedding whose rows start at zero, so a loaded
  * checkpoint's outputs are unchanged at step 0 while its token-type rows stay as they were.
  *   cls = hidden[:, 0, :];  score = w . tanh(Wp cls + bp) + b                  (BERT pooler + linear head)
- * The ops with their own gradients and fast forms (dense, gatherRows, tanh, GELU) are in kernels.ts.
+ * The ops with their own gradients and fast forms (dense, gatherRows, tanh, GELU, layer norm, masked
+ * softmax; fused native kernels where the wasm backend has them) are in kernels.ts.
  * Every variable is initialised with a seeded truncated normal (std initStd) whose seed is
  * deriveSeed(config.seed, variableName); biases and LN beta start at 0, LN gamma at 1.
  * Dropout is seeded per call (explicit seed, an Rng, or an internal step counter) and off unless training.
@@ -131,7 +132,8 @@ export function checkBatch(batch: EncoderBatch, c: Readonly<EncoderConfig>, wher
 }
 
 export { dense, fastTanh, gatherRows, gelu, geluErf, layerNorm, matMul2d } from "./kernels";
-import { dense as denseOp, dropout, fastTanh, gatherRows, gelu, geluErf, layerNorm, matMul2d } from "./kernels";
+import { fusedActive } from "../backend/fused";
+import { dense as denseOp, denseGelu, dropout, dropoutMask, fastTanh, fusedAttention, gatherRows, layerNorm, maskedSoftmax } from "./kernels";
 
 /** Build an encoder from a resolved config, with seeded initial weights. */
 export function createEncoder(config: Readonly<EncoderConfig>): Encoder {
@@ -144,7 +146,7 @@ export function createEncoder(config: Readonly<EncoderConfig>): Encoder {
   }
   const v = (name: string): tf.Variable => vars.get(name) as tf.Variable;
   const H = c.hiddenSize, nh = c.numHeads, dh = H / nh;
-  const act = c.hiddenAct === "gelu_erf" ? geluErf : gelu;
+  const erfGelu = c.hiddenAct === "gelu_erf";
   let dropoutCalls = 0;
   let disposed = false;
 
@@ -168,20 +170,25 @@ export function createEncoder(config: Readonly<EncoderConfig>): Encoder {
       if (batch.matchIds !== undefined) emb = tf.add(emb, tf.reshape(gatherRows(v("embeddings/match"), tf.tensor1d(batch.matchIds, "int32")), [B, T, H]));
       let x: tf.Tensor = tf.reshape(emb, [B * T, H]);
       x = drop(ln(x, "embeddings/ln"), "embeddings");
-      // Additive padding mask over keys: 0 for real tokens, -1e9 for padding. [B, 1, 1, T]
-      const keyMask = tf.reshape(tf.mul(tf.sub(1, tf.tensor1d(batch.attentionMask, "float32")), -1e9), [B, 1, 1, T]);
+      // Real keys (1) and padding (0), masked with -1e9 before the softmax. [B, T]
+      const keep = tf.tensor2d(batch.attentionMask, [B, T], "float32");
       const attentions: tf.Tensor4D[] = [];
       const heads = (t: tf.Tensor): tf.Tensor4D => tf.transpose(tf.reshape(t, [B, T, nh, dh]), [0, 2, 1, 3]) as tf.Tensor4D;
       let lastProbs: tf.Tensor4D | null = null;
+      // the fused attention core where the native kernels serve (not when the probabilities are asked for)
+      const fused = fusedActive() && !options.returnAttentions;
       const attention = (h: tf.Tensor, p: string): tf.Tensor => {
+        if (fused) {
+          const mask = training ? dropoutMask(B * nh * T * T, c.dropout, deriveSeed(callSeed, `${p}/attn/probs`)) : null;
+          return dense(fusedAttention(dense(h, `${p}/attn/qkv`) as tf.Tensor2D, keep, nh, 1 / Math.sqrt(dh), mask), `${p}/attn/out`);
+        }
         const [q, k, val] = tf.split(dense(h, `${p}/attn/qkv`), 3, 1); // each [B*T, H]
-        const logits = tf.add(tf.mul(tf.matMul(heads(q), heads(k), false, true), 1 / Math.sqrt(dh)), keyMask); // [B, nh, T, T]
-        const probs = tf.softmax(logits) as tf.Tensor4D;
+        const probs = maskedSoftmax(tf.matMul(heads(q), heads(k), false, true), keep, 1 / Math.sqrt(dh)); // [B, nh, T, T]
         lastProbs = probs;
         const ctx = tf.matMul(drop(probs, `${p}/attn/probs`) as tf.Tensor4D, heads(val)); // [B, nh, T, dh]
         return dense(tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [B * T, H]), `${p}/attn/out`);
       };
-      const ffn = (h: tf.Tensor, p: string): tf.Tensor => dense(act(dense(h, `${p}/ffn/in`)), `${p}/ffn/out`);
+      const ffn = (h: tf.Tensor, p: string): tf.Tensor => dense(denseGelu(h, v(`${p}/ffn/in/kernel`), v(`${p}/ffn/in/bias`), erfGelu), `${p}/ffn/out`);
       // Each sub-layer in a tidy of its own: a sub-layer's intermediates are freed when it ends instead of
       // when the whole forward does (what backward needs is saved by the engine and survives). Without
       // this, a 4-layer H256 forward held ~48 MB per 128-token pair and inference over 128 pairs

@@ -8,6 +8,7 @@
  * a resumed run continues bit-for-bit (tf.train.adam keeps its state in unnamed variables).
  */
 import * as tf from "@tensorflow/tfjs";
+import { fusedActive, fusedSumSquares, runFused, type AdamWAttrs } from "../backend/fused";
 import { ConfigError, ShapeError, show } from "../core/errors";
 
 /** The learning-rate schedule. */
@@ -71,8 +72,11 @@ export interface AdamW {
   readonly variables: readonly tf.Variable[];
   /** Optimizer steps taken. */
   readonly step: number;
-  /** Apply one update with learning rate `lr`; `grads[i]` belongs to variables[i] (null = no gradient, skipped). */
-  apply(grads: ReadonlyArray<tf.Tensor | null>, lr: number): void;
+  /**
+   * Apply one update with learning rate `lr`; `grads[i]` belongs to variables[i] (null = no gradient,
+   * skipped). `gradScale` (default 1) multiplies every gradient first: the clipping factor.
+   */
+  apply(grads: ReadonlyArray<tf.Tensor | null>, lr: number, gradScale?: number): void;
   getState(): AdamWState;
   setState(state: AdamWState): void;
   dispose(): void;
@@ -92,14 +96,35 @@ export function createAdamW(variables: readonly tf.Variable[], overrides: Partia
   return {
     variables,
     get step() { return step; },
-    apply(grads, lr) {
+    apply(grads, lr, gradScale = 1) {
       if (grads.length !== variables.length) throw new ShapeError(`AdamW: ${grads.length} gradients for ${variables.length} variables`);
       step++;
       const bc1 = 1 - Math.pow(c.beta1, step), bc2 = 1 - Math.pow(c.beta2, step);
+      if (fusedActive()) {
+        // one native call for every variable: the same float32 operations in the same order as below
+        const idx = variables.map((_, i) => i).filter((i) => grads[i] !== null);
+        if (idx.length === 0) return;
+        const inputs: tf.NamedTensorMap = {};
+        idx.forEach((i, j) => Object.assign(inputs, { [`p${j}`]: variables[i], [`g${j}`]: grads[i] as tf.Tensor, [`m${j}`]: m[i], [`v${j}`]: s[i] }));
+        const attrs: AdamWAttrs = {
+          lr: idx.map((i) => (scale ? lr * scale[i] : lr)), decay: idx.map((i) => decay[i] && c.weightDecay !== 0), gradScale,
+          beta1: c.beta1, beta2: c.beta2, bc1, bc2, eps: c.epsilon, weightDecay: c.weightDecay,
+        };
+        tf.tidy(() => {
+          const out = runFused("RraAdamW", inputs, attrs as unknown as Record<string, unknown>);
+          idx.forEach((i, j) => {
+            variables[i].assign(out[j]);
+            m[i].assign(out[idx.length + j]);
+            s[i].assign(out[2 * idx.length + j]);
+          });
+        });
+        return;
+      }
       tf.tidy(() => {
         variables.forEach((p, i) => {
-          const g = grads[i];
+          let g = grads[i];
           if (!g) return;
+          if (gradScale !== 1) g = tf.mul(g, gradScale);
           const mi = tf.add(tf.mul(m[i], c.beta1), tf.mul(g, 1 - c.beta1));
           const vi = tf.add(tf.mul(s[i], c.beta2), tf.mul(tf.square(g), 1 - c.beta2));
           m[i].assign(mi);
@@ -150,7 +175,16 @@ export function accumulateAndApply(vars: readonly tf.Variable[], optimizer: Adam
     if (total === null) total = value;
     else { const t: tf.Scalar = tf.add(total, value); tf.dispose([total, value]); total = t; }
   }
-  const clipped = clipByGlobalNorm(acc.filter((g): g is tf.Tensor => g !== null), clip);
+  const present = acc.filter((g): g is tf.Tensor => g !== null);
+  if (fusedActive()) {
+    // the norm from the heap in one pass; the clipping factor goes into the fused AdamW call (as clipByGlobalNorm computes it, in float32)
+    const norm = Math.fround(Math.sqrt(fusedSumSquares(present)));
+    const f = Math.fround;
+    const gradScale = clip > 0 && Number.isFinite(clip) ? f(f(clip) / f(Math.max(norm, f(clip)))) : 1;
+    optimizer.apply(acc, lr, gradScale);
+    return { loss: total as tf.Scalar, norm: tf.scalar(norm) };
+  }
+  const clipped = clipByGlobalNorm(present, clip);
   let j = 0;
   optimizer.apply(acc.map((g) => (g ? clipped.grads[j++] : null)), lr);
   return { loss: total as tf.Scalar, norm: clipped.norm };

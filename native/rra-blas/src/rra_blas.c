@@ -6,12 +6,21 @@
  *   sgemmBatched(a, b, out, batch, m, n, k, transA, transB, strideA, strideB)
  *     out[i] = op(a[i]) x op(b[i]) for i < batch, op = transpose when trans*; a[i] starts at
  *     i * strideA (0 = broadcast one matrix), b[i] at i * strideB; out[i] at i * m * n.
+ *   dense(x, w, b, out, n, k, m)
+ *     out = x w + b for x [n, k], w [k, m], b [m] (b copied into each row, then one sgemm with beta 1).
+ *   denseGrad(dy, x, w, dx, dw, db, n, k, m)
+ *     dx = dy w^T, dw = x^T dy, db = column sums of dy (accumulated in double); any of dx, dw, db may
+ *     be an empty Float32Array (not wanted).
  *   setThreads(n) / threads()   OpenBLAS thread count.
+ * The fused elementwise kernels (layer norm, GELU, masked softmax, AdamW) are in rra_fused.c.
  */
 #include <node_api.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <cblas.h>
+#include <stdlib.h>
+
+bool rra_fused_register(napi_env env, napi_value exports);
 
 extern void openblas_set_num_threads(int);
 extern int openblas_get_num_threads(void);
@@ -24,9 +33,10 @@ static float *floats(napi_env env, napi_value v, size_t *length) {
   void *data;
   napi_value buffer;
   size_t offset;
+  static float empty[1];
   if (napi_get_typedarray_info(env, v, &type, &len, &data, &buffer, &offset) != napi_ok || type != napi_float32_array) return NULL;
   *length = len;
-  return (float *)data;
+  return len == 0 || !data ? empty : (float *)data; /* an empty array may have no data pointer */
 }
 
 static napi_value sgemm_batched(napi_env env, napi_callback_info info) {
@@ -59,6 +69,61 @@ static napi_value sgemm_batched(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value dense(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL), "rra_blas: bad call");
+  if (argc != 7) { napi_throw_type_error(env, NULL, "rra_blas.dense: expected 7 arguments"); return NULL; }
+  size_t lx = 0, lw = 0, lb = 0, lo = 0;
+  float *x = floats(env, argv[0], &lx), *w = floats(env, argv[1], &lw), *b = floats(env, argv[2], &lb), *o = floats(env, argv[3], &lo);
+  if (!x || !w || !b || !o) { napi_throw_type_error(env, NULL, "rra_blas.dense: x, w, b and out must be Float32Arrays"); return NULL; }
+  int64_t n, k, m;
+  CHECK(napi_get_value_int64(env, argv[4], &n), "rra_blas.dense: n must be a number");
+  CHECK(napi_get_value_int64(env, argv[5], &k), "rra_blas.dense: k must be a number");
+  CHECK(napi_get_value_int64(env, argv[6], &m), "rra_blas.dense: m must be a number");
+  if (n < 1 || k < 1 || m < 1 || (size_t)(n * k) > lx || (size_t)(k * m) > lw || (size_t)m > lb || (size_t)(n * m) > lo) {
+    napi_throw_range_error(env, NULL, "rra_blas.dense: sizes do not fit the arrays");
+    return NULL;
+  }
+  for (int64_t r = 0; r < n; r++) for (int64_t c = 0; c < m; c++) o[r * m + c] = b[c];
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)m, (int)k, 1.0f, x, (int)k, w, (int)m, 1.0f, o, (int)m);
+  return NULL;
+}
+
+static napi_value dense_grad(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value argv[9];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL), "rra_blas: bad call");
+  if (argc != 9) { napi_throw_type_error(env, NULL, "rra_blas.denseGrad: expected 9 arguments"); return NULL; }
+  size_t l[6] = { 0 };
+  float *a[6];
+  for (int i = 0; i < 6; i++) {
+    a[i] = floats(env, argv[i], &l[i]);
+    if (!a[i]) { napi_throw_type_error(env, NULL, "rra_blas.denseGrad: dy, x, w, dx, dw and db must be Float32Arrays"); return NULL; }
+  }
+  int64_t n, k, m;
+  CHECK(napi_get_value_int64(env, argv[6], &n), "rra_blas.denseGrad: n must be a number");
+  CHECK(napi_get_value_int64(env, argv[7], &k), "rra_blas.denseGrad: k must be a number");
+  CHECK(napi_get_value_int64(env, argv[8], &m), "rra_blas.denseGrad: m must be a number");
+  const float *dy = a[0], *x = a[1], *w = a[2];
+  float *dx = a[3], *dw = a[4], *db = a[5];
+  if (n < 1 || k < 1 || m < 1 || (size_t)(n * m) > l[0] || (size_t)(n * k) > l[1] || (size_t)(k * m) > l[2] ||
+      (l[3] && (size_t)(n * k) > l[3]) || (l[4] && (size_t)(k * m) > l[4]) || (l[5] && (size_t)m > l[5])) {
+    napi_throw_range_error(env, NULL, "rra_blas.denseGrad: sizes do not fit the arrays");
+    return NULL;
+  }
+  if (l[3]) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)k, (int)m, 1.0f, dy, (int)m, w, (int)m, 0.0f, dx, (int)k);
+  if (l[4]) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)m, (int)n, 1.0f, x, (int)k, dy, (int)m, 0.0f, dw, (int)m);
+  if (l[5]) {
+    double *acc = calloc((size_t)m, sizeof(double));
+    if (!acc) { napi_throw_error(env, NULL, "rra_blas.denseGrad: out of memory"); return NULL; }
+    for (int64_t r = 0; r < n; r++) for (int64_t c = 0; c < m; c++) acc[c] += dy[r * m + c];
+    for (int64_t c = 0; c < m; c++) db[c] = (float)acc[c];
+    free(acc);
+  }
+  return NULL;
+}
+
 static napi_value set_threads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -81,8 +146,11 @@ static napi_value init(napi_env env, napi_value exports) {
     { "sgemmBatched", NULL, sgemm_batched, NULL, NULL, NULL, napi_default, NULL },
     { "setThreads", NULL, set_threads, NULL, NULL, NULL, napi_default, NULL },
     { "threads", NULL, get_threads, NULL, NULL, NULL, napi_default, NULL },
+    { "dense", NULL, dense, NULL, NULL, NULL, napi_default, NULL },
+    { "denseGrad", NULL, dense_grad, NULL, NULL, NULL, napi_default, NULL },
   };
-  CHECK(napi_define_properties(env, exports, 3, props), "rra_blas: cannot define exports");
+  CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props), "rra_blas: cannot define exports");
+  if (!rra_fused_register(env, exports)) { napi_throw_error(env, NULL, "rra_blas: cannot define the fused kernels"); return NULL; }
   return exports;
 }
 

@@ -1,0 +1,471 @@
+/*
+ * rra_fused: fused forward and backward kernels of the students' training path, for the workbench's
+ * TensorFlow.js wasm backend (lib/backend/fused.ts registers them). Each replaces 5-30 small tfjs
+ * kernel calls, whose fixed cost (~25-45 us each: engine bookkeeping, allocation, the wasm call)
+ * dominates a student's training step (notes/speed.md). Operands are Float32Array views (of the wasm
+ * heap), row-major; every loop is serial and in a fixed order, so results are deterministic.
+ * Reductions (means, variances, column sums, squared norms) accumulate in double.
+ *
+ *   layerNorm(x, gamma, beta, y, mean, rstd, rows, cols, eps)
+ *       y = (x - mean) * rstd * gamma + beta per row, rstd = 1 / sqrt(var + eps) (biased variance)
+ *   layerNormGrad(dy, x, gamma, mean, rstd, dx, dgamma, dbeta, rows, cols)
+ *   biasGelu(x, bias, y, rows, cols, erfForm)        y = gelu(x + bias); bias may be empty (no bias)
+ *   biasGeluGrad(x, bias, dy, dx, dbias, rows, cols, erfForm)   dbias may be empty
+ *   maskedSoftmax(s, keep, p, batch, heads, tq, tk, scale)
+ *       p = softmax(s * scale + (1 - keep[b, key]) * -1e9) over keys; s [batch, heads, tq, tk], keep [batch, tk]
+ *   maskedSoftmaxGrad(p, dp, ds, rows, tk, scale)      ds = scale * p * (dp - sum(dp * p))
+ *   attention(qkv, keep, drop, ctx, probs, batch, seq, heads, scale)
+ *       the attention core of an encoder layer from the fused QKV projection qkv [batch * seq, 3H]
+ *       (q | k | v, head h at columns h*d..h*d+d of each third): per row b and head h,
+ *       P = maskedSoftmax(Q K^T, keep[b], scale) -> probs [batch, heads, seq, seq], then
+ *       ctx[b*seq + t, h*d ..] = (P * drop) V, drop the inverted-dropout mask of P (empty = none).
+ *       Q, K and V are read in place through the GEMM's leading dimension (no split, no transposes).
+ *   attentionGrad(dctx, qkv, probs, drop, dqkv, batch, seq, heads, scale)      dqkv [batch * seq, 3H]
+ *   sumSquares([g0, g1, ...]) -> number                sum of squares of every value (double)
+ *   adamw([p..], [g..], [m..], [v..], [p'..], [m'..], [v'..], lr[], decay[], gradScale, beta1, beta2, bc1, bc2, eps, weightDecay)
+ *       per variable i, in the float32 arithmetic of lib/train/schedule.ts's AdamW (same operations,
+ *       same order): g = g * gradScale (when gradScale != 1), m' = m b1 + g (1 - b1),
+ *       v' = v b2 + g^2 (1 - b2), u = (m' / bc1) / (sqrt(v' / bc2) + eps) (+ p wd when decay[i]),
+ *       p' = p - u lr[i]
+ */
+#include <node_api.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cblas.h>
+
+#define CHECK(call, msg) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, msg); return NULL; } } while (0)
+
+static float *f32(napi_env env, napi_value v, size_t *length) {
+  napi_typedarray_type type;
+  size_t len;
+  void *data;
+  napi_value buffer;
+  size_t offset;
+  static float empty[1];
+  if (napi_get_typedarray_info(env, v, &type, &len, &data, &buffer, &offset) != napi_ok || type != napi_float32_array) return NULL;
+  *length = len;
+  return len == 0 || !data ? empty : (float *)data; /* an empty array may have no data pointer */
+}
+
+/* Read `count` arguments: the first `arrays` are Float32Arrays (lengths in lens), the rest numbers (in nums). */
+static bool read_args(napi_env env, napi_callback_info info, const char *name, size_t arrays, size_t numbers, float **ptrs, size_t *lens, double *nums) {
+  napi_value argv[16];
+  size_t argc = 16;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != arrays + numbers) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "rra_fused.%s: expected %zu arguments, got %zu", name, arrays + numbers, argc);
+    napi_throw_type_error(env, NULL, msg);
+    return false;
+  }
+  for (size_t i = 0; i < arrays; i++) {
+    ptrs[i] = f32(env, argv[i], &lens[i]);
+    if (!ptrs[i]) {
+      char msg[160];
+      snprintf(msg, sizeof msg, "rra_fused.%s: argument %zu must be a Float32Array", name, i);
+      napi_throw_type_error(env, NULL, msg);
+      return false;
+    }
+  }
+  for (size_t i = 0; i < numbers; i++) {
+    if (napi_get_value_double(env, argv[arrays + i], &nums[i]) != napi_ok) {
+      char msg[160];
+      snprintf(msg, sizeof msg, "rra_fused.%s: argument %zu must be a number", name, arrays + i);
+      napi_throw_type_error(env, NULL, msg);
+      return false;
+    }
+  }
+  return true;
+}
+
+static bool fits(napi_env env, const char *name, bool ok) {
+  if (!ok) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "rra_fused.%s: sizes do not fit the arrays", name);
+    napi_throw_range_error(env, NULL, msg);
+  }
+  return ok;
+}
+
+static napi_value layer_norm(napi_env env, napi_callback_info info) {
+  float *a[6]; size_t l[6]; double n[3];
+  if (!read_args(env, info, "layerNorm", 6, 3, a, l, n)) return NULL;
+  size_t rows = (size_t)n[0], cols = (size_t)n[1];
+  float eps = (float)n[2];
+  if (!fits(env, "layerNorm", cols > 0 && l[0] >= rows * cols && l[1] >= cols && l[2] >= cols && l[3] >= rows * cols && l[4] >= rows && l[5] >= rows)) return NULL;
+  const float *x = a[0], *gamma = a[1], *beta = a[2];
+  float *y = a[3], *mean = a[4], *rstd = a[5];
+  for (size_t r = 0; r < rows; r++) {
+    const float *xr = x + r * cols;
+    float *yr = y + r * cols;
+    double s = 0;
+    for (size_t c = 0; c < cols; c++) s += xr[c];
+    float mu = (float)(s / (double)cols);
+    double q = 0;
+    for (size_t c = 0; c < cols; c++) { double d = (double)xr[c] - mu; q += d * d; }
+    float var = (float)(q / (double)cols);
+    float sd = sqrtf(var + eps), inv = 1.0f / sd;
+    for (size_t c = 0; c < cols; c++) yr[c] = ((xr[c] - mu) / sd) * gamma[c] + beta[c];
+    mean[r] = mu;
+    rstd[r] = inv;
+  }
+  return NULL;
+}
+
+static napi_value layer_norm_grad(napi_env env, napi_callback_info info) {
+  float *a[8]; size_t l[8]; double n[2];
+  if (!read_args(env, info, "layerNormGrad", 8, 2, a, l, n)) return NULL;
+  size_t rows = (size_t)n[0], cols = (size_t)n[1];
+  if (!fits(env, "layerNormGrad", cols > 0 && l[0] >= rows * cols && l[1] >= rows * cols && l[2] >= cols && l[3] >= rows && l[4] >= rows && l[5] >= rows * cols && l[6] >= cols && l[7] >= cols)) return NULL;
+  const float *dy = a[0], *x = a[1], *gamma = a[2], *mean = a[3], *rstd = a[4];
+  float *dx = a[5], *dgamma = a[6], *dbeta = a[7];
+  double *dg = calloc(2 * cols, sizeof(double));
+  if (!dg) { napi_throw_error(env, NULL, "rra_fused.layerNormGrad: out of memory"); return NULL; }
+  double *db = dg + cols;
+  for (size_t r = 0; r < rows; r++) {
+    const float *dyr = dy + r * cols, *xr = x + r * cols;
+    float *dxr = dx + r * cols;
+    double mu = mean[r], inv = rstd[r];
+    double sum_g = 0, sum_gx = 0;
+    for (size_t c = 0; c < cols; c++) {
+      double xhat = ((double)xr[c] - mu) * inv;
+      double g = (double)dyr[c] * gamma[c];
+      dg[c] += (double)dyr[c] * xhat;
+      db[c] += dyr[c];
+      sum_g += g;
+      sum_gx += g * xhat;
+    }
+    double mg = sum_g / (double)cols, mgx = sum_gx / (double)cols;
+    for (size_t c = 0; c < cols; c++) {
+      double xhat = ((double)xr[c] - mu) * inv;
+      dxr[c] = (float)(inv * ((double)dyr[c] * gamma[c] - mg - xhat * mgx));
+    }
+  }
+  for (size_t c = 0; c < cols; c++) { dgamma[c] = (float)dg[c]; dbeta[c] = (float)db[c]; }
+  free(dg);
+  return NULL;
+}
+
+#define SQRT_2_OVER_PI 0.7978845608028654f
+#define INV_SQRT_2PI 0.3989422804014327f
+
+/* exp(x) in float: x = n ln2 + r, |r| <= ln2 / 2, a degree-6 polynomial for e^r, 2^n through the
+ * exponent bits (relative error ~2e-7 on [-87, 88]; 0 below, e^88 above). Branch-free, so the loops
+ * that call it vectorise; glibc's expf is a call per value. */
+static inline float exp_approx(float x0) {
+  float x = x0 < -87.0f ? -87.0f : (x0 > 88.0f ? 88.0f : x0);
+  /* n = round(x / ln2) by the 1.5 * 2^23 trick (SSE2 has no vector floor; no -ffast-math, so it is kept) */
+  float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.66666672e-1f + r * (4.16666418e-2f + r * (8.33336077e-3f + r * 1.38873165e-3f)))));
+  union { float f; int i; } u = { .f = p };
+  u.i += (int)n << 23;
+  return x0 < -87.0f ? 0.0f : u.f; /* below the float range: 0, as expf (a masked softmax's padding keys get exactly 0) */
+}
+
+/* tanh(u) = 1 - 2 / (e^(2u) + 1) */
+static inline float tanh_approx(float u) { return 1.0f - 2.0f / (exp_approx(2.0f * u) + 1.0f); }
+
+/* erf by Abramowitz & Stegun 7.1.26 (|error| <= 1.5e-7), the formula TensorFlow.js's own Erf kernels use. */
+static inline float erf_approx(float x) {
+  float a = __builtin_fabsf(x), s = x < 0 ? -1.0f : 1.0f;
+  float t = 1.0f / (1.0f + 0.3275911f * a);
+  float y = 1.0f - (((((1.061405429f * t - 1.453152027f) * t) + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t * exp_approx(-a * a);
+  return s * y;
+}
+
+static inline float gelu_value(float z, bool erf_form) {
+  if (erf_form) return 0.5f * z * (1.0f + erf_approx(z * 0.70710678118654752f));
+  return 0.5f * z * (1.0f + tanh_approx(SQRT_2_OVER_PI * (z + 0.044715f * z * z * z)));
+}
+
+static inline float gelu_slope(float z, bool erf_form) {
+  if (erf_form) return 0.5f * (1.0f + erf_approx(z * 0.70710678118654752f)) + z * INV_SQRT_2PI * exp_approx(-0.5f * z * z);
+  float t = tanh_approx(SQRT_2_OVER_PI * (z + 0.044715f * z * z * z));
+  return 0.5f * (1.0f + t) + 0.5f * z * (1.0f - t * t) * SQRT_2_OVER_PI * (1.0f + 3.0f * 0.044715f * z * z);
+}
+
+static napi_value bias_gelu(napi_env env, napi_callback_info info) {
+  float *a[3]; size_t l[3]; double n[3];
+  if (!read_args(env, info, "biasGelu", 3, 3, a, l, n)) return NULL;
+  size_t rows = (size_t)n[0], cols = (size_t)n[1];
+  bool erf_form = n[2] != 0, has_bias = l[1] > 0;
+  if (!fits(env, "biasGelu", cols > 0 && l[0] >= rows * cols && (!has_bias || l[1] >= cols) && l[2] >= rows * cols)) return NULL;
+  const float *x = a[0], *b = a[1];
+  float *y = a[2];
+  /* branch-free inner loops (the bias add, then the form chosen outside), so they vectorise */
+  for (size_t r = 0; r < rows; r++) {
+    const float *xr = x + r * cols;
+    float *yr = y + r * cols;
+    if (has_bias) for (size_t c = 0; c < cols; c++) yr[c] = xr[c] + b[c];
+    else memcpy(yr, xr, cols * sizeof(float));
+    if (erf_form) for (size_t c = 0; c < cols; c++) yr[c] = gelu_value(yr[c], true);
+    else for (size_t c = 0; c < cols; c++) yr[c] = gelu_value(yr[c], false);
+  }
+  return NULL;
+}
+
+static napi_value bias_gelu_grad(napi_env env, napi_callback_info info) {
+  float *a[5]; size_t l[5]; double n[3];
+  if (!read_args(env, info, "biasGeluGrad", 5, 3, a, l, n)) return NULL;
+  size_t rows = (size_t)n[0], cols = (size_t)n[1];
+  bool erf_form = n[2] != 0, has_bias = l[1] > 0, want_db = l[4] > 0;
+  if (!fits(env, "biasGeluGrad", cols > 0 && l[0] >= rows * cols && (!has_bias || l[1] >= cols) && l[2] >= rows * cols && l[3] >= rows * cols && (!want_db || l[4] >= cols))) return NULL;
+  const float *x = a[0], *b = a[1], *dy = a[2];
+  float *dx = a[3], *dbias = a[4];
+  double *acc = want_db ? calloc(cols, sizeof(double)) : NULL;
+  if (want_db && !acc) { napi_throw_error(env, NULL, "rra_fused.biasGeluGrad: out of memory"); return NULL; }
+  for (size_t r = 0; r < rows; r++) {
+    const float *xr = x + r * cols, *dyr = dy + r * cols;
+    float *dxr = dx + r * cols;
+    if (has_bias) for (size_t c = 0; c < cols; c++) dxr[c] = xr[c] + b[c];
+    else memcpy(dxr, xr, cols * sizeof(float));
+    if (erf_form) for (size_t c = 0; c < cols; c++) dxr[c] = dyr[c] * gelu_slope(dxr[c], true);
+    else for (size_t c = 0; c < cols; c++) dxr[c] = dyr[c] * gelu_slope(dxr[c], false);
+    if (acc) for (size_t c = 0; c < cols; c++) acc[c] += dxr[c];
+  }
+  if (acc) {
+    for (size_t c = 0; c < cols; c++) dbias[c] = (float)acc[c];
+    free(acc);
+  }
+  return NULL;
+}
+
+static napi_value masked_softmax(napi_env env, napi_callback_info info) {
+  float *a[3]; size_t l[3]; double n[5];
+  if (!read_args(env, info, "maskedSoftmax", 3, 5, a, l, n)) return NULL;
+  size_t batch = (size_t)n[0], heads = (size_t)n[1], tq = (size_t)n[2], tk = (size_t)n[3];
+  float scale = (float)n[4];
+  size_t total = batch * heads * tq * tk;
+  if (!fits(env, "maskedSoftmax", tk > 0 && l[0] >= total && l[1] >= batch * tk && l[2] >= total)) return NULL;
+  const float *s = a[0], *keep = a[1];
+  float *p = a[2];
+  for (size_t b = 0; b < batch; b++) {
+    const float *kb = keep + b * tk;
+    for (size_t row = 0; row < heads * tq; row++) {
+      size_t off = (b * heads * tq + row) * tk;
+      const float *sr = s + off;
+      float *pr = p + off;
+      float mx = -INFINITY;
+      for (size_t j = 0; j < tk; j++) {
+        float v = sr[j] * scale + (1.0f - kb[j]) * -1e9f;
+        pr[j] = v;
+        if (v > mx) mx = v;
+      }
+      double sum = 0;
+      for (size_t j = 0; j < tk; j++) pr[j] = exp_approx(pr[j] - mx);
+      for (size_t j = 0; j < tk; j++) sum += pr[j];
+      float inv = (float)(1.0 / sum);
+      for (size_t j = 0; j < tk; j++) pr[j] *= inv;
+    }
+  }
+  return NULL;
+}
+
+static napi_value masked_softmax_grad(napi_env env, napi_callback_info info) {
+  float *a[3]; size_t l[3]; double n[3];
+  if (!read_args(env, info, "maskedSoftmaxGrad", 3, 3, a, l, n)) return NULL;
+  size_t rows = (size_t)n[0], tk = (size_t)n[1];
+  double scale = n[2];
+  if (!fits(env, "maskedSoftmaxGrad", tk > 0 && l[0] >= rows * tk && l[1] >= rows * tk && l[2] >= rows * tk)) return NULL;
+  const float *p = a[0], *dp = a[1];
+  float *ds = a[2];
+  for (size_t r = 0; r < rows; r++) {
+    const float *pr = p + r * tk, *dr = dp + r * tk;
+    float *o = ds + r * tk;
+    double dot = 0;
+    for (size_t j = 0; j < tk; j++) dot += (double)pr[j] * dr[j];
+    for (size_t j = 0; j < tk; j++) o[j] = (float)(scale * pr[j] * ((double)dr[j] - dot));
+  }
+  return NULL;
+}
+
+static napi_value attention(napi_env env, napi_callback_info info) {
+  float *a[5]; size_t l[5]; double n[4];
+  if (!read_args(env, info, "attention", 5, 4, a, l, n)) return NULL;
+  int B = (int)n[0], T = (int)n[1], nh = (int)n[2];
+  float scale = (float)n[3];
+  size_t rows = (size_t)B * T, H3 = l[0] / (rows ? rows : 1), H = H3 / 3;
+  int d = nh > 0 ? (int)(H / nh) : 0;
+  bool drop = l[2] > 0;
+  size_t pn = (size_t)B * nh * T * T;
+  if (!fits(env, "attention", B > 0 && T > 0 && nh > 0 && d > 0 && H3 == 3 * H && H == (size_t)nh * d && l[0] == rows * H3 &&
+      l[1] >= (size_t)B * T && (!drop || l[2] >= pn) && l[3] >= rows * H && l[4] >= pn)) return NULL;
+  const float *qkv = a[0], *keep = a[1], *mask = a[2];
+  float *ctx = a[3], *probs = a[4];
+  float *tmp = drop ? malloc((size_t)T * T * sizeof(float)) : NULL;
+  if (drop && !tmp) { napi_throw_error(env, NULL, "rra_fused.attention: out of memory"); return NULL; }
+  for (int b = 0; b < B; b++) {
+    const float *base = qkv + (size_t)b * T * H3, *kb = keep + (size_t)b * T;
+    for (int h = 0; h < nh; h++) {
+      const float *q = base + h * d, *k = base + H + h * d, *v = base + 2 * H + h * d;
+      float *p = probs + ((size_t)b * nh + h) * T * T;
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, d, 1.0f, q, (int)H3, k, (int)H3, 0.0f, p, T);
+      for (int i = 0; i < T; i++) {
+        float *pr = p + (size_t)i * T, mx = -INFINITY;
+        for (int j = 0; j < T; j++) { float x = pr[j] * scale + (1.0f - kb[j]) * -1e9f; pr[j] = x; mx = x > mx ? x : mx; }
+        for (int j = 0; j < T; j++) pr[j] = exp_approx(pr[j] - mx);
+        double sum = 0;
+        for (int j = 0; j < T; j++) sum += pr[j];
+        float inv = (float)(1.0 / sum);
+        for (int j = 0; j < T; j++) pr[j] *= inv;
+      }
+      const float *pv = p;
+      if (drop) {
+        const float *mk = mask + ((size_t)b * nh + h) * T * T;
+        for (size_t i = 0; i < (size_t)T * T; i++) tmp[i] = p[i] * mk[i];
+        pv = tmp;
+      }
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, d, T, 1.0f, pv, T, v, (int)H3, 0.0f, ctx + (size_t)b * T * H + h * d, (int)H);
+    }
+  }
+  free(tmp);
+  return NULL;
+}
+
+static napi_value attention_grad(napi_env env, napi_callback_info info) {
+  float *a[5]; size_t l[5]; double n[4];
+  if (!read_args(env, info, "attentionGrad", 5, 4, a, l, n)) return NULL;
+  int B = (int)n[0], T = (int)n[1], nh = (int)n[2];
+  float scale = (float)n[3];
+  size_t rows = (size_t)B * T, H3 = l[1] / (rows ? rows : 1), H = H3 / 3;
+  int d = nh > 0 ? (int)(H / nh) : 0;
+  bool drop = l[3] > 0;
+  size_t pn = (size_t)B * nh * T * T;
+  if (!fits(env, "attentionGrad", B > 0 && T > 0 && nh > 0 && d > 0 && H3 == 3 * H && H == (size_t)nh * d && l[1] == rows * H3 &&
+      l[0] >= rows * H && l[2] >= pn && (!drop || l[3] >= pn) && l[4] >= rows * H3)) return NULL;
+  const float *dctx = a[0], *qkv = a[1], *probs = a[2], *mask = a[3];
+  float *dqkv = a[4];
+  float *dp = malloc((size_t)T * T * sizeof(float) * 2);
+  if (!dp) { napi_throw_error(env, NULL, "rra_fused.attentionGrad: out of memory"); return NULL; }
+  float *pd = dp + (size_t)T * T;
+  for (int b = 0; b < B; b++) {
+    const float *base = qkv + (size_t)b * T * H3, *dc = dctx + (size_t)b * T * H;
+    float *dbase = dqkv + (size_t)b * T * H3;
+    for (int h = 0; h < nh; h++) {
+      const float *q = base + h * d, *k = base + H + h * d, *v = base + 2 * H + h * d, *dch = dc + h * d;
+      const float *p = probs + ((size_t)b * nh + h) * T * T, *mk = drop ? mask + ((size_t)b * nh + h) * T * T : NULL;
+      float *dq = dbase + h * d, *dk = dbase + H + h * d, *dv = dbase + 2 * H + h * d;
+      /* the dropped probabilities P * drop, as the forward multiplied V by */
+      const float *pv = p;
+      if (drop) { for (size_t i = 0; i < (size_t)T * T; i++) pd[i] = p[i] * mk[i]; pv = pd; }
+      /* dV = (P * drop)^T dctx;  d(P * drop) = dctx V^T */
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, d, T, 1.0f, pv, T, dch, (int)H, 0.0f, dv, (int)H3);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, d, 1.0f, dch, (int)H, v, (int)H3, 0.0f, dp, T);
+      /* dP = d(P * drop) * drop; dS = scale P (dP - sum(dP P)) */
+      for (int i = 0; i < T; i++) {
+        float *dr = dp + (size_t)i * T;
+        const float *pr = p + (size_t)i * T;
+        if (drop) { const float *mr = mk + (size_t)i * T; for (int j = 0; j < T; j++) dr[j] *= mr[j]; }
+        double dot = 0;
+        for (int j = 0; j < T; j++) dot += (double)dr[j] * pr[j];
+        float fd = (float)dot;
+        for (int j = 0; j < T; j++) dr[j] = scale * pr[j] * (dr[j] - fd);
+      }
+      /* dQ = dS K;  dK = dS^T Q */
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, d, T, 1.0f, dp, T, k, (int)H3, 0.0f, dq, (int)H3);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, d, T, 1.0f, dp, T, q, (int)H3, 0.0f, dk, (int)H3);
+    }
+  }
+  free(dp);
+  return NULL;
+}
+
+/* The i-th element of a JS array as a Float32Array (NULL with an exception pending when it is not one). */
+static float *element(napi_env env, napi_value arr, uint32_t i, size_t *len, const char *what) {
+  napi_value v;
+  float *p = NULL;
+  if (napi_get_element(env, arr, i, &v) == napi_ok) p = f32(env, v, len);
+  if (!p) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "rra_fused.adamw: %s[%u] must be a Float32Array", what, i);
+    napi_throw_type_error(env, NULL, msg);
+  }
+  return p;
+}
+
+static napi_value sum_squares(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  uint32_t count;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL), "rra_fused.sumSquares: bad call");
+  if (argc != 1 || napi_get_array_length(env, argv[0], &count) != napi_ok) { napi_throw_type_error(env, NULL, "rra_fused.sumSquares: expected an array of Float32Arrays"); return NULL; }
+  double s = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value v;
+    size_t len;
+    float *g = NULL;
+    if (napi_get_element(env, argv[0], i, &v) == napi_ok) g = f32(env, v, &len);
+    if (!g) { napi_throw_type_error(env, NULL, "rra_fused.sumSquares: every element must be a Float32Array"); return NULL; }
+    for (size_t j = 0; j < len; j++) s += (double)g[j] * g[j];
+  }
+  CHECK(napi_create_double(env, s, &out), "rra_fused.sumSquares: cannot return");
+  return out;
+}
+
+static napi_value adamw(napi_env env, napi_callback_info info) {
+  size_t argc = 16;
+  napi_value argv[16];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL), "rra_fused.adamw: bad call");
+  if (argc != 16) { napi_throw_type_error(env, NULL, "rra_fused.adamw: expected 16 arguments"); return NULL; }
+  uint32_t count;
+  if (napi_get_array_length(env, argv[0], &count) != napi_ok) { napi_throw_type_error(env, NULL, "rra_fused.adamw: params must be an array"); return NULL; }
+  for (int i = 1; i < 9; i++) {
+    uint32_t c2;
+    if (napi_get_array_length(env, argv[i], &c2) != napi_ok || c2 != count) { napi_throw_type_error(env, NULL, "rra_fused.adamw: the 9 arrays must have one entry per variable"); return NULL; }
+  }
+  double h[7];
+  for (int i = 0; i < 7; i++) CHECK(napi_get_value_double(env, argv[9 + i], &h[i]), "rra_fused.adamw: hyper-parameters must be numbers");
+  const float gscale = (float)h[0], b1 = (float)h[1], b2 = (float)h[2], bc1 = (float)h[3], bc2 = (float)h[4], eps = (float)h[5], wd = (float)h[6];
+  const float one_b1 = (float)(1.0 - h[1]), one_b2 = (float)(1.0 - h[2]);
+  static const char *names[7] = { "params", "grads", "m", "v", "newParams", "newM", "newV" };
+  for (uint32_t i = 0; i < count; i++) {
+    float *arr[7];
+    size_t len[7];
+    for (int k = 0; k < 7; k++) if (!(arr[k] = element(env, argv[k], i, &len[k], names[k]))) return NULL;
+    for (int k = 1; k < 7; k++) if (len[k] != len[0]) { napi_throw_range_error(env, NULL, "rra_fused.adamw: a variable's arrays differ in length"); return NULL; }
+    napi_value lv, dv;
+    double lr_d;
+    bool decay;
+    CHECK(napi_get_element(env, argv[7], i, &lv), "rra_fused.adamw: lr");
+    CHECK(napi_get_value_double(env, lv, &lr_d), "rra_fused.adamw: lr[i] must be a number");
+    CHECK(napi_get_element(env, argv[8], i, &dv), "rra_fused.adamw: decay");
+    CHECK(napi_get_value_bool(env, dv, &decay), "rra_fused.adamw: decay[i] must be a boolean");
+    const float lr = (float)lr_d;
+    const float *p = arr[0], *g = arr[1], *m = arr[2], *v = arr[3];
+    float *po = arr[4], *mo = arr[5], *vo = arr[6];
+    /* no branches in the loop (so it vectorises): g * 1 and u + p * 0 are exact */
+    const float wdi = decay ? wd : 0.0f;
+    for (size_t j = 0; j < len[0]; j++) {
+      float gj = g[j] * gscale;
+      float mj = m[j] * b1 + gj * one_b1;
+      float vj = v[j] * b2 + (gj * gj) * one_b2;
+      float u = (mj / bc1) / (sqrtf(vj / bc2) + eps);
+      u = u + p[j] * wdi;
+      po[j] = p[j] - u * lr;
+      mo[j] = mj;
+      vo[j] = vj;
+    }
+  }
+  return NULL;
+}
+
+/* Called from rra_blas.c's module init. */
+bool rra_fused_register(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    { "layerNorm", NULL, layer_norm, NULL, NULL, NULL, napi_default, NULL },
+    { "layerNormGrad", NULL, layer_norm_grad, NULL, NULL, NULL, napi_default, NULL },
+    { "biasGelu", NULL, bias_gelu, NULL, NULL, NULL, napi_default, NULL },
+    { "biasGeluGrad", NULL, bias_gelu_grad, NULL, NULL, NULL, napi_default, NULL },
+    { "maskedSoftmax", NULL, masked_softmax, NULL, NULL, NULL, napi_default, NULL },
+    { "maskedSoftmaxGrad", NULL, masked_softmax_grad, NULL, NULL, NULL, napi_default, NULL },
+    { "attention", NULL, attention, NULL, NULL, NULL, napi_default, NULL },
+    { "attentionGrad", NULL, attention_grad, NULL, NULL, NULL, napi_default, NULL },
+    { "sumSquares", NULL, sum_squares, NULL, NULL, NULL, napi_default, NULL },
+    { "adamw", NULL, adamw, NULL, NULL, NULL, napi_default, NULL },
+  };
+  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props) == napi_ok;
+}
