@@ -9,6 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import { ConfigError, RraError, show } from "../core/errors";
 import { packageVersion } from "../core/provenance";
 import { installGradientOverrides } from "./gradients";
+import { describeFused } from "./fused";
 import { installNativeMatMul } from "./native-matmul";
 import { installWasmKernels } from "./wasm-kernels";
 
@@ -29,6 +30,8 @@ export interface BackendInfo {
   threads?: number;
   /** wasm: the matMul kernel, "OpenBLAS sgemm (native/rra-blas, N threads)" or "wasm (XNNPACK)" and why (native-matmul.ts). */
   matMul?: string;
+  /** wasm: the fused training kernels (lib/backend/fused.ts), "native (...)" or why they are off. */
+  fused?: string;
   /** `forced by RRA_BACKEND`, or `best available`. */
   reason: string;
   /** Backends tried before this one, with why each was not used. */
@@ -102,7 +105,7 @@ async function start(name: BackendName): Promise<Omit<BackendInfo, "reason" | "s
     installWasmKernels();
     const native = installNativeMatMul();
     const matMul = native.active ? native.describe : `wasm (XNNPACK, 1 thread); native ${native.describe}`;
-    return { name, package: "@tensorflow/tfjs-backend-wasm", version: packageVersion("@tensorflow/tfjs-backend-wasm") ?? "unknown", simd, threads: 1, matMul };
+    return { name, package: "@tensorflow/tfjs-backend-wasm", version: packageVersion("@tensorflow/tfjs-backend-wasm") ?? "unknown", simd, threads: 1, matMul, fused: describeFused() };
   }
   if (!(await tf.setBackend("cpu")) || tf.getBackend() !== "cpu") return `tf.setBackend("cpu") did not take`;
   return { name, package: "@tensorflow/tfjs-backend-cpu", version: packageVersion("@tensorflow/tfjs-backend-cpu") ?? "unknown" };
@@ -162,7 +165,7 @@ export function backendInfo(): BackendInfo | undefined {
 
 /** One line for logs: `wasm (SIMD, 1 thread; @tensorflow/tfjs-backend-wasm 4.22.0)`. */
 export function describeBackend(b: BackendInfo): string {
-  const extra = b.name === "wasm" ? `${b.simd ? "SIMD" : "no SIMD"}, ${b.threads} thread, matMul ${b.matMul ?? "wasm"}, ` : "";
+  const extra = b.name === "wasm" ? `${b.simd ? "SIMD" : "no SIMD"}, ${b.threads} thread, matMul ${b.matMul ?? "wasm"}, fused kernels ${b.fused ?? "off"}, ` : "";
   const why = b.skipped.length ? `; skipped ${b.skipped.map((s) => `${s.name} (${s.why})`).join(", ")}` : "";
   return `${b.name} (${extra}${b.package} ${b.version}, ${b.reason}${why})`;
 }

@@ -188,6 +188,40 @@ static inline float gelu_slope(float z, bool erf_form) {
   return 0.5f * (1.0f + t) + 0.5f * z * (1.0f - t * t) * SQRT_2_OVER_PI * (1.0f + 3.0f * 0.044715f * z * z);
 }
 
+/* The elementwise loops, compiled twice (AVX2 and the x86-64 baseline) and picked at load time by the
+ * CPU: the same operations in the same order per element, so both give the same bits. AVX2 without FMA
+ * (no contraction), so AdamW keeps the float32 arithmetic of the stock ops. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define VEC __attribute__((target_clones("avx2", "default")))
+#else
+#define VEC
+#endif
+
+VEC static void gelu_inplace(float *y, size_t n, bool erf_form) {
+  if (erf_form) for (size_t i = 0; i < n; i++) y[i] = gelu_value(y[i], true);
+  else for (size_t i = 0; i < n; i++) y[i] = gelu_value(y[i], false);
+}
+
+/* dx = dy * gelu'(z), z given in dx */
+VEC static void gelu_grad_inplace(float *dx, const float *dy, size_t n, bool erf_form) {
+  if (erf_form) for (size_t i = 0; i < n; i++) dx[i] = dy[i] * gelu_slope(dx[i], true);
+  else for (size_t i = 0; i < n; i++) dx[i] = dy[i] * gelu_slope(dx[i], false);
+}
+
+VEC static void adamw_update(const float *p, const float *g, const float *m, const float *v, float *po, float *mo, float *vo, size_t n,
+                             float gscale, float b1, float one_b1, float b2, float one_b2, float bc1, float bc2, float eps, float wdi, float lr) {
+  for (size_t j = 0; j < n; j++) {
+    float gj = g[j] * gscale;
+    float mj = m[j] * b1 + gj * one_b1;
+    float vj = v[j] * b2 + (gj * gj) * one_b2;
+    float u = (mj / bc1) / (sqrtf(vj / bc2) + eps);
+    u = u + p[j] * wdi;
+    po[j] = p[j] - u * lr;
+    mo[j] = mj;
+    vo[j] = vj;
+  }
+}
+
 static napi_value bias_gelu(napi_env env, napi_callback_info info) {
   float *a[3]; size_t l[3]; double n[3];
   if (!read_args(env, info, "biasGelu", 3, 3, a, l, n)) return NULL;
@@ -202,8 +236,7 @@ static napi_value bias_gelu(napi_env env, napi_callback_info info) {
     float *yr = y + r * cols;
     if (has_bias) for (size_t c = 0; c < cols; c++) yr[c] = xr[c] + b[c];
     else memcpy(yr, xr, cols * sizeof(float));
-    if (erf_form) for (size_t c = 0; c < cols; c++) yr[c] = gelu_value(yr[c], true);
-    else for (size_t c = 0; c < cols; c++) yr[c] = gelu_value(yr[c], false);
+    gelu_inplace(yr, cols, erf_form);
   }
   return NULL;
 }
@@ -223,8 +256,7 @@ static napi_value bias_gelu_grad(napi_env env, napi_callback_info info) {
     float *dxr = dx + r * cols;
     if (has_bias) for (size_t c = 0; c < cols; c++) dxr[c] = xr[c] + b[c];
     else memcpy(dxr, xr, cols * sizeof(float));
-    if (erf_form) for (size_t c = 0; c < cols; c++) dxr[c] = dyr[c] * gelu_slope(dxr[c], true);
-    else for (size_t c = 0; c < cols; c++) dxr[c] = dyr[c] * gelu_slope(dxr[c], false);
+    gelu_grad_inplace(dxr, dyr, cols, erf_form);
     if (acc) for (size_t c = 0; c < cols; c++) acc[c] += dxr[c];
   }
   if (acc) {
@@ -439,16 +471,7 @@ static napi_value adamw(napi_env env, napi_callback_info info) {
     float *po = arr[4], *mo = arr[5], *vo = arr[6];
     /* no branches in the loop (so it vectorises): g * 1 and u + p * 0 are exact */
     const float wdi = decay ? wd : 0.0f;
-    for (size_t j = 0; j < len[0]; j++) {
-      float gj = g[j] * gscale;
-      float mj = m[j] * b1 + gj * one_b1;
-      float vj = v[j] * b2 + (gj * gj) * one_b2;
-      float u = (mj / bc1) / (sqrtf(vj / bc2) + eps);
-      u = u + p[j] * wdi;
-      po[j] = p[j] - u * lr;
-      mo[j] = mj;
-      vo[j] = vj;
-    }
+    adamw_update(p, g, m, v, po, mo, vo, len[0], gscale, b1, one_b1, b2, one_b2, bc1, bc2, eps, wdi, lr);
   }
   return NULL;
 }
