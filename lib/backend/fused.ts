@@ -9,6 +9,9 @@
  *   RraMaskedSoftmax / ...Grad         softmax(s * scale + (1 - keep) * -1e9) over keys
  *   RraAttention / RraAttentionGrad    an encoder layer's attention core from the fused QKV projection:
  *                                      heads, Q K^T, masked softmax, dropout, P V, heads merged back
+ *   RraDropout                         x * the seeded dropout mask, drawn in C (the same mulberry32
+ *                                      stream as lib/models/kernels.ts's dropoutMask, bit for bit); its
+ *                                      gradient is the same kernel on dy, so no mask is stored
  *   RraAdamW                           every variable's AdamW update (with the clipping scale) in one call
  * plus sumSquares for the global gradient norm (read from the heap, no kernel).
  *
@@ -31,8 +34,9 @@ export interface RraFused {
   biasGeluGrad(x: Float32Array, bias: Float32Array, dy: Float32Array, dx: Float32Array, dbias: Float32Array, rows: number, cols: number, erfForm: number): void;
   maskedSoftmax(s: Float32Array, keep: Float32Array, p: Float32Array, batch: number, heads: number, tq: number, tk: number, scale: number): void;
   maskedSoftmaxGrad(p: Float32Array, dp: Float32Array, ds: Float32Array, rows: number, tk: number, scale: number): void;
-  attention(qkv: Float32Array, keep: Float32Array, drop: Float32Array, ctx: Float32Array, probs: Float32Array, batch: number, seq: number, heads: number, scale: number): void;
-  attentionGrad(dctx: Float32Array, qkv: Float32Array, probs: Float32Array, drop: Float32Array, dqkv: Float32Array, batch: number, seq: number, heads: number, scale: number): void;
+  dropout(x: Float32Array, y: Float32Array, seed: number, keep: number): void;
+  attention(qkv: Float32Array, keep: Float32Array, ctx: Float32Array, probs: Float32Array, batch: number, seq: number, heads: number, scale: number, dropSeed: number, dropKeep: number): void;
+  attentionGrad(dctx: Float32Array, qkv: Float32Array, probs: Float32Array, dqkv: Float32Array, batch: number, seq: number, heads: number, scale: number, dropSeed: number, dropKeep: number): void;
   sumSquares(arrays: Float32Array[]): number;
   adamw(p: Float32Array[], g: Float32Array[], m: Float32Array[], v: Float32Array[], po: Float32Array[], mo: Float32Array[], vo: Float32Array[], lr: number[], decay: boolean[],
     gradScale: number, beta1: number, beta2: number, bc1: number, bc2: number, eps: number, weightDecay: number): void;
@@ -102,16 +106,21 @@ const KERNELS: Record<string, (args: KernelArgs) => tf.TensorInfo[]> = {
     const scale = (args.attrs as { scale: number }).scale;
     return run(args, [p, dp], [p.shape], (a, [pv, dpv], [ds]) => a.maskedSoftmaxGrad(pv, dpv, ds, rows, tk, scale));
   },
+  RraDropout(args) {
+    const { x } = args.inputs as Record<string, tf.TensorInfo>;
+    const { seed, keep } = args.attrs as { seed: number; keep: number };
+    return run(args, [x], [x.shape], (a, [xv], [y]) => a.dropout(xv, y, seed, keep));
+  },
   RraAttention(args) {
-    const { qkv, keep, drop } = args.inputs as Record<string, tf.TensorInfo | undefined> as Record<string, tf.TensorInfo>;
-    const { batch: B, seq: T, heads: nh, scale } = args.attrs as { batch: number; seq: number; heads: number; scale: number };
+    const { qkv, keep } = args.inputs as Record<string, tf.TensorInfo>;
+    const { batch: B, seq: T, heads: nh, scale, dropSeed, dropKeep } = args.attrs as unknown as AttentionAttrs;
     const H = qkv.shape[1] / 3;
-    return run(args, [qkv, keep, drop], [[B * T, H], [B, nh, T, T]], (a, [q, k, d], [ctx, probs]) => a.attention(q, k, d, ctx, probs, B, T, nh, scale));
+    return run(args, [qkv, keep], [[B * T, H], [B, nh, T, T]], (a, [q, k], [ctx, probs]) => a.attention(q, k, ctx, probs, B, T, nh, scale, dropSeed, dropKeep));
   },
   RraAttentionGrad(args) {
-    const { dctx, qkv, probs, drop } = args.inputs as Record<string, tf.TensorInfo | undefined> as Record<string, tf.TensorInfo>;
-    const { batch: B, seq: T, heads: nh, scale } = args.attrs as { batch: number; seq: number; heads: number; scale: number };
-    return run(args, [dctx, qkv, probs, drop], [qkv.shape], (a, [dc, q, p, d], [dq]) => a.attentionGrad(dc, q, p, d, dq, B, T, nh, scale));
+    const { dctx, qkv, probs } = args.inputs as Record<string, tf.TensorInfo>;
+    const { batch: B, seq: T, heads: nh, scale, dropSeed, dropKeep } = args.attrs as unknown as AttentionAttrs;
+    return run(args, [dctx, qkv, probs], [qkv.shape], (a, [dc, q, p], [dq]) => a.attentionGrad(dc, q, p, dq, B, T, nh, scale, dropSeed, dropKeep));
   },
   RraAdamW(args) {
     const attrs = args.attrs as unknown as AdamWAttrs;
@@ -123,6 +132,16 @@ const KERNELS: Record<string, (args: KernelArgs) => tf.TensorInfo[]> = {
       attrs.lr, attrs.decay, attrs.gradScale, attrs.beta1, attrs.beta2, attrs.bc1, attrs.bc2, attrs.eps, attrs.weightDecay));
   },
 };
+
+/** The sizes and dropout of one RraAttention call (dropKeep 1 = no dropout). */
+export interface AttentionAttrs {
+  batch: number;
+  seq: number;
+  heads: number;
+  scale: number;
+  dropSeed: number;
+  dropKeep: number;
+}
 
 /** The hyper-parameters of one RraAdamW call (per-variable learning rates and decay flags). */
 export interface AdamWAttrs {

@@ -133,7 +133,7 @@ export function checkBatch(batch: EncoderBatch, c: Readonly<EncoderConfig>, wher
 
 export { dense, fastTanh, gatherRows, gelu, geluErf, layerNorm, matMul2d } from "./kernels";
 import { fusedActive } from "../backend/fused";
-import { dense as denseOp, denseGelu, dropout, dropoutMask, fastTanh, fusedAttention, gatherRows, layerNorm, maskedSoftmax } from "./kernels";
+import { dense as denseOp, denseGelu, dropout, fastTanh, fusedAttention, gatherRows, layerNorm, maskedSoftmax } from "./kernels";
 
 /** Build an encoder from a resolved config, with seeded initial weights. */
 export function createEncoder(config: Readonly<EncoderConfig>): Encoder {
@@ -179,8 +179,8 @@ export function createEncoder(config: Readonly<EncoderConfig>): Encoder {
       const fused = fusedActive() && !options.returnAttentions;
       const attention = (h: tf.Tensor, p: string): tf.Tensor => {
         if (fused) {
-          const mask = training ? dropoutMask(B * nh * T * T, c.dropout, deriveSeed(callSeed, `${p}/attn/probs`)) : null;
-          return dense(fusedAttention(dense(h, `${p}/attn/qkv`) as tf.Tensor2D, keep, nh, 1 / Math.sqrt(dh), mask), `${p}/attn/out`);
+          const rate = training ? c.dropout : 0;
+          return dense(fusedAttention(dense(h, `${p}/attn/qkv`) as tf.Tensor2D, keep, nh, 1 / Math.sqrt(dh), rate, rate > 0 ? deriveSeed(callSeed, `${p}/attn/probs`) : 0), `${p}/attn/out`);
         }
         const [q, k, val] = tf.split(dense(h, `${p}/attn/qkv`), 3, 1); // each [B*T, H]
         const probs = maskedSoftmax(tf.matMul(heads(q), heads(k), false, true), keep, 1 / Math.sqrt(dh)); // [B, nh, T, T]

@@ -141,6 +141,14 @@ export function geluErf(x: tf.Tensor): tf.Tensor {
  */
 export function dropout(x: tf.Tensor, rate: number, seed: number): tf.Tensor {
   if (!(rate > 0)) return x;
+  if (fusedActive()) {
+    const attrs = { seed, keep: 1 - rate };
+    const f = tf.customGrad((xi: tf.Tensor | tf.GradSaveFunc) => ({
+      value: runFused("RraDropout", { x: xi as tf.Tensor }, attrs)[0],
+      gradFunc: (dy: tf.Tensor) => runFused("RraDropout", { x: dy }, attrs)[0],
+    })) as (x: tf.Tensor) => tf.Tensor;
+    return f(x);
+  }
   return tf.mul(x, tf.tensor(dropoutMask(x.size, rate, seed), x.shape, "float32"));
 }
 
@@ -160,20 +168,20 @@ export function dropoutMask(size: number, rate: number, seed: number): Float32Ar
 
 /**
  * An encoder layer's attention core, fused (needs fusedActive()): from the QKV projection qkv [B*T, 3H]
- * to the heads' merged context [B*T, H] = (maskedSoftmax(Q K^T, keep, scale) * dropMask) V per head,
- * with Q, K, V the thirds of qkv split into `heads` heads. `dropMask` ([B, heads, T, T], from
- * dropoutMask) or null. The composed form is in encoder.ts; the two agree to float rounding.
+ * to the heads' merged context [B*T, H] = dropout(maskedSoftmax(Q K^T, keep, scale)) V per head, with
+ * Q, K, V the thirds of qkv split into `heads` heads; the dropout mask over [B, heads, T, T] is
+ * dropoutMask(size, dropRate, dropSeed), drawn in C (dropRate 0 = none). The composed form is in
+ * encoder.ts; the two agree to float rounding.
  */
-export function fusedAttention(qkv: tf.Tensor2D, keep: tf.Tensor2D, heads: number, scale: number, dropMask: Float32Array | null): tf.Tensor2D {
+export function fusedAttention(qkv: tf.Tensor2D, keep: tf.Tensor2D, heads: number, scale: number, dropRate: number, dropSeed: number): tf.Tensor2D {
   const [B, T] = keep.shape;
-  const attrs = { batch: B, seq: T, heads, scale };
+  const attrs = { batch: B, seq: T, heads, scale, dropSeed, dropKeep: dropRate > 0 ? 1 - dropRate : 1 };
   const f = tf.customGrad((x: tf.Tensor | tf.GradSaveFunc, save: tf.Tensor | tf.GradSaveFunc) => {
-    const drop = dropMask ? tf.tensor(dropMask, [B, heads, T, T], "float32") : null;
-    const [ctx, probs] = runFused("RraAttention", drop ? { qkv: x as tf.Tensor, keep, drop } : { qkv: x as tf.Tensor, keep }, attrs);
-    (save as tf.GradSaveFunc)(drop ? [x as tf.Tensor, probs, drop] : [x as tf.Tensor, probs]);
+    const [ctx, probs] = runFused("RraAttention", { qkv: x as tf.Tensor, keep }, attrs);
+    (save as tf.GradSaveFunc)([x as tf.Tensor, probs]);
     return {
       value: ctx,
-      gradFunc: (dy: tf.Tensor, [sq, sp, sd]: tf.Tensor[]) => runFused("RraAttentionGrad", sd ? { dctx: dy, qkv: sq, probs: sp, drop: sd } : { dctx: dy, qkv: sq, probs: sp }, attrs)[0],
+      gradFunc: (dy: tf.Tensor, [sq, sp]: tf.Tensor[]) => runFused("RraAttentionGrad", { dctx: dy, qkv: sq, probs: sp }, attrs)[0],
     };
   }) as (x: tf.Tensor) => tf.Tensor;
   return f(qkv) as tf.Tensor2D;

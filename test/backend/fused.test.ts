@@ -3,7 +3,7 @@ import * as tf from "@tensorflow/tfjs";
 import { fusedActive, useFusedKernels } from "../../lib/backend/fused";
 import { initBackend } from "../../lib/backend/tf";
 import { createEncoder } from "../../lib/models/encoder";
-import { dense, denseGelu, layerNorm, maskedSoftmax } from "../../lib/models/kernels";
+import { dense, denseGelu, dropout, dropoutMask, layerNorm, maskedSoftmax } from "../../lib/models/kernels";
 import { resolveEncoderConfig } from "../../lib/models/presets";
 import { accumulateAndApply, createAdamW } from "../../lib/train/schedule";
 
@@ -62,6 +62,18 @@ describe("fused native kernels (dense, GELU, layer norm, masked softmax, AdamW) 
     assert.ok(maxRel(fused.value, stock.value) < 2e-6, `value ${maxRel(fused.value, stock.value)}`);
     assert.ok(maxRel(fused.grads[0], stock.grads[0]) < 2e-5, `gradient ${maxRel(fused.grads[0], stock.grads[0])}`);
     for (let row = 0; row < 15; row++) assert.equal(fused.value[row * 5 + 3] + fused.value[row * 5 + 4], 0, "padding keys of the first batch row");
+  });
+
+  it("dropout: the mask drawn in C is the JS mulberry32 stream bit for bit, and the gradient uses the same mask", () => {
+    for (const [rate, seed] of [[0.1, 12345], [0.5, -7], [0.3, 3_000_000_000]] as const) {
+      const x = rn([10007], 30 + rate * 10);
+      const mask = dropoutMask(x.size, rate, seed);
+      const got = dropout(x, rate, seed).dataSync();
+      const want = Float32Array.from(x.dataSync(), (v, i) => Math.fround(v * mask[i]));
+      assert.deepEqual(Array.from(got), Array.from(want), `rate ${rate}, seed ${seed}`);
+      const g = tf.grad((t: tf.Tensor) => tf.sum(dropout(t, rate, seed)))(x).dataSync();
+      assert.deepEqual(Array.from(g), Array.from(mask), "the gradient of sum(dropout(x)) is the mask");
+    }
   });
 
   it("AdamW with clipping: the fused update equals the stock one (weights, moments) to float rounding", () => {

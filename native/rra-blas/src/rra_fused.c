@@ -14,13 +14,15 @@
  *   maskedSoftmax(s, keep, p, batch, heads, tq, tk, scale)
  *       p = softmax(s * scale + (1 - keep[b, key]) * -1e9) over keys; s [batch, heads, tq, tk], keep [batch, tk]
  *   maskedSoftmaxGrad(p, dp, ds, rows, tk, scale)      ds = scale * p * (dp - sum(dp * p))
- *   attention(qkv, keep, drop, ctx, probs, batch, seq, heads, scale)
+ *   dropout(x, y, seed, keep)   y = x * the inverted-dropout mask of lib/models/kernels.ts (mulberry32 from seed)
+ *   attention(qkv, keep, ctx, probs, batch, seq, heads, scale, dropSeed, dropKeep)
  *       the attention core of an encoder layer from the fused QKV projection qkv [batch * seq, 3H]
  *       (q | k | v, head h at columns h*d..h*d+d of each third): per row b and head h,
  *       P = maskedSoftmax(Q K^T, keep[b], scale) -> probs [batch, heads, seq, seq], then
- *       ctx[b*seq + t, h*d ..] = (P * drop) V, drop the inverted-dropout mask of P (empty = none).
+ *       ctx[b*seq + t, h*d ..] = (P * drop) V, drop the inverted-dropout mask of P drawn from dropSeed
+ *       (dropKeep 1 = none).
  *       Q, K and V are read in place through the GEMM's leading dimension (no split, no transposes).
- *   attentionGrad(dctx, qkv, probs, drop, dqkv, batch, seq, heads, scale)      dqkv [batch * seq, 3H]
+ *   attentionGrad(dctx, qkv, probs, dqkv, batch, seq, heads, scale, dropSeed, dropKeep)   dqkv [batch * seq, 3H]
  *   sumSquares([g0, g1, ...]) -> number                sum of squares of every value (double)
  *   adamw([p..], [g..], [m..], [v..], [p'..], [m'..], [v'..], lr[], decay[], gradScale, beta1, beta2, bc1, bc2, eps, weightDecay)
  *       per variable i, in the float32 arithmetic of lib/train/schedule.ts's AdamW (same operations,
@@ -315,21 +317,49 @@ static napi_value masked_softmax_grad(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* The inverted-dropout multipliers of lib/models/kernels.ts's dropoutMask, bit for bit: mulberry32 from
+ * `seed`, value u / 2^32 < keep -> 1 / keep (as float32), else 0. */
+static void dropout_mask(float *mask, size_t n, double seed, double keep) {
+  uint32_t s = (uint32_t)(int64_t)seed;
+  const float scale = (float)(1.0 / keep);
+  for (size_t i = 0; i < n; i++) {
+    s += 0x6d2b79f5u;
+    uint32_t t = (s ^ (s >> 15)) * (1u | s);
+    t = (t + (t ^ (t >> 7)) * (61u | t)) ^ t;
+    uint32_t u = t ^ (t >> 14);
+    mask[i] = (double)u / 4294967296.0 < keep ? scale : 0.0f;
+  }
+}
+
+/* dropout(x, y, seed, keep): y = x * mask (also the gradient: dx = dy * the same mask) */
+static napi_value dropout(napi_env env, napi_callback_info info) {
+  float *a[2]; size_t l[2]; double n[2];
+  if (!read_args(env, info, "dropout", 2, 2, a, l, n)) return NULL;
+  if (!fits(env, "dropout", l[1] >= l[0] && n[1] > 0 && n[1] <= 1)) return NULL;
+  float *mask = malloc((l[0] ? l[0] : 1) * sizeof(float));
+  if (!mask) { napi_throw_error(env, NULL, "rra_fused.dropout: out of memory"); return NULL; }
+  dropout_mask(mask, l[0], n[0], n[1]);
+  for (size_t i = 0; i < l[0]; i++) a[1][i] = a[0][i] * mask[i];
+  free(mask);
+  return NULL;
+}
+
 static napi_value attention(napi_env env, napi_callback_info info) {
-  float *a[5]; size_t l[5]; double n[4];
-  if (!read_args(env, info, "attention", 5, 4, a, l, n)) return NULL;
+  float *a[4]; size_t l[4]; double n[6];
+  if (!read_args(env, info, "attention", 4, 6, a, l, n)) return NULL;
   int B = (int)n[0], T = (int)n[1], nh = (int)n[2];
   float scale = (float)n[3];
   size_t rows = (size_t)B * T, H3 = l[0] / (rows ? rows : 1), H = H3 / 3;
   int d = nh > 0 ? (int)(H / nh) : 0;
-  bool drop = l[2] > 0;
+  bool drop = n[5] < 1;
   size_t pn = (size_t)B * nh * T * T;
   if (!fits(env, "attention", B > 0 && T > 0 && nh > 0 && d > 0 && H3 == 3 * H && H == (size_t)nh * d && l[0] == rows * H3 &&
-      l[1] >= (size_t)B * T && (!drop || l[2] >= pn) && l[3] >= rows * H && l[4] >= pn)) return NULL;
-  const float *qkv = a[0], *keep = a[1], *mask = a[2];
-  float *ctx = a[3], *probs = a[4];
-  float *tmp = drop ? malloc((size_t)T * T * sizeof(float)) : NULL;
-  if (drop && !tmp) { napi_throw_error(env, NULL, "rra_fused.attention: out of memory"); return NULL; }
+      l[1] >= (size_t)B * T && l[2] >= rows * H && l[3] >= pn && n[5] > 0 && n[5] <= 1)) return NULL;
+  const float *qkv = a[0], *keep = a[1];
+  float *ctx = a[2], *probs = a[3];
+  float *mask = drop ? malloc((pn + (size_t)T * T) * sizeof(float)) : NULL, *tmp = drop ? mask + pn : NULL;
+  if (drop && !mask) { napi_throw_error(env, NULL, "rra_fused.attention: out of memory"); return NULL; }
+  if (drop) dropout_mask(mask, pn, n[4], n[5]);
   for (int b = 0; b < B; b++) {
     const float *base = qkv + (size_t)b * T * H3, *kb = keep + (size_t)b * T;
     for (int h = 0; h < nh; h++) {
@@ -354,25 +384,27 @@ static napi_value attention(napi_env env, napi_callback_info info) {
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, d, T, 1.0f, pv, T, v, (int)H3, 0.0f, ctx + (size_t)b * T * H + h * d, (int)H);
     }
   }
-  free(tmp);
+  free(mask);
   return NULL;
 }
 
 static napi_value attention_grad(napi_env env, napi_callback_info info) {
-  float *a[5]; size_t l[5]; double n[4];
-  if (!read_args(env, info, "attentionGrad", 5, 4, a, l, n)) return NULL;
+  float *a[4]; size_t l[4]; double n[6];
+  if (!read_args(env, info, "attentionGrad", 4, 6, a, l, n)) return NULL;
   int B = (int)n[0], T = (int)n[1], nh = (int)n[2];
   float scale = (float)n[3];
   size_t rows = (size_t)B * T, H3 = l[1] / (rows ? rows : 1), H = H3 / 3;
   int d = nh > 0 ? (int)(H / nh) : 0;
-  bool drop = l[3] > 0;
+  bool drop = n[5] < 1;
   size_t pn = (size_t)B * nh * T * T;
   if (!fits(env, "attentionGrad", B > 0 && T > 0 && nh > 0 && d > 0 && H3 == 3 * H && H == (size_t)nh * d && l[1] == rows * H3 &&
-      l[0] >= rows * H && l[2] >= pn && (!drop || l[3] >= pn) && l[4] >= rows * H3)) return NULL;
-  const float *dctx = a[0], *qkv = a[1], *probs = a[2], *mask = a[3];
-  float *dqkv = a[4];
+      l[0] >= rows * H && l[2] >= pn && l[3] >= rows * H3 && n[5] > 0 && n[5] <= 1)) return NULL;
+  const float *dctx = a[0], *qkv = a[1], *probs = a[2];
+  float *dqkv = a[3];
+  float *mask = drop ? malloc(pn * sizeof(float)) : NULL;
   float *dp = malloc((size_t)T * T * sizeof(float) * 2);
-  if (!dp) { napi_throw_error(env, NULL, "rra_fused.attentionGrad: out of memory"); return NULL; }
+  if (!dp || (drop && !mask)) { free(dp); free(mask); napi_throw_error(env, NULL, "rra_fused.attentionGrad: out of memory"); return NULL; }
+  if (drop) dropout_mask(mask, pn, n[4], n[5]);
   float *pd = dp + (size_t)T * T;
   for (int b = 0; b < B; b++) {
     const float *base = qkv + (size_t)b * T * H3, *dc = dctx + (size_t)b * T * H;
@@ -485,6 +517,7 @@ bool rra_fused_register(napi_env env, napi_value exports) {
     { "biasGeluGrad", NULL, bias_gelu_grad, NULL, NULL, NULL, napi_default, NULL },
     { "maskedSoftmax", NULL, masked_softmax, NULL, NULL, NULL, napi_default, NULL },
     { "maskedSoftmaxGrad", NULL, masked_softmax_grad, NULL, NULL, NULL, napi_default, NULL },
+    { "dropout", NULL, dropout, NULL, NULL, NULL, napi_default, NULL },
     { "attention", NULL, attention, NULL, NULL, NULL, napi_default, NULL },
     { "attentionGrad", NULL, attention_grad, NULL, NULL, NULL, napi_default, NULL },
     { "sumSquares", NULL, sum_squares, NULL, NULL, NULL, napi_default, NULL },
