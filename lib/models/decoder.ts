@@ -29,7 +29,7 @@ import { getLoss } from "../losses/index";
 import type { RankingLoss } from "../losses/types";
 import { EncoderSizes, MODEL_PRESETS, type HiddenAct } from "./presets";
 import { EncoderWeights, initialValue } from "./encoder";
-import { dense as denseOp, dropout, gatherRows, gelu, geluErf, layerNorm, matMul2d } from "./kernels";
+import { dense as denseOp, denseGelu, dropout, gatherRows, layerNorm, matMul2d } from "./kernels";
 import { assignWeights, readWeightsDir, variablesToWeights, writeWeightsDir } from "./weights-file";
 
 /** Configuration of RRA-GPT (createRraGpt takes only resolved configs, see resolveDecoderConfig). */
@@ -236,7 +236,7 @@ export function createRraGpt(config: Readonly<DecoderConfig>): RraGpt {
   }
   const v = (name: string): tf.Variable => vars.get(name) as tf.Variable;
   const H = c.hiddenSize, nh = c.numHeads, dh = H / nh, V = c.vocabSize;
-  const act = c.hiddenAct === "gelu_erf" ? geluErf : gelu;
+  const erfGelu = c.hiddenAct === "gelu_erf";
   let dropoutCalls = 0, disposed = false;
   const dense = (x: tf.Tensor, name: string): tf.Tensor => denseOp(x, v(`${name}/kernel`), v(`${name}/bias`));
   const ln = (x: tf.Tensor, name: string): tf.Tensor => layerNorm(x, v(`${name}/gamma`), v(`${name}/beta`), c.layerNormEps);
@@ -271,7 +271,7 @@ export function createRraGpt(config: Readonly<DecoderConfig>): RraGpt {
           return tf.add(h, drop(dense(tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [B * T, H]), `${p}/attn/out`), `${p}/attn/res`));
         });
         const a = x;
-        x = tf.tidy(() => tf.add(a, drop(dense(act(dense(ln(a, `${p}/ln2`), `${p}/ffn/in`)), `${p}/ffn/out`), `${p}/ffn/res`)));
+        x = tf.tidy(() => tf.add(a, drop(dense(denseGelu(ln(a, `${p}/ln2`), v(`${p}/ffn/in/kernel`), v(`${p}/ffn/in/bias`), erfGelu), `${p}/ffn/out`), `${p}/ffn/res`)));
       }
       const h = ln(x, "final/ln"); // [B*T, H]
       const last = gatherRows(h, tf.tensor1d(Array.from(batch.promptLength, (pl, b) => b * T + pl), "int32")); // [B, H]
