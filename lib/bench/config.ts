@@ -7,7 +7,7 @@ import { ConfigError, show } from "../core/errors";
 import { MODEL_PRESETS } from "../models/presets";
 
 /**
- * A backend the bench knows: TensorFlow.js wasm with its own kernels ("wasm") and with the native
+ * A backend the bench knows: TensorFlow.js wasm with its own matMul ("wasm") and with the native
  * OpenBLAS matMul (lib/backend/native-matmul.ts, "wasm+blas"), cpu, tensorflow (tfjs-node), and ONNX
  * Runtime (inference only).
  */

@@ -14,7 +14,7 @@ import { listFlag, numberFlag, parseFlags, type Command } from "./args";
 const HELP = `rra bench [--json] [--tiny] [--peer] [--presets tiny,small] [--backends wasm,wasm+blas,cpu,tensorflow,onnxruntime]
           [--seq N] [--batch N] [--steps N] [--out DIR] [--db FILE|URL]
 
-Measure on this machine, for each available backend (tfjs wasm with its own kernels, tfjs wasm with
+Measure on this machine, for each available backend (tfjs wasm with its own matMul, tfjs wasm with
 the native OpenBLAS matMul (wasm+blas, lib/backend/native-matmul.ts), tfjs cpu, tfjs tensorflow when
 @tensorflow/tfjs-node is installed, ONNX Runtime for inference):
   - matMul GFLOP/s: ${BENCH_DEFAULTS.matmulSize}^3 float32 (${BENCH_DEFAULTS.cpuMatmulSize}^3 on cpu), median of ${BENCH_DEFAULTS.matmulRuns} after warm-up: the backend's practical peak;
