@@ -21,6 +21,11 @@ function firstLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split("\n")[0];
 }
 
+/** The fastest TensorFlow.js backend that started (the native kernel first), or undefined. */
+export function bestTfjs(backends: ReadonlyArray<{ name: BenchBackend; available: boolean }>): BenchBackend | undefined {
+  return (["wasm+blas", "tensorflow", "wasm", "cpu"] as const).find((n) => backends.some((b) => b.available && b.name === n));
+}
+
 /** Switch TensorFlow.js to `name` and check that it took; ONNX Runtime is only loaded. */
 export async function startBackend(name: BenchBackend): Promise<BackendStart> {
   if (name === "onnxruntime") {
