@@ -9,7 +9,9 @@
  * backend's `time(f)`; the wasm and cpu backends run kernels synchronously, so kernelTimeMs is the wall time
  * around the kernel function (the engine hands it over as a promise, which tf.profile awaits). The depth
  * comes from the engine's public `state.kernelDepth`, read as each record is pushed onto
- * `state.activeProfile.kernels`.
+ * `state.activeProfile.kernels`. A garbage-collection pause counts toward the kernel that was running
+ * when it happened (kernels that copy large arrays out of the wasm heap start "external memory
+ * pressure" collections; `node --trace-gc` shows them).
  */
 import * as tf from "@tensorflow/tfjs";
 import { ConfigError } from "../core/errors";

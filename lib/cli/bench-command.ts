@@ -17,6 +17,9 @@ import { benchFigure } from "../plots/bench";
 import { closeStore, defaultStoreTarget, openStore } from "../store/db";
 import { listFlag, numberFlag, parseFlags, type Command } from "./args";
 
+/** --profile defaults: unprofiled steps timed for the step's own wall time, and warm-up steps (the JS kernels get optimized by V8 over the first few). */
+const PROFILE_STEPS = 3, PROFILE_WARMUP = 3;
+
 const HELP = `rra bench [--json] [--tiny] [--peer [--rounds N]] [--presets tiny,small] [--backends wasm,wasm+blas,cpu,tensorflow,onnxruntime]
           [--seq N] [--batch N] [--steps N] [--warmup N] [--out DIR] [--db FILE|URL]
 rra bench --profile [--presets tiny] [--backends wasm+blas] [--batch N] [--seq N] [--steps N] [--warmup N] [--top N] [--json] [--out DIR]
@@ -50,8 +53,9 @@ rounds their mean). The ratios go into the table, the JSON (ratios) and the figu
 
 With --profile, nothing else is measured or stored: for each preset (and each TensorFlow.js backend
 given, default wasm+blas, else wasm), one training step at batch x seq (the real step: encoder +
-listNet, clip 1, AdamW) after --warmup steps runs under tf.profile, and a per-kernel table is printed:
-kernel, calls, total ms, mean us/call, share of the step's wall time, largest first; plus the kernel
+listNet, clip 1, AdamW) runs under tf.profile, after --warmup steps (default ${PROFILE_WARMUP}) and --steps
+unprofiled ones (default ${PROFILE_STEPS}; their median is the step's own wall time). It prints per kernel:
+calls, total ms, mean us/call, share of the step's wall time, largest first; plus the kernel
 calls, the kernel time against the step's wall time (the rest is engine and JS overhead), and the
 time per phase (forward + loss, backward + clipping, optimizer, other). --json prints the profiles as
 JSON; --out DIR writes DIR/profile-<preset>-<backend>-<batch>x<seq>.json.
@@ -61,11 +65,11 @@ Options:
   --backends LIST  some of ${BENCH_BACKENDS.join(",")}        default all
   --seq N          reference shape: tokens per pair                  default ${BENCH_DEFAULTS.seq}
   --batch N        reference rows, and pairs per training step       default ${BENCH_DEFAULTS.batch}
-  --steps N        timed training steps / reference passes          default ${BENCH_DEFAULTS.steps} (cpu: ${BENCH_DEFAULTS.cpuSteps})
+  --steps N        timed training steps / reference passes          default ${BENCH_DEFAULTS.steps} (cpu: ${BENCH_DEFAULTS.cpuSteps}) (--profile: ${PROFILE_STEPS})
   --peer           also run the PyTorch peer (scripts/bench-peer.py with Debian's python3-torch) at the
                    reference shape, interleaved with ours (see above), and print the ratios
   --rounds N       with --peer: rounds of (ours, then the peer) per preset     default ${BENCH_DEFAULTS.rounds}
-  --warmup N       untimed runs before every timed measurement (>= 0)          default ${BENCH_DEFAULTS.warmup}
+  --warmup N       untimed runs before every timed measurement (>= 0)          default ${BENCH_DEFAULTS.warmup} (--profile: ${PROFILE_WARMUP})
   --profile        profile one training step per kernel instead of benchmarking (see above)
   --top N          with --profile: print the N largest kernels only            default all
   --tiny           a seconds-long run for CI: tiny preset, ${BENCH_TINY.batch}x${BENCH_TINY.seq}, ${BENCH_TINY.steps} steps, ${BENCH_TINY.matmulSize}^3 matMul
@@ -97,14 +101,15 @@ async function runProfiles(values: Record<string, unknown>, overrides: Partial<B
   const config = resolveBenchConfig({ ...overrides, backends: overrides.backends ?? ["wasm+blas"] });
   if (config.backends.includes("onnxruntime")) throw new ConfigError(`rra bench: --profile needs TensorFlow.js backends (wasm, wasm+blas, cpu, tensorflow); --backends onnxruntime has no training step`);
   const top = intFlag(values, "top");
-  const steps = overrides.steps ?? 3;
+  const steps = overrides.steps ?? PROFILE_STEPS;
+  const warmup = overrides.warmup ?? PROFILE_WARMUP;
   const profiles: TrainStepProfile[] = [];
   for (const preset of config.presets) {
     for (const wanted of config.backends) {
       let backend = wanted;
       // the default wasm+blas falls back to wasm when the native addon is not built; a backend asked for by name does not
       if (!explicitBackends && wanted === "wasm+blas" && "reason" in await startBackend("wasm+blas")) backend = "wasm";
-      const p = await profileTrainStep({ preset, backend, batch: config.batch, seq: config.seq, groupSize: config.groupSize, warmup: config.warmup, steps, seed: config.seed });
+      const p = await profileTrainStep({ preset, backend, batch: config.batch, seq: config.seq, groupSize: config.groupSize, warmup, steps, seed: config.seed });
       profiles.push(p);
       if (values.out !== undefined) {
         const dir = values.out as string;
