@@ -8,7 +8,8 @@ on this machine's CPU:
   * training examples/s (Adam lr 1e-3, listwise softmax cross-entropy over groups of --group rows),
   * inference pairs/s (torch.inference_mode, eval mode: no dropout),
   * analytic forward FLOPs per pair.
-Prints one JSON object on stdout.
+Prints one JSON object on stdout; with --serve, one line when ready and then one per round asked for on
+stdin (rra bench --peer interleaves these rounds with its own measurements).
 
 Run with Debian's torch:  /usr/bin/python3 scripts/bench-peer.py --preset small --threads 2
 (apt-get install -y python3-torch; torch 1.13.1 linked against libopenblas0-pthread).
@@ -74,6 +75,8 @@ def parse_args(argv):
                    "(config.json, weights.json, weights.bin from Encoder.save) plus DIR/parity.json {B, T, inputIds, "
                    "tokenTypeIds, attentionMask, scores} and compare this model's eval-mode scores with the tfjs ones")
     p.add_argument("--skip", default="", help="comma list of parts to skip: matmul,train,infer")
+    p.add_argument("--serve", action="store_true", help="measure in rounds asked for on stdin (one JSON line "
+                   "{\"steps\": n} per round, one JSON line back; see serve()) after printing {\"ready\": true, ...}")
     a = p.parse_args(argv)
     if a.seq > PRESETS[a.preset]["maxLen"]:
         p.error(f"--seq {a.seq} exceeds maxLen {PRESETS[a.preset]['maxLen']} of preset {a.preset}")
@@ -233,13 +236,10 @@ def check_parity(d):
                       "tfjs": [round(x, 5) for x in par["scores"]]}))
 
 
-def main():
-    a = ARGS
-    if a.check:
-        return check_parity(a.check)
+def build(a):
+    """The model, a fixed seeded batch and the record's static fields; train_step() and infer() run one step each."""
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
-    skip = set(filter(None, a.skip.split(",")))
     c = dict(DEFAULTS, **PRESETS[a.preset], vocabSize=a.vocab, layerNorm=a.layer_norm, dropout=a.dropout)
     B, T = a.batch, a.seq
     out = {
@@ -248,15 +248,6 @@ def main():
         "env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")},
         "loadavg_start": os.getloadavg(),
     }
-
-    if "matmul" not in skip:
-        n = a.matmul_size
-        x, y = torch.randn(n, n), torch.randn(n, n)
-        wall, util = timed(lambda: torch.mm(x, y), max(a.steps, 10), 3)
-        med = statistics.median(wall)
-        out["matmul"] = {"n": n, "median_ms": round(med * 1e3, 2), "min_ms": round(min(wall) * 1e3, 2),
-                         "gflops": round(2 * n ** 3 / med / 1e9, 1), "cpu_util": round(util, 2)}
-
     model = Encoder(c)
     out["params"] = sum(p.numel() for p in model.parameters())
     g = torch.Generator().manual_seed(a.seed + 1)
@@ -265,43 +256,95 @@ def main():
     types = torch.zeros(B, T, dtype=torch.long)
     types[:, T // 4:] = 1  # query segment, then passage segment
     mask = torch.ones(B, T, dtype=torch.long)
-    fl = forward_flops(c, T)
-    out["flops_per_pair_forward"] = fl
+    out["flops_per_pair_forward"] = forward_flops(c, T)
     out["flop_formula"] = "L*(2*T*(4*H^2+2*H*F) + 4*T^2*H) + 2*H^2 + 2*H; train step = 3x forward"
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    losses = []
 
-    if "train" not in skip:
+    def train_step():
         model.train()
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-        losses = []
+        opt.zero_grad(set_to_none=True)
+        loss = listwise_softmax_ce(model(ids, types, mask), a.group)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
 
-        def step():
-            opt.zero_grad(set_to_none=True)
-            loss = listwise_softmax_ce(model(ids, types, mask), a.group)
-            loss.backward()
-            opt.step()
-            losses.append(loss.item())
-
-        wall, util = timed(step, a.steps, a.warmup)
-        med = statistics.median(wall)
-        out["train"] = {"loss": f"listwise softmax CE, groups of {a.group} rows (last partial group padded), one-hot target",
-                        "optimizer": "Adam lr 1e-3", "dropout": c["dropout"],
-                        "median_ms_per_step": round(med * 1e3, 1), "min_ms": round(min(wall) * 1e3, 1),
-                        "examples_per_s": round(B / med, 1), "gflops_effective": round(3 * fl * B / med / 1e9, 2),
-                        "cpu_util": round(util, 2), "loss_first": round(losses[0], 4), "loss_last": round(losses[-1], 4)}
-
-    if "infer" not in skip:
+    def infer():
         model.eval()
+        with torch.inference_mode():
+            model(ids, types, mask)
 
-        def infer():
-            with torch.inference_mode():
-                model(ids, types, mask)
+    return out, train_step, infer, losses
 
+
+def measure_matmul(a):
+    n = a.matmul_size
+    x, y = torch.randn(n, n), torch.randn(n, n)
+    wall, util = timed(lambda: torch.mm(x, y), max(a.steps, 10), 3)
+    med = statistics.median(wall)
+    return {"n": n, "median_ms": round(med * 1e3, 2), "min_ms": round(min(wall) * 1e3, 2),
+            "gflops": round(2 * n ** 3 / med / 1e9, 1), "cpu_util": round(util, 2)}
+
+
+def train_record(wall, util, B, fl, c, group, losses):
+    med = statistics.median(wall)
+    return {"loss": f"listwise softmax CE, groups of {group} rows (last partial group padded), one-hot target",
+            "optimizer": "Adam lr 1e-3", "dropout": c["dropout"], "steps": len(wall),
+            "median_ms_per_step": round(med * 1e3, 1), "min_ms": round(min(wall) * 1e3, 1),
+            "examples_per_s": round(B / med, 1), "gflops_effective": round(3 * fl * B / med / 1e9, 2),
+            "cpu_util": round(util, 2), "loss_first": round(losses[0], 4), "loss_last": round(losses[-1], 4)}
+
+
+def infer_record(wall, util, B, fl):
+    med = statistics.median(wall)
+    return {"passes": len(wall), "median_ms_per_batch": round(med * 1e3, 2), "min_ms": round(min(wall) * 1e3, 2),
+            "pairs_per_s": round(B / med, 1), "gflops_effective": round(fl * B / med / 1e9, 2),
+            "cpu_util": round(util, 2)}
+
+
+def serve(a, out, train_step, infer, losses):
+    """--serve: warm up once, print {"ready": true, ...}, then per stdin line {"steps": n} time n training steps and
+    n inference passes and print one JSON line; an empty line, "quit" or end of input stops. The caller measures
+    its own engine between two lines, so both sides see the same load (rra bench --peer)."""
+    B, fl, c = a.batch, out["flops_per_pair_forward"], out["config"]
+    for _ in range(a.warmup):
+        train_step()
+        infer()
+    print(json.dumps(dict(out, ready=True)), flush=True)
+    rounds = 0
+    for line in sys.stdin:
+        line = line.strip()
+        if line in ("", "quit"):
+            break
+        steps = int(json.loads(line)["steps"])
+        if steps < 1:
+            raise SystemExit(f"--serve: steps must be >= 1, got {steps}")
+        del losses[:]
+        wall, util = timed(train_step, steps, 0)
+        tr = train_record(wall, util, B, fl, c, a.group, losses)
+        wall, util = timed(infer, steps, 0)
+        rounds += 1
+        print(json.dumps({"round": rounds, "train": tr, "infer": infer_record(wall, util, B, fl),
+                          "loadavg": os.getloadavg()}), flush=True)
+
+
+def main():
+    a = ARGS
+    if a.check:
+        return check_parity(a.check)
+    skip = set(filter(None, a.skip.split(",")))
+    out, train_step, infer, losses = build(a)
+    if "matmul" not in skip:
+        out["matmul"] = measure_matmul(a)
+    if a.serve:
+        return serve(a, out, train_step, infer, losses)
+    B, fl, c = a.batch, out["flops_per_pair_forward"], out["config"]
+    if "train" not in skip:
+        wall, util = timed(train_step, a.steps, a.warmup)
+        out["train"] = train_record(wall, util, B, fl, c, a.group, losses)
+    if "infer" not in skip:
         wall, util = timed(infer, a.steps, a.warmup)
-        med = statistics.median(wall)
-        out["infer"] = {"median_ms_per_batch": round(med * 1e3, 2), "min_ms": round(min(wall) * 1e3, 2),
-                        "pairs_per_s": round(B / med, 1), "gflops_effective": round(fl * B / med / 1e9, 2),
-                        "cpu_util": round(util, 2)}
-
+        out["infer"] = infer_record(wall, util, B, fl)
     out["loadavg_end"] = os.getloadavg()
     print(json.dumps(out))
 

@@ -1,12 +1,15 @@
 /**
  * Starting each bench backend, or saying why it cannot start. TensorFlow.js backends go through
  * tf.setBackend, which can fail quietly and leave the previous backend on, so tf.getBackend() is
- * checked after it (shared/notes/tfjs-on-this-machine.md, 3.4). ONNX Runtime is only loaded here.
+ * checked after it (shared/notes/tfjs-on-this-machine.md, 3.4). On wasm the project's own kernels go in
+ * as initBackend (lib/backend/tf.ts) puts them in for training: GatherV2, Identity and Slice
+ * (wasm-kernels.ts) on both wasm rows, the OpenBLAS matMul on wasm+blas only. ONNX Runtime is only loaded here.
  */
 import * as tf from "@tensorflow/tfjs";
 import { installGradientOverrides } from "../backend/gradients";
 import { installNativeMatMul, uninstallNativeMatMul } from "../backend/native-matmul";
 import { tryNative } from "../backend/tf";
+import { installWasmKernels } from "../backend/wasm-kernels";
 import { packageVersion } from "../core/provenance";
 import { onnxRuntime } from "../export/runtime";
 import type { BenchBackend } from "./config";
@@ -16,6 +19,11 @@ export type BackendStart = { package: string; version: string; simd?: boolean; t
 
 function firstLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split("\n")[0];
+}
+
+/** The fastest TensorFlow.js backend that started (the native kernel first), or undefined. */
+export function bestTfjs(backends: ReadonlyArray<{ name: BenchBackend; available: boolean }>): BenchBackend | undefined {
+  return (["wasm+blas", "tensorflow", "wasm", "cpu"] as const).find((n) => backends.some((b) => b.available && b.name === n));
 }
 
 /** Switch TensorFlow.js to `name` and check that it took; ONNX Runtime is only loaded. */
@@ -47,6 +55,9 @@ export async function startBackend(name: BenchBackend): Promise<BackendStart> {
   if (name !== "tensorflow") installGradientOverrides();
   const version = packageVersion(pkg) ?? "unknown";
   if (tfName !== "wasm") return { package: pkg, version };
+  // the project's wasm kernels (GatherV2, Identity, Slice), as initBackend installs them for rra train: both wasm rows
+  // measure what training runs, and differ only in the matMul
+  installWasmKernels();
   let matMulKernel = "wasm (XNNPACK, 1 thread)";
   if (name === "wasm+blas") {
     const native = installNativeMatMul();

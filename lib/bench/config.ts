@@ -7,7 +7,7 @@ import { ConfigError, show } from "../core/errors";
 import { MODEL_PRESETS } from "../models/presets";
 
 /**
- * A backend the bench knows: TensorFlow.js wasm with its own kernels ("wasm") and with the native
+ * A backend the bench knows: TensorFlow.js wasm with its own matMul ("wasm") and with the native
  * OpenBLAS matMul (lib/backend/native-matmul.ts, "wasm+blas"), cpu, tensorflow (tfjs-node), and ONNX
  * Runtime (inference only).
  */
@@ -58,13 +58,15 @@ export interface BenchConfig {
   tiny: boolean;
   /** Also run the PyTorch peer (scripts/bench-peer.py, Debian's python3-torch) at the reference shape. Default false. */
   peer: boolean;
+  /** With `peer`: rounds of (ours, then the peer) per preset; the ratio is the median over rounds. Default 2. */
+  rounds: number;
 }
 
 /** Defaults of every field. */
 export const BENCH_DEFAULTS: Readonly<BenchConfig> = Object.freeze({
   presets: ["tiny", "small"], backends: [...BENCH_BACKENDS], seq: 64, batch: 32, groupSize: 8, steps: 10, cpuSteps: 2, warmup: 1,
   matmulSize: 1024, cpuMatmulSize: 256, matmulRuns: 5, inferPairs: 400, cpuInferPairs: 32, inferBatch: 128, maxLength: 128,
-  latencyPassages: 100, latencyRequests: 20, seed: 42, tiny: false, peer: false,
+  latencyPassages: 100, latencyRequests: 20, seed: 42, tiny: false, peer: false, rounds: 2,
 });
 
 /** What `--tiny` changes: a run of seconds (CI proves the bench works, it measures nothing useful). */
@@ -73,7 +75,7 @@ export const BENCH_TINY: Readonly<Partial<BenchConfig>> = Object.freeze({
   inferPairs: 24, cpuInferPairs: 8, inferBatch: 16, maxLength: 64, latencyPassages: 100, latencyRequests: 2, tiny: true,
 });
 
-const INT_KEYS = ["seq", "batch", "groupSize", "steps", "cpuSteps", "warmup", "matmulSize", "cpuMatmulSize", "matmulRuns", "inferPairs", "cpuInferPairs", "inferBatch", "maxLength", "latencyPassages", "latencyRequests", "seed"] as const;
+const INT_KEYS = ["seq", "batch", "groupSize", "steps", "cpuSteps", "warmup", "matmulSize", "cpuMatmulSize", "matmulRuns", "inferPairs", "cpuInferPairs", "inferBatch", "maxLength", "latencyPassages", "latencyRequests", "seed", "rounds"] as const;
 
 /** Merge defaults, the tiny settings (when `overrides.tiny`) and overrides; ConfigError on unknown keys or bad values. */
 export function resolveBenchConfig(overrides: Partial<BenchConfig> = {}): Readonly<BenchConfig> {

@@ -5,6 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { computeMatmulFlops } from "./flops";
+import { median } from "./stats";
 import type { MatmulResult } from "./types";
 
 /** Options of measureMatmul. */
@@ -21,12 +22,7 @@ export interface MatmulOptions {
   seed?: number;
 }
 
-/** Median of a non-empty list. */
-export function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
+export { median } from "./stats";
 
 /** Time [batch, m, k] x [batch, k, n] (or its transposeB form) on the current backend. */
 export function measureMatmul(m: number, k: number, n: number, options: MatmulOptions = {}): MatmulResult {

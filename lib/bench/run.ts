@@ -6,7 +6,8 @@
  *   3. inference pairs/s per preset: scorePairs on real DL19 pairs, forward passes at batch x seq, and
  *      ONNX Runtime on the preset's ONNX export (lib/export/model.ts);
  *   4. FLOPs per pair (flops.ts) and the achieved fraction of the backend's matMul peak;
- *   5. p50/p95 latency of POST /rerank with 100 passages (lib/serve/server.ts), tfjs and ONNX Runtime.
+ *   5. p50/p95 latency of POST /rerank with 100 passages (lib/serve/server.ts), tfjs and ONNX Runtime;
+ *   6. with config.peer, the PyTorch peer interleaved with our fastest engines, round by round (peer-rounds.ts).
  * Models are untrained seeded students (student-dir.ts) in a temporary folder removed afterwards.
  * Progress goes to stderr (or options.log); TensorFlow.js is put back on its previous backend at the end.
  */
@@ -26,11 +27,11 @@ import { packPairs } from "../train/batches";
 import { studentTokenizer } from "../train/config";
 import { loadStudent } from "../train/rerank";
 import { resolveBenchConfig, type BenchBackend, type BenchConfig } from "./config";
-import { restoreBackend, startBackend } from "./backends";
+import { bestTfjs, restoreBackend, startBackend } from "./backends";
 import { computeBatchesFlops, computeForwardFlops } from "./flops";
 import { benchVersions, machineFacts, readGitSha } from "./machine";
 import { measureMatmul } from "./matmul";
-import { runPeer } from "./peer";
+import { benchPeerRounds } from "./peer-rounds";
 import { exportModel } from "../export/model";
 import { loadExportedScorer, type ExportedScorer } from "../export/runtime";
 import { MATCH_INPUT } from "../export/student-graph";
@@ -54,10 +55,6 @@ export interface RunBenchOptions {
 
 const TFJS_BACKENDS: readonly BenchBackend[] = ["wasm", "wasm+blas", "cpu", "tensorflow"];
 
-/** The fastest TensorFlow.js backend that started (the native kernel first). */
-function bestTfjs(report: BenchReport): BenchBackend | undefined {
-  return (["wasm+blas", "tensorflow", "wasm", "cpu"] as const).find((n) => report.backends.some((b) => b.available && b.name === n));
-}
 
 function errorLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split("\n")[0];
@@ -71,7 +68,7 @@ export async function runBench(overrides: Partial<BenchConfig> = {}, options: Ru
   const tfjsBackends = config.backends.filter((b) => TFJS_BACKENDS.includes(b));
   const onnx = config.backends.includes("onnxruntime");
   // one line in a notebook, over (backend, preset) measurements, exports and latency targets; its status is the last log line
-  const bar = createProgress({ label: "bench", total: config.presets.length * (tfjsBackends.length + (onnx ? 2 : 0) + 1), unit: "measurements", quiet: options.quiet, lineOnly: true });
+  const bar = createProgress({ label: "bench", total: config.presets.length * (tfjsBackends.length + (onnx ? 2 : 0) + 1 + (config.peer ? 1 : 0)), unit: "measurements", quiet: options.quiet, lineOnly: true });
   const log: Log = options.quiet ? () => undefined : options.log ?? (inTslabKernel() ? (line) => bar.tick(0, line) : (line) => process.stderr.write(`[bench] ${line}\n`));
   const step = async (where: string): Promise<void> => {
     at = `at ${where}`;
@@ -147,21 +144,18 @@ export async function runBench(overrides: Partial<BenchConfig> = {}, options: Ru
 
     if (onnx) await benchOnnx(report, config, dirs, benchPairs(dataset, config.inferPairs), tokenizer, work, log, step, () => bar.tick(1));
     await benchLatency(report, config, dirs, log, step, () => bar.tick(1));
+    if (config.peer) {
+      await benchPeerRounds({ report, config, dirs, tokenizer, groups, lexicon, pairs: benchPairs(dataset, config.inferPairs), log, step, interrupt });
+      bar.tick(config.presets.length);
+    }
     bar.done();
   } catch (e) {
     throw interrupt.explain(e);
   } finally {
     // no backend before the bench: leave TensorFlow.js on the best one that started (not on cpu, the last measured)
-    const best = bestTfjs(report);
+    const best = bestTfjs(report.backends);
     await restoreBackend(backendBefore ?? (best === "wasm+blas" ? "wasm" : best ?? null));
     rmSync(work, { recursive: true, force: true });
-  }
-  if (config.peer) {
-    log(`pytorch peer: ${config.presets.join(", ")} at ${config.batch}x${config.seq}`);
-    const peer = runPeer(config, report.machine.cores);
-    report.peer = peer.results;
-    report.skipped.push(...peer.skipped);
-    for (const r of peer.results) log(`pytorch peer ${r.preset}: train ${r.trainExamplesPerSec} ex/s, infer ${r.inferPairsPerSec} pairs/s, matMul ${r.matmulGflops} GFLOP/s (torch ${r.torch})`);
   }
   report.machine.loadavgEnd = loadavg();
   report.wallSeconds = (performance.now() - started) / 1000;
@@ -204,7 +198,7 @@ async function benchOnnx(report: BenchReport, config: BenchConfig, dirs: Map<str
   report.backends.push({ name: "onnxruntime", available: true, reason: null, package: start.package, version: start.version, matmul: null });
   const threads = Math.min(report.machine.cores, 4);
   // the exporter's parity check scores 300 pairs with TensorFlow.js: on the fastest backend that started, not on cpu
-  await startBackend(bestTfjs(report) ?? "wasm");
+  await startBackend(bestTfjs(report.backends) ?? "wasm");
   for (const preset of config.presets) {
     await step(`onnxruntime ${preset}`);
     let scorer: ExportedScorer | undefined;
@@ -260,7 +254,7 @@ async function benchOnnx(report: BenchReport, config: BenchConfig, dirs: Map<str
 
 /** p50/p95 of POST /rerank (lib/serve/server.ts) per preset: the tfjs student on the best started backend, and its ONNX export when there is one. */
 async function benchLatency(report: BenchReport, config: BenchConfig, dirs: Map<string, string>, log: Log, step: Step, done: () => void): Promise<void> {
-  const tfjs = bestTfjs(report);
+  const tfjs = bestTfjs(report.backends);
   if (tfjs) await startBackend(tfjs);
   const targets: Array<{ preset: string; dir: string; engine?: "onnxruntime" }> = [];
   for (const preset of config.presets) {

@@ -10,11 +10,12 @@ import * as tf from "@tensorflow/tfjs";
 import type { InterruptCheck } from "../core/interrupt";
 import type { Lexicon } from "../lexical/lexicon";
 import type { EncoderConfig } from "../models/presets";
-import { createRraBert } from "../models/tcl";
-import { packGroups, packPairs, type PackGroupsOptions, type QueryGroup } from "../train/batches";
+import type { EncoderBatch } from "../models/types";
+import { createRraBert, type RraBert } from "../models/tcl";
+import { packGroups, packPairs, type PackGroupsOptions, type QueryGroup, type TrainBatch } from "../train/batches";
 import { createTrainStep } from "../train/loop";
 import { scorePairs, type StudentCore } from "../train/rerank";
-import { createAdamW } from "../train/schedule";
+import { createAdamW, type AdamW } from "../train/schedule";
 import type { WordPieceTokenizer } from "../tokenize/wordpiece";
 import { computeBatchesFlops, computeTrainFlops } from "./flops";
 import type { BenchWorkload } from "./types";
@@ -61,46 +62,95 @@ function summarize(workload: BenchWorkload, runs: number, seconds: number, shape
   };
 }
 
+/** Marks in a training step (profile.ts attributes kernels to phases with them). */
+export interface TrainStepHooks {
+  /** The loss is computed (the forward pass and the loss are done; backward comes next). */
+  afterForward?(): void;
+  /** The optimizer is called (gradients are summed and clipped). */
+  beforeApply?(): void;
+  /** The optimizer has updated every variable. */
+  afterApply?(): void;
+}
+
+/** A model, AdamW and the real train step of one preset on one workload, with its seeded batches. */
+export interface TrainBench {
+  readonly workload: BenchWorkload;
+  /** Batch `i` of the seeded group order (benchGroupBatches; i < input.warmup + input.steps), packed. */
+  pack(i: number): TrainBatch;
+  /** One optimizer step on a packed batch (the step index, hence dropout, advances by one per call). */
+  run(batch: TrainBatch): { loss: number; gradNorm: number };
+  dispose(): void;
+}
+
+/**
+ * The training setup measureTraining times: on "dl19", RRA-BERT with the TCL on real groups padded to their
+ * longest (<= maxLength); on "reference", the encoder and listwise loss alone at exactly batch x seq, as the
+ * PyTorch peer trains. listNet, clip 1, AdamW (weight decay 0.01), lr 5e-4, dropout seeded from `seed`.
+ * `hooks` wrap the model's trainingLoss and the optimizer's apply (the caller's objects are not changed).
+ */
+export function createTrainBench(input: TrainSpeedInput, workload: BenchWorkload, hooks: TrainStepHooks = {}): TrainBench {
+  const { encoderConfig, tokenizer, groups, batch, steps, warmup, seed } = input;
+  const groupSize = groups[0].labels.length;
+  const batches = benchGroupBatches(groups.length, batch / groupSize, warmup + steps, seed);
+  const base: PackGroupsOptions = { maxLength: input.maxLength, tokenSelection: null, lexicon: input.lexicon, termArrays: true, matchChannel: true, matchIdf: false };
+  const options: PackGroupsOptions = workload === "dl19" ? { ...base, padTo: "longest" } : { ...base, termArrays: false, maxLength: input.seq, padTo: "max" };
+  const model = createRraBert(encoderConfig, { tcl: workload === "dl19", tokenSelection: "exact" });
+  const optimizer = createAdamW(model.trainableVariables(), { weightDecay: 0.01 });
+  // wrappers that delegate everything else to the real objects (createTrainStep calls these two by name)
+  const stepModel: RraBert = Object.create(model, { trainingLoss: { value: (...args: Parameters<RraBert["trainingLoss"]>) => {
+    const loss = model.trainingLoss(...args);
+    hooks.afterForward?.();
+    return loss;
+  } } });
+  const stepOptimizer: AdamW = Object.create(optimizer, { apply: { value: (grads: Parameters<AdamW["apply"]>[0], lr: number) => {
+    hooks.beforeApply?.();
+    optimizer.apply(grads, lr);
+    hooks.afterApply?.();
+  } } });
+  const step = createTrainStep(stepModel, stepOptimizer, { loss: "listNet", clip: 1, seed }, () => 5e-4);
+  let stepIndex = 0;
+  return {
+    workload,
+    pack(i) {
+      if (!Number.isInteger(i) || i < 0 || i >= batches.length) throw new RangeError(`createTrainBench: batch ${i} outside 0..${batches.length - 1} (warmup + steps)`);
+      return packGroups(tokenizer, groups, batches[i], options);
+    },
+    run: (packed) => step(packed, stepIndex++),
+    dispose() {
+      optimizer.dispose();
+      model.dispose();
+    },
+  };
+}
+
 /**
  * Training examples/s on DL19 groups (padTo "longest", maxLength) and at the reference shape batch x seq.
  * Between steps it stops on an interrupt (`interrupt`); only the steps themselves are timed.
  */
 export async function measureTraining(input: TrainSpeedInput, interrupt?: InterruptCheck): Promise<SpeedSample[]> {
-  const { encoderConfig, tokenizer, groups, batch, steps, warmup, seed } = input;
-  const groupSize = groups[0].labels.length;
-  const batches = benchGroupBatches(groups.length, batch / groupSize, warmup + steps, seed);
-  const base: PackGroupsOptions = { maxLength: input.maxLength, tokenSelection: null, lexicon: input.lexicon, termArrays: true, matchChannel: true, matchIdf: false };
-  const workloads: Array<[BenchWorkload, PackGroupsOptions]> = [
-    ["dl19", { ...base, padTo: "longest" }],
-    ["reference", { ...base, termArrays: false, maxLength: input.seq, padTo: "max" }],
-  ];
-  let stepIndex = 0;
+  const { encoderConfig, steps, warmup } = input;
   const out: SpeedSample[] = [];
-  for (const [workload, options] of workloads) {
-    // DL19: the real step (RRA-BERT + TCL); reference: the encoder and listwise loss alone, as the PyTorch peer trains
-    const model = createRraBert(encoderConfig, { tcl: workload === "dl19", tokenSelection: "exact" });
-    const optimizer = createAdamW(model.trainableVariables(), { weightDecay: 0.01 });
-    const step = createTrainStep(model, optimizer, { loss: "listNet", clip: 1, seed }, () => 5e-4);
+  for (const workload of ["dl19", "reference"] as const) {
+    const bench = createTrainBench(input, workload);
     try {
       for (let i = 0; i < warmup; i++) {
         await interrupt?.check();
-        step(packGroups(tokenizer, groups, batches[i], options), stepIndex++);
+        bench.run(bench.pack(i));
       }
       const shapes: Array<{ rows: number; seqLen: number; tokens: number }> = [];
       let seconds = 0;
       for (let i = warmup; i < warmup + steps; i++) {
         await interrupt?.check();
         const t0 = performance.now();
-        const packed = packGroups(tokenizer, groups, batches[i], options);
+        const packed = bench.pack(i);
         shapes.push(batchShape(packed.encoder));
-        step(packed, stepIndex++);
+        bench.run(packed);
         seconds += (performance.now() - t0) / 1000;
       }
       const flops = shapes.reduce((n, s) => n + s.rows * computeTrainFlops(encoderConfig, s.seqLen), 0);
       out.push(summarize(workload, steps, seconds, shapes, flops));
     } finally {
-      optimizer.dispose();
-      model.dispose();
+      bench.dispose();
     }
   }
   return out;
@@ -118,6 +168,20 @@ export interface InferSpeedInput {
   /** Timed passes at the reference shape. */
   steps: number;
   warmup: number;
+}
+
+/** A batch x seq batch of `pairs` (repeated to fill it), packed once, and one forward pass over it with the scores read back. */
+export function referenceForward(student: StudentCore, pairs: readonly TextPair[], batch: number, seq: number): { packed: EncoderBatch; once(): void } {
+  const refPairs = Array.from({ length: batch }, (_, i) => pairs[i % pairs.length]);
+  const packed = packPairs(student.tokenizer, refPairs, { maxLength: seq, matchChannel: student.matchChannel, matchIdf: student.matchIdf, lexicon: student.lexicon, tokenSelection: null, padTo: "max" });
+  return {
+    packed,
+    once() {
+      const s = tf.tidy(() => student.model.inferenceScores(packed));
+      s.dataSync();
+      s.dispose();
+    },
+  };
 }
 
 /**
@@ -140,13 +204,7 @@ export async function measureInference(input: InferSpeedInput, interrupt?: Inter
   const shapes = scoringShapes(student.tokenizer, pairs, inferBatch, settings);
   const dl19 = summarize("dl19", 1, dl19Seconds, shapes, computeBatchesFlops(sizes, shapes));
 
-  const refPairs = Array.from({ length: batch }, (_, i) => pairs[i % pairs.length]);
-  const packed = packPairs(student.tokenizer, refPairs, { ...settings, maxLength: seq, tokenSelection: null, padTo: "max" });
-  const once = (): void => {
-    const s = tf.tidy(() => student.model.inferenceScores(packed));
-    s.dataSync();
-    s.dispose();
-  };
+  const { packed, once } = referenceForward(student, pairs, batch, seq);
   for (let i = 0; i < warmup; i++) {
     await interrupt?.check();
     once();

@@ -34,21 +34,7 @@ export function benchTable(report: BenchReport): string {
   }), 3);
   const parts = [`Backends (${report.machine.cpuModel}, ${report.machine.cores} cores, node ${report.machine.node}, load ${report.machine.loadavgStart.map((x) => x.toFixed(2)).join(" ")})`, backends, "", "Presets", presets, "",
     `Throughput (T = mean padded length computed, tokens = mean real tokens; %peak = achieved FLOP/s / matMul GFLOP/s, training = 3 x forward)`, speed];
-  if (report.peer?.length) {
-    const best = (rows: ReadonlyArray<{ preset: string; workload: string; engine?: string; backend: string }>, preset: string, value: (r: never) => number) =>
-      rows.filter((r) => r.preset === preset && r.workload === "reference").reduce<{ v: number; who: string } | null>((m, r) => {
-        const v = value(r as never);
-        return m === null || v > m.v ? { v, who: r.engine ?? `tfjs-${r.backend}` } : m;
-      }, null);
-    parts.push("", `PyTorch peer at the reference shape ${batch}x${seq} (scripts/bench-peer.py; same encoder, listwise loss, Adam) against the best engine here`,
-      alignTable(["preset", "torch", "threads", "matMul GFLOP/s", "train ex/s", "best here", "ratio", "infer pairs/s", "best here", "ratio"], report.peer.map((p) => {
-        const t = best(report.train, p.preset, (r: { examplesPerSec: number }) => r.examplesPerSec);
-        const i = best(report.infer, p.preset, (r: { pairsPerSec: number }) => r.pairsPerSec);
-        const ratio = (a: number | undefined, b: number | null) => (a === undefined || !b ? "-" : `${(a / b).toFixed(2)}x`);
-        return [p.preset, p.torch, `1 + BLAS ${p.blasThreads}`, num(p.matmulGflops), num(p.trainExamplesPerSec), t ? `${num(t.v)} (${t.who})` : "-", ratio(t?.v, p.trainExamplesPerSec),
-          num(p.inferPairsPerSec), i ? `${num(i.v)} (${i.who})` : "-", ratio(i?.v, p.inferPairsPerSec)];
-      }), 3));
-  }
+  if (report.peer?.length || report.ratios?.length) parts.push("", ...peerTables(report));
   if (report.latency.length) {
     parts.push("", "POST /rerank latency", alignTable(["preset", "engine", "passages", "requests", "p50 ms", "p95 ms"], report.latency.map((l) => [l.preset, l.engine, String(l.passages), String(l.requests), num(l.p50Ms), num(l.p95Ms)]), 2));
   }
@@ -57,3 +43,22 @@ export function benchTable(report: BenchReport): string {
   return parts.join("\n");
 }
 
+
+/** The PyTorch peer's medians and the ours / peer ratios of the interleaved rounds. */
+export function peerTables(report: Pick<BenchReport, "peer" | "ratios" | "config">): string[] {
+  const peer = report.peer ?? [];
+  const ratios = report.ratios ?? [];
+  const rounds = (xs: readonly number[], digits = 1) => xs.map((x) => x.toFixed(digits)).join(" / ");
+  const blas = peer[0]?.blasThreads;
+  return [
+    `PyTorch peer (scripts/bench-peer.py: same encoder, listwise loss, Adam; torch 1 thread + OpenBLAS ${blas ?? "-"}), interleaved with ours: ${report.config.rounds} rounds per preset of ours then the peer`,
+    alignTable(["preset", "shape", "torch", "matMul GFLOP/s", "train ex/s", "infer pairs/s"], peer.map((p) => [
+      p.preset, `${p.batch}x${p.seq}`, p.torch, num(p.matmulGflops), num(p.trainExamplesPerSec), num(p.inferPairsPerSec),
+    ]), 3),
+    "",
+    "Ours / PyTorch per round (each side: batch / median time of a step or forward pass; ratio = median over rounds, with 2 rounds their mean)",
+    alignTable(["preset", "shape", "metric", "engine here", "ours per round", "peer per round", "ratio per round", "ratio"], ratios.map((r) => [
+      r.preset, `${r.batch}x${r.seq}`, r.metric === "train" ? "train ex/s" : "infer pairs/s", r.engine, rounds(r.ours), rounds(r.peer), rounds(r.ratios, 2), `${r.ratio.toFixed(2)}x`,
+    ]), 4),
+  ];
+}

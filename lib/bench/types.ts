@@ -123,6 +123,28 @@ export interface Skipped {
   reason: string;
 }
 
+/**
+ * One engine here against the PyTorch peer at one preset and shape, over the interleaved rounds
+ * (interleave.ts): round r measured ours, then the peer, back to back. Each side's value in a round is
+ * batch / median time of one step (training) or forward pass (inference) over `steps` timed runs.
+ */
+export interface PeerRatio {
+  preset: string;
+  batch: number;
+  seq: number;
+  /** "train": examples/s of a training step; "infer": pairs/s of a forward pass. */
+  metric: "train" | "infer";
+  /** The engine here: tfjs-<backend> (the fastest TensorFlow.js backend measured) or onnxruntime-cpu. */
+  engine: string;
+  unit: "examples/s" | "pairs/s";
+  /** Per round, in order: ours, the peer's, and ours / peer's. */
+  ours: number[];
+  peer: number[];
+  ratios: number[];
+  /** The median of `ratios` (each round's pair measured under the same load; 2 rounds: their mean). */
+  ratio: number;
+}
+
 /** The machine the numbers belong to. */
 export interface MachineFacts {
   cpuModel: string;
@@ -155,7 +177,68 @@ export interface BenchReport {
   exports: BenchExport[];
   latency: LatencyResult[];
   skipped: Skipped[];
-  /** The PyTorch peer at the reference shape (config.peer), per preset. */
+  /** The PyTorch peer at the reference shape (config.peer), per preset: medians over the interleaved rounds. */
   peer?: PeerResult[];
+  /** Ours / the peer per preset, shape, metric and engine, from the interleaved rounds (config.peer). */
+  ratios?: PeerRatio[];
   wallSeconds: number;
+}
+
+/** Own time of one kernel name (or custom-gradient op) over a profiled step. */
+export interface KernelRow {
+  /** Kernel name (BatchMatMul, Multiply, ...), or the engine's scope name of a custom-gradient op. */
+  name: string;
+  /** "kernel": a registered kernel; "op": a custom-gradient op, counted by its time outside the kernels it ran. */
+  kind: "kernel" | "op";
+  calls: number;
+  /** Own time summed over the calls, ms (tfjs's kernelTimeMs: wall time around the kernel function). */
+  totalMs: number;
+  /** totalMs / calls, microseconds. */
+  meanUs: number;
+  /** totalMs / the step's wall time. */
+  share: number;
+}
+
+/** Kernel time of one phase of the step: forward (+ loss), backward (+ gradient sum and clipping), optimizer, other. */
+export interface PhaseRow {
+  phase: string;
+  kernelCalls: number;
+  kernelMs: number;
+  /** Wall time between the phase's marks, ms (null when the phase has no marks). */
+  wallMs: number | null;
+}
+
+/** One profiled training step (`rra bench --profile`, lib/bench/profile.ts). */
+export interface TrainStepProfile {
+  format: "rra-profile/1";
+  createdAt: string;
+  preset: string;
+  backend: BenchBackend;
+  /** The matMul kernel of a wasm backend. */
+  matMulKernel: string | null;
+  batch: number;
+  seq: number;
+  groupSize: number;
+  seed: number;
+  /** Untimed steps before the measured ones. */
+  warmup: number;
+  /** The same step run without the profiler: median wall time over `runs` steps, ms. */
+  unprofiledMs: { median: number; runs: number };
+  /** Wall time of the profiled step, ms. */
+  wallMs: number;
+  /** Registered kernel calls, and custom-gradient op calls (each containing kernel calls). */
+  kernelCalls: number;
+  opCalls: number;
+  /** Own time of every call summed (nothing counted twice), ms; wallMs - kernelMs is spent outside kernels. */
+  kernelMs: number;
+  /** Per phase, in step order. */
+  phases: PhaseRow[];
+  /** Per kernel name, largest total first. */
+  kernels: KernelRow[];
+  /** Loss and gradient norm of the profiled step. */
+  loss: number;
+  gradNorm: number;
+  machine: MachineFacts;
+  versions: Record<string, string>;
+  gitSha: string | null;
 }

@@ -1,7 +1,9 @@
 /**
  * `rra bench` results: left, training examples/s and inference pairs/s per preset and workload, one bar
  * per engine (log y); right, GFLOP/s per backend: the matMul peak next to what training and inference
- * achieve (log y). Built from a BenchReport (lib/bench/types.ts); no DOM, no tfjs.
+ * achieve (log y); below them, when the PyTorch peer ran interleaved (`ratios`), ours / PyTorch per preset and
+ * shape, one bar per metric and engine (the median over rounds, whiskers from the lowest to the highest
+ * round) with a line at 1.0x. Built from a BenchReport (lib/bench/types.ts); no DOM, no tfjs.
  */
 import type { BenchReport } from "../bench/types";
 import { axis, baseLayout, colour, legendBelow } from "./palette";
@@ -13,7 +15,7 @@ export interface BenchFigureOptions {
 }
 
 /** Grouped log-y bars of throughput (left) and GFLOP/s (right); see the file header. */
-export function benchFigure(report: Pick<BenchReport, "config" | "machine" | "backends" | "train" | "infer" | "presets" | "peer">, options: BenchFigureOptions = {}): PlotlyFigure {
+export function benchFigure(report: Pick<BenchReport, "config" | "machine" | "backends" | "train" | "infer" | "presets" | "peer" | "ratios">, options: BenchFigureOptions = {}): PlotlyFigure {
   const { batch, seq } = report.config;
   const ref = `${batch}x${seq}`;
   const presets = report.presets.map((p) => p.preset);
@@ -60,26 +62,59 @@ export function benchFigure(report: Pick<BenchReport, "config" | "machine" | "ba
     hovertemplate: `${g.name}<br>%{x}: %{y:.2f} GFLOP/s<extra></extra>`,
   }));
 
+  const ratios = report.ratios ?? [];
+  const shapes = [...new Set(ratios.map((r) => `${r.preset}<br>${r.batch}x${r.seq}`))];
+  const series = [...new Set(ratios.map((r) => `${r.metric} ${r.engine}`))];
+  series.forEach((name) => {
+    const rows = shapes.map((sh) => ratios.find((r) => `${r.metric} ${r.engine}` === name && `${r.preset}<br>${r.batch}x${r.seq}` === sh));
+    const y = rows.map((r) => r?.ratio ?? null);
+    const engine = name.slice(name.indexOf(" ") + 1);
+    data.push({
+      type: "bar", name: `${name} / pytorch`, x: shapes, y, xaxis: "x3", yaxis: "y3",
+      marker: { color: colour(Math.max(0, engines.indexOf(engine))), pattern: name.startsWith("train") ? { shape: "/" } : undefined },
+      error_y: { type: "data", symmetric: false, array: rows.map((r) => (r ? Math.max(...r.ratios) - r.ratio : 0)), arrayminus: rows.map((r) => (r ? r.ratio - Math.min(...r.ratios) : 0)), thickness: 1, width: 3 },
+      text: y.map((v) => (v === null ? "" : `${v.toFixed(2)}x`)), textposition: "outside", cliponaxis: false,
+      customdata: rows.map((r) => (r ? r.ratios.map((x) => x.toFixed(2)).join(", ") : "")),
+      hovertemplate: `${name} / pytorch<br>%{x}: %{y:.2f}x (rounds %{customdata})<extra></extra>`,
+    });
+  });
+  const withRatios = shapes.length > 0;
+  // the ratio chart takes the lowest quarter of the plot area; the throughput and GFLOP/s panels move up
+  const top = withRatios ? [0.46, 1] : [0, 1];
+  const ratioLayout = withRatios ? {
+    xaxis3: axis("", { domain: [0, 0.6], anchor: "y3", tickangle: 0 }),
+    yaxis3: axis("ours / pytorch", { domain: [0, 0.24], anchor: "x3", rangemode: "tozero" }),
+  } : {};
+  const ratioShapes = withRatios ? [{ type: "line", xref: "paper", yref: "y3", x0: 0, x1: 0.6, y0: 1, y1: 1, line: { color: "#444", width: 1, dash: "dash" } }] : [];
+  const ratioNotes = withRatios ? [{
+    text: `ours / PyTorch, interleaved: median of ${report.config.rounds} rounds (whiskers: lowest to highest round); dashed: 1.0x`,
+    xref: "paper", yref: "paper", x: 0, y: 0.26, xanchor: "left", yanchor: "bottom", showarrow: false, font: { size: 12, color: "#555" },
+  }] : [];
+
   const m = report.machine;
   // room below the plots for the two-level tick labels and the legend (about three entries a row); the
   // figure grows with the legend so the plot area keeps its height (showFigure and saveFigure read layout.height)
   const legendRows = Math.ceil(data.length / 3);
   const bottom = 90 + 26 * legendRows;
+  const plotHeight = withRatios ? 620 : 320;
   return {
     data,
     layout: baseLayout(options.title ?? `rra bench: ${m.cpuModel}, ${m.cores} cores, node ${m.node}`, {
       barmode: "group",
       xaxis: axis("", { domain: [0, 0.6], tickangle: 0, type: "multicategory" }),
-      yaxis: axis("examples/s (train), pairs/s (infer)", { type: "log", dtick: "D2" }),
+      yaxis: axis("examples/s (train), pairs/s (infer)", { type: "log", dtick: "D2", domain: top }),
       xaxis2: axis("backend", { domain: [0.7, 1], anchor: "y2" }),
-      yaxis2: axis("GFLOP/s", { type: "log", anchor: "x2", nticks: 6 }),
+      yaxis2: axis("GFLOP/s", { type: "log", anchor: "x2", nticks: 6, domain: top }),
+      ...ratioLayout,
+      shapes: ratioShapes,
       annotations: [
         { text: "throughput per preset and workload (log)", xref: "paper", yref: "paper", x: 0, y: 1.02, xanchor: "left", yanchor: "bottom", showarrow: false, font: { size: 12, color: "#555" } },
         { text: "matMul peak vs achieved, DL19 (log)", xref: "paper", yref: "paper", x: 0.7, y: 1.02, xanchor: "left", yanchor: "bottom", showarrow: false, font: { size: 12, color: "#555" } },
+        ...ratioNotes,
       ],
       legend: legendBelow(),
       margin: { l: 70, r: 20, t: 70, b: bottom },
-      height: 70 + 320 + bottom,
+      height: 70 + plotHeight + bottom,
     }),
   };
 }
