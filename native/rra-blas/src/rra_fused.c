@@ -319,15 +319,17 @@ static napi_value masked_softmax_grad(napi_env env, napi_callback_info info) {
 
 /* The inverted-dropout multipliers of lib/models/kernels.ts's dropoutMask, bit for bit: mulberry32 from
  * `seed`, value u / 2^32 < keep -> 1 / keep (as float32), else 0. */
-static void dropout_mask(float *mask, size_t n, double seed, double keep) {
-  uint32_t s = (uint32_t)(int64_t)seed;
+VEC static void dropout_mask(float *mask, size_t n, double seed, double keep) {
+  const uint32_t s0 = (uint32_t)(int64_t)seed;
   const float scale = (float)(1.0 / keep);
+  /* u / 2^32 < keep  <=>  u < ceil(keep * 2^32) (exact: a power-of-two scaling), compared as integers */
+  const int64_t thr = (int64_t)ceil(keep * 4294967296.0);
   for (size_t i = 0; i < n; i++) {
-    s += 0x6d2b79f5u;
+    uint32_t s = s0 + (uint32_t)(i + 1) * 0x6d2b79f5u; /* the stream's i-th state, so the loop vectorises */
     uint32_t t = (s ^ (s >> 15)) * (1u | s);
     t = (t + (t ^ (t >> 7)) * (61u | t)) ^ t;
     uint32_t u = t ^ (t >> 14);
-    mask[i] = (double)u / 4294967296.0 < keep ? scale : 0.0f;
+    mask[i] = (int64_t)u < thr ? scale : 0.0f;
   }
 }
 
