@@ -319,6 +319,19 @@ static napi_value masked_softmax_grad(napi_env env, napi_callback_info info) {
 
 /* The inverted-dropout multipliers of lib/models/kernels.ts's dropoutMask, bit for bit: mulberry32 from
  * `seed`, value u / 2^32 < keep -> 1 / keep (as float32), else 0. */
+/* A per-thread scratch buffer, kept between calls (fresh large mallocs are fresh pages: page faults on
+ * every call); per thread, so worker threads do not share it. Returns NULL when out of memory. */
+static float *scratch(size_t n) {
+  static _Thread_local float *buf = NULL;
+  static _Thread_local size_t cap = 0;
+  if (n > cap) {
+    free(buf);
+    buf = malloc(n * sizeof(float));
+    cap = buf ? n : 0;
+  }
+  return buf;
+}
+
 VEC static void dropout_mask(float *mask, size_t n, double seed, double keep) {
   const uint32_t s0 = (uint32_t)(int64_t)seed;
   const float scale = (float)(1.0 / keep);
@@ -338,11 +351,10 @@ static napi_value dropout(napi_env env, napi_callback_info info) {
   float *a[2]; size_t l[2]; double n[2];
   if (!read_args(env, info, "dropout", 2, 2, a, l, n)) return NULL;
   if (!fits(env, "dropout", l[1] >= l[0] && n[1] > 0 && n[1] <= 1)) return NULL;
-  float *mask = malloc((l[0] ? l[0] : 1) * sizeof(float));
+  float *mask = scratch(l[0] ? l[0] : 1);
   if (!mask) { napi_throw_error(env, NULL, "rra_fused.dropout: out of memory"); return NULL; }
   dropout_mask(mask, l[0], n[0], n[1]);
   for (size_t i = 0; i < l[0]; i++) a[1][i] = a[0][i] * mask[i];
-  free(mask);
   return NULL;
 }
 
@@ -359,7 +371,7 @@ static napi_value attention(napi_env env, napi_callback_info info) {
       l[1] >= (size_t)B * T && l[2] >= rows * H && l[3] >= pn && n[5] > 0 && n[5] <= 1)) return NULL;
   const float *qkv = a[0], *keep = a[1];
   float *ctx = a[2], *probs = a[3];
-  float *mask = drop ? malloc((pn + (size_t)T * T) * sizeof(float)) : NULL, *tmp = drop ? mask + pn : NULL;
+  float *mask = drop ? scratch(pn + (size_t)T * T) : NULL, *tmp = drop ? mask + pn : NULL;
   if (drop && !mask) { napi_throw_error(env, NULL, "rra_fused.attention: out of memory"); return NULL; }
   if (drop) dropout_mask(mask, pn, n[4], n[5]);
   for (int b = 0; b < B; b++) {
@@ -386,7 +398,6 @@ static napi_value attention(napi_env env, napi_callback_info info) {
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, d, T, 1.0f, pv, T, v, (int)H3, 0.0f, ctx + (size_t)b * T * H + h * d, (int)H);
     }
   }
-  free(mask);
   return NULL;
 }
 
@@ -403,11 +414,10 @@ static napi_value attention_grad(napi_env env, napi_callback_info info) {
       l[0] >= rows * H && l[2] >= pn && l[3] >= rows * H3 && n[5] > 0 && n[5] <= 1)) return NULL;
   const float *dctx = a[0], *qkv = a[1], *probs = a[2];
   float *dqkv = a[3];
-  float *mask = drop ? malloc(pn * sizeof(float)) : NULL;
-  float *dp = malloc((size_t)T * T * sizeof(float) * 2);
-  if (!dp || (drop && !mask)) { free(dp); free(mask); napi_throw_error(env, NULL, "rra_fused.attentionGrad: out of memory"); return NULL; }
+  float *work = scratch((drop ? pn : 0) + (size_t)T * T * 2);
+  if (!work) { napi_throw_error(env, NULL, "rra_fused.attentionGrad: out of memory"); return NULL; }
+  float *dp = work, *pd = work + (size_t)T * T, *mask = drop ? work + (size_t)T * T * 2 : NULL;
   if (drop) dropout_mask(mask, pn, n[4], n[5]);
-  float *pd = dp + (size_t)T * T;
   for (int b = 0; b < B; b++) {
     const float *base = qkv + (size_t)b * T * H3, *dc = dctx + (size_t)b * T * H;
     float *dbase = dqkv + (size_t)b * T * H3;
@@ -436,7 +446,6 @@ static napi_value attention_grad(napi_env env, napi_callback_info info) {
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, d, T, 1.0f, dp, T, q, (int)H3, 0.0f, dk, (int)H3);
     }
   }
-  free(dp);
   return NULL;
 }
 
