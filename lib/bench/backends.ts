@@ -3,9 +3,11 @@
  * tf.setBackend, which can fail quietly and leave the previous backend on, so tf.getBackend() is
  * checked after it (shared/notes/tfjs-on-this-machine.md, 3.4). On wasm the project's own kernels go in
  * as initBackend (lib/backend/tf.ts) puts them in for training: GatherV2, Identity and Slice
- * (wasm-kernels.ts) on both wasm rows, the OpenBLAS matMul on wasm+blas only. ONNX Runtime is only loaded here.
+ * (wasm-kernels.ts) on both wasm rows, the OpenBLAS matMul and the fused training kernels (fused.ts) on
+ * wasm+blas only. ONNX Runtime is only loaded here.
  */
 import * as tf from "@tensorflow/tfjs";
+import { describeFused } from "../backend/fused";
 import { installGradientOverrides } from "../backend/gradients";
 import { installNativeMatMul, uninstallNativeMatMul } from "../backend/native-matmul";
 import { tryNative } from "../backend/tf";
@@ -62,7 +64,8 @@ export async function startBackend(name: BenchBackend): Promise<BackendStart> {
   if (name === "wasm+blas") {
     const native = installNativeMatMul();
     if (!native.active) return { reason: `native matMul ${native.describe}` };
-    matMulKernel = native.describe;
+    // the fused training kernels (lib/backend/fused.ts) serve wherever the native matMul does
+    matMulKernel = `${native.describe}; fused kernels ${describeFused()}`;
   } else {
     uninstallNativeMatMul();
   }
