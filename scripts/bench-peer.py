@@ -303,8 +303,8 @@ def infer_record(wall, util, B, fl):
 
 
 def serve(a, out, train_step, infer, losses):
-    """--serve: warm up once, print {"ready": true, ...}, then per stdin line {"steps": n} time n training steps and
-    n inference passes and print one JSON line; an empty line, "quit" or end of input stops. The caller measures
+    """--serve: warm up once, print {"ready": true, ...}, then per stdin line {"steps": n} run one untimed step,
+    time n training steps, one untimed pass, time n inference passes, and print one JSON line; an empty line, "quit" or end of input stops. The caller measures
     its own engine between two lines, so both sides see the same load (rra bench --peer)."""
     B, fl, c = a.batch, out["flops_per_pair_forward"], out["config"]
     for _ in range(a.warmup):
@@ -320,9 +320,11 @@ def serve(a, out, train_step, infer, losses):
         if steps < 1:
             raise SystemExit(f"--serve: steps must be >= 1, got {steps}")
         del losses[:]
-        wall, util = timed(train_step, steps, 0)
+        # one untimed step and pass first, as the caller does on its side: after the caller's turn the
+        # OpenBLAS threads have gone to sleep and the caches hold the other process's data
+        wall, util = timed(train_step, steps, 1)
         tr = train_record(wall, util, B, fl, c, a.group, losses)
-        wall, util = timed(infer, steps, 0)
+        wall, util = timed(infer, steps, 1)
         rounds += 1
         print(json.dumps({"round": rounds, "train": tr, "infer": infer_record(wall, util, B, fl),
                           "loadavg": os.getloadavg()}), flush=True)

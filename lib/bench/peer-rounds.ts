@@ -4,7 +4,8 @@
  * Ours in a round: training steps on the fastest TensorFlow.js backend that started (the reference
  * workload of speed.ts: encoder + listwise loss, batches packed outside the timing, as the peer reuses one
  * batch), forward passes on it, and forward passes through ONNX Runtime on the preset's export (when the
- * bench exported it). Every side's value is batch / the median time of `steps` timed runs; the peer's the
+ * bench exported it). Every side's value is batch / the median time of `steps` timed runs after one untimed
+ * run (each side starts its turn cold: the other process just had the cores); the peer's the
  * same (scripts/bench-peer.py --serve, torch 1 thread + OpenBLAS `cores` threads).
  */
 import type { Lexicon } from "../lexical/lexicon";
@@ -92,11 +93,12 @@ export async function benchPeerRounds(input: PeerRoundsInput): Promise<void> {
         if ("reason" in start) throw new Error(`${tfjs} did not start again: ${start.reason}`);
         const t = createTrainBench({
           encoderConfig: benchEncoderConfig(shape.preset, config.seed), tokenizer: input.tokenizer, groups: input.groups, lexicon: input.lexicon,
-          batch: shape.batch, maxLength: config.maxLength, seq: shape.seq, steps: config.rounds * steps, warmup: config.warmup, seed: config.seed,
+          batch: shape.batch, maxLength: config.maxLength, seq: shape.seq, steps: config.rounds * (steps + 1), warmup: config.warmup, seed: config.seed,
         }, "reference");
         train = t;
         for (let i = 0; i < config.warmup; i++) t.run(t.pack(i));
-        const batches: TrainBatch[] = Array.from({ length: config.rounds * steps }, (_, i) => t.pack(config.warmup + i));
+        // each round runs one untimed step first (as the peer does): steps + 1 batches a round
+        const batches: TrainBatch[] = Array.from({ length: config.rounds * (steps + 1) }, (_, i) => t.pack(config.warmup + i));
         let next = 0;
         parts.push({ metric: "train", engine: `tfjs-${tfjs}`, runs: steps, run: () => t.run(batches[next++]) });
         student = loadStudent(input.dirs.get(shape.preset) as string);
@@ -106,7 +108,9 @@ export async function benchPeerRounds(input: PeerRoundsInput): Promise<void> {
       }
       const exported = report.exports.find((x) => x.preset === shape.preset);
       if (exported) {
-        const s = await loadExportedScorer(exported.out, { engine: "onnxruntime", batchSize: config.inferBatch, threads: Math.min(cores, 4) });
+        // no spinning: ONNX Runtime's pool threads otherwise spin on after each run and take the cores from the
+        // peer's turn (tiny 32x64 peer training ~450 ex/s right after ONNX Runtime, ~780 after tfjs)
+        const s = await loadExportedScorer(exported.out, { engine: "onnxruntime", batchSize: config.inferBatch, threads: Math.min(cores, 4), spinning: false });
         scorer = s;
         const refPairs = Array.from({ length: shape.batch }, (_, i) => input.pairs[i % input.pairs.length]);
         const combined = packPairs(input.tokenizer, refPairs, { maxLength: shape.seq, tokenSelection: null, padTo: "max", matchChannel: true });
@@ -118,7 +122,11 @@ export async function benchPeerRounds(input: PeerRoundsInput): Promise<void> {
       return {
         async measure() {
           const out: OursSample[] = [];
-          for (const p of parts) out.push({ metric: p.metric, engine: p.engine, value: perSecond(shape.batch, await timeRuns(p.runs, p.run, interrupt)) });
+          for (const p of parts) {
+            // one untimed run first: after the other side's turn, caches and thread pools are cold on both sides
+            await p.run(-1);
+            out.push({ metric: p.metric, engine: p.engine, value: perSecond(shape.batch, await timeRuns(p.runs, p.run, interrupt)) });
+          }
           return out;
         },
         close,

@@ -54,6 +54,12 @@ export interface ExportedScorerOptions {
   batchSize?: number;
   /** ONNX Runtime intra-op threads; default min(cores, 4). */
   threads?: number;
+  /**
+   * Whether ONNX Runtime's pool threads spin waiting for work after a run (its default, true: lower latency
+   * for back-to-back requests, but the spinning takes the cores from whatever runs next; false for
+   * interleaved measurements, lib/bench/peer-rounds.ts).
+   */
+  spinning?: boolean;
 }
 
 /** onnxruntime-node, or null when it is not installed. */
@@ -130,7 +136,7 @@ export async function loadExportedScorer(dir: string, options: ExportedScorerOpt
     const onnxFile = join(dir, config.file);
     let session: import("onnxruntime-node").InferenceSession;
     try {
-      session = await ort.InferenceSession.create(readFileBytes(onnxFile, "ONNX model"), { executionProviders: ["cpu"], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all" });
+      session = await ort.InferenceSession.create(readFileBytes(onnxFile, "ONNX model"), { executionProviders: ["cpu"], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all", ...(options.spinning === false ? { extra: { session: { intra_op: { allow_spinning: "0" } } } } : {}) });
     } catch (e) {
       if (e instanceof DataError) throw e;
       // ONNX Runtime's own message ("Load model from ... failed: Protobuf parsing failed") names no cause a user can act on
