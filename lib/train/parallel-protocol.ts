@@ -12,13 +12,15 @@ import type { TrainBatch } from "./batches";
 import type { StepLossConfig } from "./step";
 
 /** Slots of the shared control array. */
-export const CTRL = { slot: 0, part: 1, errorLength: 2 } as const;
+export const CTRL = { slot: 0, part: 1, errorLength: 2, busyUs: 3 } as const;
+/** Int32 control words per thread. */
+export const CTRL_WORDS = 4;
 /** States of the gradient slot. */
 export const SLOT = { empty: 0, full: 1, failed: 2 } as const;
 
 /** Shared buffers of one thread (the weights are shared by all threads). */
 export interface ParallelShared {
-  /** Int32 control words (CTRL). */
+  /** Int32 control words (CTRL): slot state, the slot's micro-batch, error length, the thread's busy microseconds so far (wraps after 35 min). */
   ctrl: SharedArrayBuffer;
   /** Float32 [1]: the slot's weighted part loss. */
   loss: SharedArrayBuffer;

@@ -58,6 +58,8 @@ function run(): void {
   })();
 
   const stepOnce = (m: StepMessage): void => {
+    const t0 = performance.now();
+    let waited = 0;
     if (data.fault?.throwAtStep === m.step) throw new Error(`injected fault at step ${m.step}`);
     if (data.fault?.exitAtStep === m.step) process.exit(3);
     // the main thread's weights of this step (written before the step was posted). On wasm they are copied into the
@@ -72,7 +74,9 @@ function run(): void {
       const { value, grads } = tf.tidy(() => tf.variableGrads(() => partLoss(model as RraBert, data.loss, m.batch, m.step, m.size, k), trained));
       try {
         // the previous part must have been taken by the main thread
+        const w0 = performance.now();
         while (Atomics.load(ctrl, CTRL.slot) === SLOT.full) Atomics.wait(ctrl, CTRL.slot, SLOT.full);
+        waited += performance.now() - w0;
         trained.forEach((v, j) => {
           const g = grads[v.name];
           hasGrad[j] = g ? 1 : 0;
@@ -80,6 +84,7 @@ function run(): void {
         });
         lossBuf[0] = value.dataSync()[0];
         Atomics.store(ctrl, CTRL.part, k);
+        if (k === m.to - 1) Atomics.add(ctrl, CTRL.busyUs, Math.round(1000 * (performance.now() - t0 - waited)));
         Atomics.store(ctrl, CTRL.slot, SLOT.full);
         Atomics.notify(ctrl, CTRL.slot);
       } finally {

@@ -28,14 +28,33 @@ import { ConfigError, RraError, show } from "../core/errors";
 import { getLoss } from "../losses/index";
 import type { RraBert } from "../models/tcl";
 import type { TrainConfig } from "./config";
-import { CTRL, floatsOf, SLOT, type ParallelShared, type ParallelWorkerData, type StepMessage } from "./parallel-protocol";
+import { CTRL, CTRL_WORDS, floatsOf, SLOT, type ParallelShared, type ParallelWorkerData, type StepMessage } from "./parallel-protocol";
 import { applySummedGrads, type AdamW, type PartGrads } from "./schedule";
 import { createTrainStep, partLoss, partSize, type TrainStep } from "./step";
+
+/** Milliseconds spent per phase over the steps so far (profiling the data-parallel step; all 0 with one thread). */
+export interface ParallelStepTimings {
+  steps: number;
+  /** Whole steps on the main thread. */
+  totalMs: number;
+  /** Copying the weights into shared memory and posting the step. */
+  postMs: number;
+  /** The main thread's own micro-batches (forward and backward). */
+  ownMs: number;
+  /** Waiting for the workers' gradients. */
+  waitMs: number;
+  /** Reading the workers' gradients out of shared memory. */
+  receiveMs: number;
+  /** The workers' own busy time (weights in, forward, backward, gradients out), summed over workers. */
+  workerMs: number;
+}
 
 /** A training step that may run on several threads; `close()` ends them. */
 export interface ParallelTrainStep extends TrainStep {
   /** Threads per step (1 = the single-thread step). */
   readonly workers: number;
+  /** Where the time of the steps so far went. */
+  timings(): ParallelStepTimings;
   /** Terminate the worker threads (idempotent); the step cannot be used afterwards. */
   close(): Promise<void>;
 }
@@ -87,7 +106,18 @@ interface Thread {
 export function createParallelTrainStep(model: RraBert, optimizer: AdamW, config: Pick<TrainConfig, "loss" | "clip" | "seed"> & { microBatch?: number; network?: boolean }, lrAt: (step: number) => number, options: ParallelStepOptions): ParallelTrainStep {
   const W = options.workers;
   if (!Number.isInteger(W) || W < 1) throw new ConfigError(`createParallelTrainStep: workers must be an integer >= 1, got ${show(W)}`);
-  if (W === 1) return Object.assign(createTrainStep(model, optimizer, config, lrAt), { workers: 1, close: async () => {} });
+  if (W === 1) {
+    const one = createTrainStep(model, optimizer, config, lrAt);
+    const times = { steps: 0, totalMs: 0, postMs: 0, ownMs: 0, waitMs: 0, receiveMs: 0, workerMs: 0 };
+    const timed = ((batch, stepIndex) => {
+      const t0 = performance.now();
+      const r = one(batch, stepIndex);
+      times.steps++;
+      times.totalMs += performance.now() - t0;
+      return r;
+    }) as TrainStep;
+    return Object.assign(timed, { workers: 1, close: async () => {}, timings: () => ({ ...times }) });
+  }
   getLoss(config.loss);
   const micro = config.microBatch ?? 0;
   const log = options.log ?? ((line: string) => process.stderr.write(`[rra] ${line}\n`));
@@ -109,6 +139,7 @@ export function createParallelTrainStep(model: RraBert, optimizer: AdamW, config
   let broken: Error | null = null;
   let closed = false;
   let saidIdle = false;
+  const times = { steps: 0, totalMs: 0, postMs: 0, ownMs: 0, waitMs: 0, receiveMs: 0 };
 
   const close = async (): Promise<void> => {
     closed = true;
@@ -121,7 +152,7 @@ export function createParallelTrainStep(model: RraBert, optimizer: AdamW, config
   };
   for (let index = 1; index < W; index++) {
     const shared: ParallelShared = {
-      ctrl: new SharedArrayBuffer(4 * 4), loss: new SharedArrayBuffer(4), grads: new SharedArrayBuffer(4 * gradSize),
+      ctrl: new SharedArrayBuffer(4 * CTRL_WORDS), loss: new SharedArrayBuffer(4), grads: new SharedArrayBuffer(4 * gradSize),
       hasGrad: new SharedArrayBuffer(trained.length), weights: weightsSab, error: new SharedArrayBuffer(4096),
     };
     const data: ParallelWorkerData = {
@@ -152,23 +183,30 @@ export function createParallelTrainStep(model: RraBert, optimizer: AdamW, config
   const fromShared = (view: Float32Array, shape: number[]): tf.Tensor => tf.tensor(wasm ? view : view.slice(), shape); // wasm copies into its heap
   /** Part k's loss and gradients from thread t's slot (waiting for them), then the slot is free again. */
   const receive = (t: Thread, k: number, step: number): PartGrads => {
+    const t0 = performance.now();
     for (;;) {
       const state = Atomics.load(t.ctrl, CTRL.slot);
       if (state === SLOT.full) break;
       if (state === SLOT.failed) throw workerError(t, step);
       Atomics.wait(t.ctrl, CTRL.slot, SLOT.empty);
     }
+    const t1 = performance.now();
+    times.waitMs += t1 - t0;
     const got = Atomics.load(t.ctrl, CTRL.part);
     if (got !== k) throw new RraError(`data-parallel worker ${t.index}: expected the gradients of micro-batch ${k} of step ${step}, got ${got}`);
     const value = tf.scalar(t.loss[0]);
     const grads = trained.map((i, j) => (t.hasGrad[j] ? fromShared(t.grads.subarray(gradOffsets[j], gradOffsets[j] + sizes[i]), vars[i].shape) : null));
     Atomics.store(t.ctrl, CTRL.slot, SLOT.empty);
     Atomics.notify(t.ctrl, CTRL.slot);
+    times.receiveMs += performance.now() - t1;
     return { value, grads };
   };
 
   const step = ((batch, stepIndex) => {
     if (closed && !broken) throw new RraError("data-parallel training step used after close()");
+    // a worker that failed between steps: its own report (the slot) says more than the exit event
+    const failed = threads.find((t) => Atomics.load(t.ctrl, CTRL.slot) === SLOT.failed);
+    if (failed && !broken) throw failWith(workerError(failed, stepIndex));
     if (broken) throw broken;
     const G = batch.groups;
     const size = parallelPartSize(G, micro, W);
@@ -179,6 +217,7 @@ export function createParallelTrainStep(model: RraBert, optimizer: AdamW, config
       log(`workers ${W}: a batch of ${G} group${G === 1 ? "" : "s"} makes ${K} micro-batch${K === 1 ? "" : "es"}, so ${W - K} of ${W} threads idle in such steps (use at least ${W} groups per batch)`);
     }
     const owner = (k: number): number => runs.findIndex(([a, b]) => k >= a && k < b);
+    const t0 = performance.now();
     try {
       if (K > 1) {
         const floats = floatsOf();
@@ -188,22 +227,28 @@ export function createParallelTrainStep(model: RraBert, optimizer: AdamW, config
           if (from < to) t.worker.postMessage({ type: "step", step: stepIndex, size, from, to, batch } satisfies StepMessage);
         });
       }
+      times.postMs += performance.now() - t0;
       const [loss, norm] = tf.tidy(() => {
         const r = applySummedGrads(trainedVars, optimizer, K, (k) => {
           const o = owner(k);
           if (o > 0) return receive(threads[o - 1], k, stepIndex);
+          const t1 = performance.now();
           const { value, grads } = tf.tidy(() => tf.variableGrads(() => partLoss(model, config, batch, stepIndex, size, k), trainedVars));
+          times.ownMs += performance.now() - t1;
           return { value, grads: trainedVars.map((v) => grads[v.name] ?? null) };
         }, config.clip, lrAt(stepIndex));
         return [r.loss, r.norm];
       });
       const out = { loss: loss.dataSync()[0], gradNorm: norm.dataSync()[0] };
       tf.dispose([loss, norm]);
+      times.steps++;
+      times.totalMs += performance.now() - t0;
       return out;
     } catch (e) {
       // a worker may be half-way through this step: the threads cannot be reused
       throw failWith(e instanceof Error ? e : new RraError(String(e)));
     }
   }) as TrainStep;
-  return Object.assign(step, { workers: W, close });
+  const timings = (): ParallelStepTimings => ({ ...times, workerMs: threads.reduce((n, t) => n + Atomics.load(t.ctrl, CTRL.busyUs) / 1000, 0) });
+  return Object.assign(step, { workers: W, close, timings });
 }

@@ -25,12 +25,14 @@ describe("data-parallel training step (lib/train/parallel.ts)", function () {
   let db: Kysely<Database>;
   let batch: TrainBatch;
   let vocab = 0;
+  let groupsOf: ReturnType<typeof buildGroups> = [];
   before(async () => {
     await initBackend({ quiet: true });
     db = await openStore(":memory:");
     const dl19 = loadDataset("dl19");
     const { summary } = await runLabelJob(db, { dataset: "dl19", teacher: "projected:rankvicuna-7b", selection: "top10+bottom10" }, { quiet: true, dataset: dl19 });
     const groups = buildGroups(await loadWindows(db, summary.job), dl19, "hardNegative", 8);
+    groupsOf = groups;
     const tok = studentTokenizer(2000);
     vocab = tok.idToToken.length;
     batch = packGroups(tok, groups, [0, 1, 2, 3], { maxLength: 48, tokenSelection: null, lexicon: shippedLexicon(), termArrays: true });
@@ -55,22 +57,48 @@ describe("data-parallel training step (lib/train/parallel.ts)", function () {
     assert.deepEqual(assignParts(1, 2), [[0, 1], [1, 1]]);
   });
 
-  it("3 steps on 2 threads are bit-identical to microBatch 2 on one (losses, grad norms, weights)", async () => {
+  // microBatch 0: one micro-batch per thread; microBatch 1: two per thread, handed over one at a time through the slot
+  for (const [micro, refMicro] of [[0, 2], [1, 1]]) {
+    it(`3 steps on 2 threads (microBatch ${micro}) are bit-identical to microBatch ${refMicro} on one (losses, grad norms, weights)`, async () => {
+      const one = build();
+      const ref = createTrainStep(one.model, one.opt, { loss: "listNet", clip: 1, seed: 3, microBatch: refMicro }, (s) => 1e-3 * (s + 1));
+      const refStats = [0, 1, 2].map((s) => ref(batch, s));
+      const refW = weightsOf(one.model.trainableVariables());
+      one.opt.dispose();
+      one.model.dispose();
+
+      const two = build();
+      const step = createParallelTrainStep(two.model, two.opt, { loss: "listNet", clip: 1, seed: 3, microBatch: micro }, (s) => 1e-3 * (s + 1), { workers: 2 });
+      try {
+        const before = tf.memory().numTensors;
+        const stats = [0, 1, 2].map((s) => step(batch, s));
+        assert.equal(tf.memory().numTensors, before, "no leaked tensors");
+        assert.deepEqual(stats, refStats);
+        weightsOf(two.model.trainableVariables()).forEach((w, i) => assert.ok(w.every((x, j) => x === refW[i][j]), `variable ${i} differs`));
+        const t = step.timings();
+        assert.equal(t.steps, 3);
+        assert.ok(t.workerMs > 0 && t.ownMs > 0, `timings ${JSON.stringify(t)}`);
+      } finally {
+        await step.close();
+        two.opt.dispose();
+        two.model.dispose();
+      }
+    });
+  }
+
+  it("a batch of fewer groups than threads runs on the main thread, said once, as the single-thread step", async () => {
+    const single = packGroups(studentTokenizer(2000), groupsOf, [0], { maxLength: 48, tokenSelection: null, lexicon: shippedLexicon(), termArrays: true });
     const one = build();
-    const ref = createTrainStep(one.model, one.opt, { loss: "listNet", clip: 1, seed: 3, microBatch: 2 }, (s) => 1e-3 * (s + 1));
-    const refStats = [0, 1, 2].map((s) => ref(batch, s));
-    const refW = weightsOf(one.model.trainableVariables());
+    const ref = createTrainStep(one.model, one.opt, { loss: "listNet", clip: 1, seed: 3 }, () => 1e-3);
+    const refStats = [0, 1].map((s) => ref(single, s));
     one.opt.dispose();
     one.model.dispose();
-
     const two = build();
-    const step = createParallelTrainStep(two.model, two.opt, { loss: "listNet", clip: 1, seed: 3 }, (s) => 1e-3 * (s + 1), { workers: 2 });
+    const lines: string[] = [];
+    const step = createParallelTrainStep(two.model, two.opt, { loss: "listNet", clip: 1, seed: 3 }, () => 1e-3, { workers: 2, log: (l) => lines.push(l) });
     try {
-      const before = tf.memory().numTensors;
-      const stats = [0, 1, 2].map((s) => step(batch, s));
-      assert.equal(tf.memory().numTensors, before, "no leaked tensors");
-      assert.deepEqual(stats, refStats);
-      weightsOf(two.model.trainableVariables()).forEach((w, i) => assert.ok(w.every((x, j) => x === refW[i][j]), `variable ${i} differs`));
+      assert.deepEqual([0, 1].map((s) => step(single, s)), refStats);
+      assert.deepEqual(lines, ["workers 2: a batch of 1 group makes 1 micro-batch, so 1 of 2 threads idle in such steps (use at least 2 groups per batch)"]);
     } finally {
       await step.close();
       two.opt.dispose();
