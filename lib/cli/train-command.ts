@@ -73,6 +73,14 @@ Options:
   --batch G          query groups per batch                         default ${MEASURED_SETTINGS.groupsPerBatch}
   --micro-batch M    groups per forward/backward pass; gradients are accumulated over
                      the batch before one AdamW step (0 = whole batch; e.g. 2 for small)   default ${TRAIN_DEFAULTS.microBatch}
+  --workers W        threads per training step (data parallelism; 2 uses both cores of a
+                     2-core machine): each thread computes a contiguous run of the batch's
+                     micro-batches, gradients are summed in micro-batch order, one AdamW
+                     step. A batch of G groups runs in micro-batches of min(M, ceil(G/W))
+                     groups (M = --micro-batch, 0 = no limit), bit-identical to --workers 1
+                     with that --micro-batch; so W > 1 needs --batch >= W to keep every
+                     thread busy. --arch bert only (gpt and the warm-up run on one thread)
+                                                                    default ${TRAIN_DEFAULTS.workers}
   --pretrain-steps N self-supervised pseudo-query warm-up steps on the shipped passages
                      before label training (0 = off)                default ${TRAIN_DEFAULTS.pretrainSteps}
   --max-length T     tokens per query-passage pair                  default ${TRAIN_DEFAULTS.maxLength}
@@ -111,7 +119,7 @@ export const trainCommand: Command = {
       arch: { type: "string" }, init: { type: "string" }, rationale: { type: "string" }, "cls-weight": { type: "string" }, "lm-weight": { type: "string" }, preset: { type: "string" }, train: { type: "string" }, dev: { type: "string" }, labels: { type: "string" },
       loss: { type: "string" }, missing: { type: "string" }, tcl: { type: "string" }, teacher: { type: "string" }, select: { type: "string" }, ts: { type: "string" }, seed: { type: "string" }, ...RECIPE_FLAGS,
       epochs: { type: "string" }, lr: { type: "string" }, batch: { type: "string" }, "max-length": { type: "string" }, "vocab-size": { type: "string" },
-      "micro-batch": { type: "string" }, "pretrain-steps": { type: "string" }, patience: { type: "string" }, "max-steps": { type: "string" }, "stop-epoch": { type: "string" }, "dev-queries": { type: "string" }, "train-queries": { type: "string" },
+      "micro-batch": { type: "string" }, workers: { type: "string" }, "pretrain-steps": { type: "string" }, patience: { type: "string" }, "max-steps": { type: "string" }, "stop-epoch": { type: "string" }, "dev-queries": { type: "string" }, "train-queries": { type: "string" },
       out: { type: "string" }, db: { type: "string" }, json: { type: "boolean" },
     });
     if (values.help) { console.log(HELP); return 0; }
@@ -121,7 +129,7 @@ export const trainCommand: Command = {
       arch: str("arch"), init: str("init"), rationale: str("rationale"), clsWeight: num("cls-weight"), lmWeight: num("lm-weight"), preset: str("preset"), train: str("train"), dev: str("dev"), labels: str("labels"), loss: str("loss"),
       missing: str("missing") as TrainConfig["missing"] | undefined, tcl: onOff(values, "tcl"), teacher: str("teacher"), selection: str("select"), ts: str("ts"), seed: num("seed"), epochs: num("epochs"), ...recipeConfig("train", values),
       lr: num("lr"), groupsPerBatch: num("batch"), maxLength: num("max-length"), vocabSize: num("vocab-size"), patience: num("patience"),
-      maxSteps: num("max-steps"), stopEpoch: num("stop-epoch"), microBatch: num("micro-batch"), pretrainSteps: num("pretrain-steps"), devQueries: num("dev-queries"), trainQueries: num("train-queries"), out: required("train", values, "out"),
+      maxSteps: num("max-steps"), stopEpoch: num("stop-epoch"), microBatch: num("micro-batch"), workers: num("workers"), pretrainSteps: num("pretrain-steps"), devQueries: num("dev-queries"), trainQueries: num("train-queries"), out: required("train", values, "out"),
     };
     // the measured settings of npm start (MEASURED_SETTINGS), unless told otherwise; the epoch count is picked on held-out folds of
     // the training year unless a --dev set is named (then on it, as asked)

@@ -117,6 +117,15 @@ export interface TrainConfig {
   groupsPerBatch: number;
   /** Groups per forward/backward pass; gradients are accumulated over a batch's micro-batches before one AdamW step (0 = whole batch). Default 0. */
   microBatch: number;
+  /**
+   * Threads per training step (train/parallel.ts): 1, or W > 1 for data parallelism, the main thread and W - 1
+   * worker threads each computing a contiguous run of the batch's micro-batches, gradients summed in
+   * micro-batch order before one AdamW step. A batch of G groups then runs in micro-batches of
+   * min(microBatch, ceil(G / W)) groups (microBatch 0 = ceil(G / W)), bit-identical to workers 1 with that
+   * microBatch. RRA-BERT only (the RRA-GPT loop and the pseudo-query warm-up run on one thread); part of the
+   * run id when not 1. Default 1.
+   */
+  workers: number;
   /** Self-supervised pseudo-query warm-up steps (lib/train/warmup.ts) before label training (0 = off). Default 0. */
   pretrainSteps: number;
   /** Documents per group (shorter windows are padded with label -1). Default 20. */
@@ -152,7 +161,7 @@ export const TRAIN_DEFAULTS: Readonly<TrainConfig> = Object.freeze({
   arch: "bert", rationale: "auto", clsWeight: 0.5, lmWeight: 0.5, preset: "tiny", init: "", train: "dl19", dev: "dl20", labels: null, teacher: "projected:rankvicuna-7b", selection: "top10+bottom10",
   loss: "listNet", missing: "hardNegative" as MissingPolicy, tcl: true, tclVersion: 3, tclRankWeight: 1, tclAlignWeight: 1, tclLambda: 1, ts: "exact", match: true, matchIdf: true,
   prior: 1, learnPrior: true, compositionFit: "first", compositionLr: 10, network: true, zeroHead: true, features: "all", lexicon: "", targets: "exp", targetTau: 5, scoreScale: 1, seed: 42, epochs: 3, lr: 5e-4, warmupSteps: -1,
-  weightDecay: 0.01, clip: 1, groupsPerBatch: 8, microBatch: 0, pretrainSteps: 0, groupSize: 20, maxLength: 128, vocabSize: 8000, dropout: 0.1, patience: 2,
+  weightDecay: 0.01, clip: 1, groupsPerBatch: 8, microBatch: 0, workers: 1, pretrainSteps: 0, groupSize: 20, maxLength: 128, vocabSize: 8000, dropout: 0.1, patience: 2,
   maxSteps: 0, devQueries: 0, folds: 0, fold: -1, heldOut: "", stopEpoch: -1, trainQueries: 0, out: "",
 });
 
@@ -166,7 +175,7 @@ export const MEASURED_SETTINGS = Object.freeze({ epochs: 4, lr: 3e-3, scoreScale
 /** Values of TrainConfig.rationale (RRA-GPT). */
 export const RATIONALE_MODES: readonly string[] = ["auto", "template", "none"];
 
-const INT_KEYS = ["seed", "epochs", "warmupSteps", "groupsPerBatch", "microBatch", "pretrainSteps", "groupSize", "maxLength", "vocabSize", "patience", "maxSteps", "devQueries", "trainQueries", "folds", "stopEpoch"] as const;
+const INT_KEYS = ["seed", "epochs", "warmupSteps", "groupsPerBatch", "microBatch", "workers", "pretrainSteps", "groupSize", "maxLength", "vocabSize", "patience", "maxSteps", "devQueries", "trainQueries", "folds", "stopEpoch"] as const;
 
 /** Merge overrides into TRAIN_DEFAULTS; ConfigError on unknown keys, wrong types and bad values. Returns a frozen copy. */
 export function resolveTrainConfig(overrides: Partial<TrainConfig> = {}): Readonly<TrainConfig> {
@@ -193,6 +202,7 @@ export function resolveTrainConfig(overrides: Partial<TrainConfig> = {}): Readon
     const min = k === "warmupSteps" || k === "stopEpoch" ? -1 : ["seed", "patience", "maxSteps", "devQueries", "trainQueries", "microBatch", "pretrainSteps", "folds"].includes(k) ? 0 : 1;
     if (!Number.isInteger(v) || v < min) throw new ConfigError(`train config: ${k} must be an integer >= ${min}, got ${show(v)}`);
   }
+  if (c.workers > 1 && c.arch !== "bert") throw new ConfigError(`train config: workers ${c.workers} (data-parallel threads) is for arch "bert"; the RRA-GPT loop runs on one thread, so expected 1 with arch ${show(c.arch)}`);
   if (c.groupSize < 2) throw new ConfigError(`train config: groupSize must be >= 2, got ${c.groupSize}`);
   const maxLen = (MODEL_PRESETS as Record<string, { maxLen: number }>)[c.preset].maxLen;
   // with init the checkpoint's positions bound maxLength (checked when it is loaded, train/init.ts)
@@ -246,14 +256,15 @@ export function featureNames(c: Pick<TrainConfig, "features">): LexicalFeature[]
 }
 
 /**
- * The run id of a config: `student-<hash8>` of every field but `out` (and `init` when empty), with the recipe version (the
+ * The run id of a config: `student-<hash8>` of every field but `out` (and `init` when empty, `workers` when 1), with the recipe version (the
  * lexical statistics and matching of reconstruction v3 changed what every field means, so no run id of
  * an earlier version is reused).
  */
 export function trainRunId(config: Readonly<TrainConfig>): string {
   // init joins the hash only when set, so the run ids of students trained from scratch stay as they were
-  const { out: _out, init, ...rest } = config;
-  return `student-${hash8({ ...rest, ...(init ? { init } : {}), recipe: 3 })}`;
+  // so do workers (a run on more threads splits its batches into other micro-batches: other dropout draws)
+  const { out: _out, init, workers, ...rest } = config;
+  return `student-${hash8({ ...rest, ...(init ? { init } : {}), ...(workers !== 1 ? { workers } : {}), recipe: 3 })}`;
 }
 
 /** One curve point: train loss/lr/grad_norm per step, dev ndcg@10 per epoch; pretrain loss/lr/grad_norm per warm-up step (epoch 0, own step count). */

@@ -20,11 +20,9 @@ import { provenance } from "../core/provenance";
 import { deriveSeed } from "../core/rng";
 import { DATASET_NAMES, loadDataset } from "../data/datasets";
 import type { Dataset, RankedList } from "../data/types";
-import type { EncoderBatch } from "../models/types";
 import { evaluateRun } from "../eval/evaluate";
-import { getLoss } from "../losses/index";
 import { resolveEncoderConfig } from "../models/presets";
-import { createRraBert, tclVersion, type Compose, type RraBert } from "../models/tcl";
+import { createRraBert, tclVersion, type RraBert } from "../models/tcl";
 import { saveTcl } from "../models/tcl-file";
 import { storeLexicon } from "../store/lexicons";
 import type { Database } from "../store/schema";
@@ -33,7 +31,9 @@ import { fitComposition } from "./composition-fit";
 import { listInputs } from "./lexical-inputs";
 import { rerankLists, saveStudent, type StudentCore } from "./rerank";
 import { trainGpt } from "./gpt-loop";
-import { accumulateAndApply, createAdamW, type AdamW } from "./schedule";
+import { createAdamW } from "./schedule";
+import { createParallelTrainStep, type ParallelTrainStep } from "./parallel";
+import { createTrainStep } from "./step";
 import { buildPretrainCorpus, pretrainEncoder } from "./warmup";
 import { featureNames, resolveTrainConfig, startsAtZero, studentTokenizer, targetForm, trainRunId, type BestEpoch, type CurvePoint, type TrainConfig, type TrainOptions, type TrainResult } from "./config";
 import { checkInitUnchanged, initRecord, loadInitEncoder, resolveInit } from "./init";
@@ -42,75 +42,9 @@ import { finishedRecord, labelWindows, markInterrupted, runSchedule, saveCheckpo
 
 export * from "./config";
 export * from "./run-state";
+export { assignParts, createParallelTrainStep, parallelPartSize, type ParallelStepOptions, type ParallelTrainStep } from "./parallel";
+export { batchCompose, createTrainStep, partLoss, partSize, sliceBatch, type StepLossConfig, type TrainStep } from "./step";
 
-
-/** One training step, as a function of (batch, step index); everything it allocates is freed. */
-export type TrainStep = (batch: TrainBatch, step: number) => { loss: number; gradNorm: number };
-
-/** The rows of groups [from, to) of a batch, as a batch of its own (selection arrays included). */
-export function sliceBatch(batch: TrainBatch, from: number, to: number): TrainBatch {
-  const L = batch.groupSize, e = batch.encoder, T = e.seqLen;
-  const r0 = from * L, r1 = to * L;
-  const encoder: EncoderBatch = {
-    inputIds: e.inputIds.subarray(r0 * T, r1 * T), tokenTypeIds: e.tokenTypeIds.subarray(r0 * T, r1 * T),
-    attentionMask: e.attentionMask.subarray(r0 * T, r1 * T), batch: r1 - r0, seqLen: T,
-  };
-  if (e.selection) encoder.selection = { mask: e.selection.mask.subarray(r0 * T, r1 * T), idf: e.selection.idf.subarray(r0 * T, r1 * T) };
-  if (e.terms) {
-    const J = e.terms.terms;
-    encoder.terms = { counts: e.terms.counts.subarray(r0 * T * J, r1 * T * J), extra: e.terms.extra.subarray(r0 * J, r1 * J), weight: e.terms.weight.subarray(r0 * J, r1 * J), norm: e.terms.norm.subarray(r0, r1), terms: J };
-  }
-  const F = batch.featureCount;
-  return {
-    encoder, labels: batch.labels.subarray(from * L, to * L), hardNegative: batch.hardNegative.subarray(from * L, to * L),
-    firstStage: batch.firstStage.subarray(from * L, to * L), features: batch.features.subarray(r0 * F, r1 * F), featureCount: F, groups: to - from, groupSize: L,
-  };
-}
-
-/** The composition of a batch part's network scores (models/composition.ts), or the identity for a model without one. */
-export function batchCompose(model: RraBert, part: TrainBatch): Compose {
-  const comp = model.composition;
-  if (!comp) return (x) => x;
-  return (sNet) => comp.compose(sNet, tf.tensor2d(part.firstStage, [part.groups, part.groupSize]), part.featureCount ? tf.tensor2d(part.features, [part.groups * part.groupSize, part.featureCount]) : null);
-}
-
-/**
- * Build the step function: seeded dropout, the RRA-BERT loss (every term on the composed ranking score),
- * grads, clipping and AdamW, all inside tf.tidy. With `microBatch` > 0 and smaller than the batch, the
- * groups are run `microBatch` at a time: each micro-batch's loss is weighted by its share of the groups, its
- * gradients are added up, and one clipped AdamW step follows, so only one micro-batch's activations are
- * alive at a time. The update equals the full-batch one when every group contributes to the loss (listwise
- * losses average over contributing groups) and dropout is off; micro-batch k of step N draws dropout from
- * deriveSeed(seed, `dropout/step-N/mb-k`).
- */
-export function createTrainStep(model: RraBert, optimizer: AdamW, config: Pick<TrainConfig, "loss" | "clip" | "seed"> & { microBatch?: number; network?: boolean }, lrAt: (step: number) => number): TrainStep {
-  const rankLoss = getLoss(config.loss);
-  const vars = optimizer.variables as tf.Variable[];
-  const micro = config.microBatch ?? 0;
-  return (batch, step) => {
-    const [loss, norm] = tf.tidy(() => {
-      const size = micro > 0 && micro < batch.groups ? micro : batch.groups;
-      const r = accumulateAndApply(vars, optimizer, Math.ceil(batch.groups / size), (k) => {
-        const from = k * size;
-        const part = size === batch.groups ? batch : sliceBatch(batch, from, Math.min(batch.groups, from + size));
-        const weight = part.groups / batch.groups;
-        const seed = deriveSeed(config.seed, size === batch.groups ? `dropout/step-${step}` : `dropout/step-${step}/mb-${k}`);
-        const labels = tf.tensor2d(part.labels, [part.groups, part.groupSize]);
-        const hardNegativeMask = tf.tensor2d(part.hardNegative, [part.groups, part.groupSize]);
-        const compose = batchCompose(model, part);
-        // network off: s_net = 0, only the composition (features, prior) is scored and trained
-        const l = config.network === false
-          ? rankLoss(compose(tf.zeros([part.groups, part.groupSize]) as tf.Tensor2D), labels, { hardNegativeMask })
-          : model.trainingLoss(part.encoder, labels, (sc, y) => rankLoss(sc, y, { hardNegativeMask }), { training: true, seed }, compose);
-        return (weight === 1 ? l : tf.mul(l, weight)) as tf.Scalar;
-      }, config.clip, lrAt(step));
-      return [r.loss, r.norm];
-    });
-    const out = { loss: loss.dataSync()[0], gradNorm: norm.dataSync()[0] };
-    tf.dispose([loss, norm]);
-    return out;
-  };
-}
 
 /** nDCG@10 of a student on lists (qrels of the lists' dataset; only the lists' queries count); the run is kept in `runs` under `epoch` when given. */
 export async function devNdcg(student: StudentCore, dev: Dataset, lists: readonly RankedList[], tag: string, runs: DevRuns | null = null, epoch = 0): Promise<number> {
@@ -200,9 +134,10 @@ export async function trainStudent(db: Kysely<Database>, overrides: Partial<Trai
   const networkVars = model.trainableVariables().filter((v) => !compVars.includes(v));
   const vars = cfg.compositionFit === "first" ? (cfg.network ? networkVars : []) : cfg.network ? model.trainableVariables() : compVars;
   const optimizer = createAdamW(vars, { weightDecay: cfg.weightDecay, lrScale: vars.map((v) => (compVars.includes(v) ? cfg.compositionLr : 1)) });
+  let parallel: ParallelTrainStep | null = null;
   try {
     const { stepsPerEpoch, totalSteps, warmupSteps, lrAt } = runSchedule(cfg, groups.length);
-    const step = createTrainStep(model, optimizer, cfg, lrAt);
+    const step = cfg.workers > 1 ? (parallel = createParallelTrainStep(model, optimizer, cfg, lrAt, { workers: cfg.workers })) : createTrainStep(model, optimizer, cfg, lrAt);
     const start = await startRun(db, ckptDir, runId, cfg, outDir, vars, optimizer, init && initRecord(init));
     let { curves, best, badEpochs, steps } = start;
     const startEpoch = start.startEpoch;
@@ -328,6 +263,8 @@ export async function trainStudent(db: Kysely<Database>, overrides: Partial<Trai
     if (e instanceof InterruptedError) await markInterrupted(db, runId);
     throw interrupt.explain(e);
   } finally {
+    // the data-parallel threads end with the run: done, failed or interrupted
+    await parallel?.close();
     optimizer.dispose();
     model.dispose();
   }

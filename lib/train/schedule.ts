@@ -153,18 +153,36 @@ export function createAdamW(variables: readonly tf.Variable[], overrides: Partia
   };
 }
 
+/** The loss of one micro-batch and its gradients, one per variable in the optimizer's order (null = no gradient). */
+export interface PartGrads {
+  value: tf.Scalar;
+  grads: Array<tf.Tensor | null>;
+}
+
 /**
  * One optimizer step over `parts` micro-batches: the gradients of `lossOf(k)` (each already weighted
  * by its share of the batch) are summed over k, clipped by global norm and applied once. Call inside
  * tf.tidy; returns the summed loss and the gradient norm before clipping.
  */
 export function accumulateAndApply(vars: readonly tf.Variable[], optimizer: AdamW, parts: number, lossOf: (part: number) => tf.Scalar, clip: number, lr: number): { loss: tf.Scalar; norm: tf.Scalar } {
+  return applySummedGrads(vars, optimizer, parts, (k) => {
+    const { value, grads } = tf.tidy(() => tf.variableGrads(() => lossOf(k), vars as tf.Variable[]));
+    return { value, grads: vars.map((v) => grads[v.name] ?? null) };
+  }, clip, lr);
+}
+
+/**
+ * The body of accumulateAndApply with the gradients of part k from `gradsOf(k)` (computed here, or by
+ * another thread: train/parallel.ts): summed in the order k = 0, 1, ..., so the result does not depend on
+ * where each part was computed. Takes ownership of the tensors gradsOf returns. Call inside tf.tidy.
+ */
+export function applySummedGrads(vars: readonly tf.Variable[], optimizer: AdamW, parts: number, gradsOf: (part: number) => PartGrads, clip: number, lr: number): { loss: tf.Scalar; norm: tf.Scalar } {
   let acc: Array<tf.Tensor | null> = vars.map(() => null);
   let total: tf.Scalar | null = null;
   for (let k = 0; k < parts; k++) {
-    const { value, grads } = tf.tidy(() => tf.variableGrads(() => lossOf(k), vars as tf.Variable[]));
-    acc = vars.map((v, i) => {
-      const g = grads[v.name] ?? null;
+    const { value, grads } = gradsOf(k);
+    acc = vars.map((_, i) => {
+      const g = grads[i] ?? null;
       const a = acc[i];
       if (!g) return a;
       if (!a) return g;

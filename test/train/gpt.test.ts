@@ -58,8 +58,8 @@ describe("RRA-GPT training and re-ranking (lib/train/gpt-loop.ts)", function () 
       assert.equal(c.arch, "gpt");
       assert.throws(() => resolveTrainConfig({ rationale: "llm" }), (e: Error) => e instanceof ConfigError && /rationale must be one of auto, template, none, got "llm"/.test(e.message));
       assert.throws(() => resolveTrainConfig({ clsWeight: -1 }), /clsWeight must be a non-negative number, got -1/);
-      // every field but out (and init when it is empty, so that run ids from before init existed stay valid), with the recipe version (3: lexical statistics, residual composition, TCL v3)
-      const { out: _o, init: _i, ...fields } = TRAIN_DEFAULTS;
+      // every field but out (and init when it is empty, workers when it is 1, so that run ids from before they existed stay valid), with the recipe version (3: lexical statistics, residual composition, TCL v3)
+      const { out: _o, init: _i, workers: _w, ...fields } = TRAIN_DEFAULTS;
       assert.equal(trainRunId(resolveTrainConfig({})), `student-${hash8({ ...fields, recipe: 3 })}`);
       assert.equal(trainRunId(resolveTrainConfig({ init: "models/bert" })), `student-${hash8({ ...fields, init: "models/bert", recipe: 3 })}`);
       assert.notEqual(trainRunId(resolveTrainConfig({ arch: "gpt" })), trainRunId(resolveTrainConfig({ arch: "gpt", lmWeight: 1 })));
