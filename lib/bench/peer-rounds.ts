@@ -154,7 +154,14 @@ export async function benchPeerRounds(input: PeerRoundsInput): Promise<void> {
   };
 
   const { records, failed } = await measureInterleaved(shapes, config.rounds, { ours, peer }, {
-    before: ({ shape, round, side }) => input.step(`pytorch peer rounds ${shape.preset} round ${round + 1} (${side})`),
+    before: async ({ shape, round, side }) => {
+      input.step(`pytorch peer rounds ${shape.preset} round ${round + 1} (${side})`);
+      // a pause before each side's turn: what the other side leaves running (V8's background GC, BLAS threads
+      // spinning down) slowed the next turn for up to ~1.5 s (tiny 32x64: the peer trained ~400 ex/s right after
+      // our turn, 760-805 after a 1.5 s pause, 766 alone)
+      const settle = Number(process.env.RRA_BENCH_SETTLE_MS ?? 1500);
+      if (settle > 0) await new Promise((r) => setTimeout(r, settle));
+    },
     after: (r) => logRound(r, config.rounds, log),
     rethrow: (e) => e instanceof InterruptedError || interrupt.interrupted,
   });
