@@ -179,7 +179,7 @@ export function fusedActive(): boolean {
 /** One line for run records: what serves the fused ops. */
 export function describeFused(): string {
   if (wanted === false || (wanted === undefined && process.env.RRA_FUSED_KERNELS === "0")) return "off (RRA_FUSED_KERNELS=0 or turned off)";
-  return fusedActive() ? "native (rra-blas: dense, layer norm, GELU, masked softmax, AdamW)" : "off (needs the wasm backend with the native matMul)";
+  return fusedActive() ? "native (rra-blas: dense, dense+GELU, layer norm, masked softmax, attention core, dropout, AdamW)" : "off (needs the wasm backend with the native matMul)";
 }
 
 /** Run a registered fused kernel. */

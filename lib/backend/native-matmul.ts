@@ -11,7 +11,9 @@
  * from the stock kernel's in float rounding: the run record names the kernel (backendInfo().matMul).
  */
 import * as tf from "@tensorflow/tfjs";
+import { cpus } from "os";
 import { join } from "path";
+import { isMainThread } from "worker_threads";
 import { projectRoot } from "../core/paths";
 
 /** The addon's interface (native/rra-blas/src/rra_blas.c). */
@@ -95,10 +97,9 @@ function nativeBatchMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: unkno
 
 /**
  * Register the native BatchMatMul for the wasm backend (once; later calls return the status). Off when
- * the backend is not wasm, RRA_NATIVE_MATMUL=0, or the addon is not built. Threads: RRA_BLAS_THREADS,
- * else 1: at the students' sizes a second BLAS thread gains little or loses (small preset, 32 x 64
- * training step: 240 ms with 1 thread, 231 ms with 2; tiny: 109 vs 133 ms, notes/speed.md), and one
- * thread leaves the second core to another process (a second training run, ONNX Runtime, the server).
+ * the backend is not wasm, RRA_NATIVE_MATMUL=0, or the addon is not built. Threads: defaultBlasThreads().
+ * OpenBLAS's thread count is per process: a worker thread (data-parallel training, the scoring worker)
+ * takes the count the main thread set and does not change it.
  */
 export function installNativeMatMul(): NativeMatMulStatus {
   if (status.active) return status;
@@ -106,14 +107,39 @@ export function installNativeMatMul(): NativeMatMulStatus {
   if (process.env.RRA_NATIVE_MATMUL === "0") return (status = { active: false, describe: "off (RRA_NATIVE_MATMUL=0)" });
   const blas = loadAddon();
   if (!blas) return (status = { active: false, describe: `off (native/rra-blas not built: ${loadError})` });
-  const threads = Number(process.env.RRA_BLAS_THREADS) || 1;
-  blas.setThreads(threads);
+  if (isMainThread) blas.setThreads(defaultBlasThreads());
   stock ??= tf.getKernel("BatchMatMul", "wasm");
   if (!stock) return (status = { active: false, describe: "off (the wasm backend has no BatchMatMul kernel to replace)" });
   tf.unregisterKernel("BatchMatMul", "wasm");
   tf.registerKernel({ kernelName: "BatchMatMul", backendName: "wasm", kernelFunc: nativeBatchMatMul as unknown as tf.KernelFunc });
-  status = { active: true, describe: `OpenBLAS sgemm (native/rra-blas, ${blas.threads()} thread${blas.threads() === 1 ? "" : "s"})`, threads: blas.threads() };
+  status = describeThreads(blas.threads());
   return status;
+}
+
+function describeThreads(n: number): NativeMatMulStatus {
+  return { active: true, describe: `OpenBLAS sgemm (native/rra-blas, ${n} thread${n === 1 ? "" : "s"})`, threads: n };
+}
+
+/**
+ * OpenBLAS threads unless set: RRA_BLAS_THREADS, else min(2, cores). Measured on this 2-core machine with
+ * the fused kernels (notes/speed.md, 2026-12-02), 2 threads against 1: training BERT-L4-H256 8x128 1.40x,
+ * tiny 32x64 1.01x; inference BERT-L4-H256 1.27x, MiniLM-L6-H384 1.56x, small 32x64 1.2x, tiny ~1.0x.
+ * (Before the fused kernels the elementwise ops dominated and 1 thread was as fast: tiny 109 vs 133 ms.)
+ * Data-parallel training sets 1 for its run (two threads already keep both cores busy).
+ */
+export function defaultBlasThreads(): number {
+  const env = Number(process.env.RRA_BLAS_THREADS);
+  return env >= 1 ? Math.floor(env) : Math.max(1, Math.min(2, cpus().length));
+}
+
+/** Set OpenBLAS's thread count (process-wide) while the native kernel is on; returns the count before. */
+export function setNativeMatMulThreads(n: number): number {
+  const blas = loadAddon();
+  if (!status.active || !blas) return n;
+  const before = blas.threads();
+  blas.setThreads(n);
+  status = describeThreads(blas.threads());
+  return before;
 }
 
 /** Put the wasm backend's own BatchMatMul back (benchmarks compare both). */

@@ -10,7 +10,7 @@ import { ConfigError, RraError, show } from "../core/errors";
 import { packageVersion } from "../core/provenance";
 import { installGradientOverrides } from "./gradients";
 import { describeFused } from "./fused";
-import { installNativeMatMul } from "./native-matmul";
+import { installNativeMatMul, nativeMatMulStatus } from "./native-matmul";
 import { installWasmKernels } from "./wasm-kernels";
 
 /** A TensorFlow.js backend the workbench can run on. */
@@ -158,8 +158,9 @@ function startOnce(options: InitBackendOptions): Promise<BackendInfo> {
   return pending;
 }
 
-/** The chosen backend, or undefined before `initBackend` has finished. */
+/** The chosen backend, or undefined before `initBackend` has finished (the matMul line as it is now: its thread count can change). */
 export function backendInfo(): BackendInfo | undefined {
+  if (current?.name === "wasm" && nativeMatMulStatus().active) return { ...current, matMul: nativeMatMulStatus().describe };
   return current;
 }
 

@@ -23,6 +23,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { join } from "path";
 import { Worker } from "worker_threads";
+import { setNativeMatMulThreads } from "../backend/native-matmul";
 import { backendInfo } from "../backend/tf";
 import { ConfigError, RraError, show } from "../core/errors";
 import { getLoss } from "../losses/index";
@@ -141,7 +142,11 @@ export function createParallelTrainStep(model: RraBert, optimizer: AdamW, config
   let saidIdle = false;
   const times = { steps: 0, totalMs: 0, postMs: 0, ownMs: 0, waitMs: 0, receiveMs: 0 };
 
+  // one OpenBLAS thread while the workers run (the count is per process; two busy threads already fill both
+  // cores), the count before back at close
+  const blasBefore = setNativeMatMulThreads(1);
   const close = async (): Promise<void> => {
+    if (!closed) setNativeMatMulThreads(blasBefore);
     closed = true;
     await Promise.all(threads.map((t) => (t.exited ? Promise.resolve() : t.worker.terminate().then(() => undefined))));
   };

@@ -11,7 +11,7 @@ describe("backend selection", () => {
   it("picks the best available backend and reports it", async () => {
     const b = await initBackend({ quiet: true });
     assert.equal(tf.getBackend(), b.name);
-    assert.equal(backendInfo(), b);
+    assert.deepEqual(backendInfo(), b);
     assert.match(describeBackend(b), new RegExp(`^${b.name} \\(`));
     // without native libtensorflow (as on this machine) wasm with SIMD must take, never a silent cpu
     if (!process.env.RRA_BACKEND && b.name !== "tensorflow") {

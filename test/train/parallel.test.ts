@@ -15,6 +15,7 @@ import { loadWindows } from "../../lib/store/labels";
 import type { Database } from "../../lib/store/schema";
 import { buildGroups, packGroups, type TrainBatch } from "../../lib/train/batches";
 import { resolveTrainConfig, studentTokenizer, trainRunId, type CurvePoint, type TrainConfig } from "../../lib/train/config";
+import { setNativeMatMulThreads } from "../../lib/backend/native-matmul";
 import { trainStudent } from "../../lib/train/loop";
 import { assignParts, createParallelTrainStep, parallelPartSize, type ParallelStepOptions } from "../../lib/train/parallel";
 import { createAdamW } from "../../lib/train/schedule";
@@ -26,8 +27,12 @@ describe("data-parallel training step (lib/train/parallel.ts)", function () {
   let batch: TrainBatch;
   let vocab = 0;
   let groupsOf: ReturnType<typeof buildGroups> = [];
+  // the equivalence holds for the same kernels: one OpenBLAS thread on both sides (the parallel step sets 1
+  // for its run; OpenBLAS's rounding differs between 1 and 2 threads)
+  let blasBefore = 1;
   before(async () => {
     await initBackend({ quiet: true });
+    blasBefore = setNativeMatMulThreads(1);
     db = await openStore(":memory:");
     const dl19 = loadDataset("dl19");
     const { summary } = await runLabelJob(db, { dataset: "dl19", teacher: "projected:rankvicuna-7b", selection: "top10+bottom10" }, { quiet: true, dataset: dl19 });
@@ -38,6 +43,7 @@ describe("data-parallel training step (lib/train/parallel.ts)", function () {
     batch = packGroups(tok, groups, [0, 1, 2, 3], { maxLength: 48, tokenSelection: null, lexicon: shippedLexicon(), termArrays: true });
   });
   after(async () => {
+    setNativeMatMulThreads(blasBefore);
     await closeStore(db);
   });
 
