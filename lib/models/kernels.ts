@@ -15,8 +15,9 @@
  * danfojs-node after initBackend re-registers tfjs's stock gradients and silently drops overrides.
  *
  * Where the fused native kernels serve (lib/backend/fused.ts: wasm with the native matMul), dense,
- * denseGelu, layerNorm and maskedSoftmax run as one kernel forward and one backward each; elsewhere
- * they are composed from stock ops as written below. The two agree to float rounding (test/backend/fused.test.ts).
+ * denseGelu, layerNorm, maskedSoftmax and dropout run as one kernel forward and one backward each, and
+ * the encoder's attention core as one (fusedAttention); elsewhere they are composed from stock ops as
+ * written below. The two agree to float rounding, dropout's mask bit for bit (test/backend/fused.test.ts).
  */
 import * as tf from "@tensorflow/tfjs";
 import { fusedActive, runFused } from "../backend/fused";
