@@ -12,9 +12,10 @@
  *     dx = dy w^T, dw = x^T dy, db = column sums of dy (accumulated in double); any of dx, dw, db may
  *     be an empty Float32Array (not wanted).
  *   setThreads(n) / threads()   OpenBLAS thread count.
- * The fused elementwise kernels (layer norm, GELU, masked softmax, AdamW) are in rra_fused.c.
+ * The fused kernels (layer norm, GELU, masked softmax, attention, dropout, AdamW) are in rra_fused.c;
+ * the argument handling both files share is in rra_napi.h.
  */
-#include <node_api.h>
+#include "rra_napi.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <cblas.h>
@@ -25,19 +26,6 @@ bool rra_fused_register(napi_env env, napi_value exports);
 extern void openblas_set_num_threads(int);
 extern int openblas_get_num_threads(void);
 
-#define CHECK(call, msg) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, msg); return NULL; } } while (0)
-
-static float *floats(napi_env env, napi_value v, size_t *length) {
-  napi_typedarray_type type;
-  size_t len;
-  void *data;
-  napi_value buffer;
-  size_t offset;
-  static float empty[1];
-  if (napi_get_typedarray_info(env, v, &type, &len, &data, &buffer, &offset) != napi_ok || type != napi_float32_array) return NULL;
-  *length = len;
-  return len == 0 || !data ? empty : (float *)data; /* an empty array may have no data pointer */
-}
 
 static napi_value sgemm_batched(napi_env env, napi_callback_info info) {
   size_t argc = 11;
@@ -45,7 +33,7 @@ static napi_value sgemm_batched(napi_env env, napi_callback_info info) {
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL), "rra_blas: bad call");
   if (argc != 11) { napi_throw_type_error(env, NULL, "rra_blas.sgemmBatched: expected 11 arguments"); return NULL; }
   size_t la = 0, lb = 0, lo = 0;
-  float *a = floats(env, argv[0], &la), *b = floats(env, argv[1], &lb), *o = floats(env, argv[2], &lo);
+  float *a = f32(env, argv[0], &la), *b = f32(env, argv[1], &lb), *o = f32(env, argv[2], &lo);
   if (!a || !b || !o) { napi_throw_type_error(env, NULL, "rra_blas.sgemmBatched: a, b and out must be Float32Arrays"); return NULL; }
   int64_t batch, m, n, k, sa, sb;
   bool ta, tb;
@@ -70,48 +58,25 @@ static napi_value sgemm_batched(napi_env env, napi_callback_info info) {
 }
 
 static napi_value dense(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL), "rra_blas: bad call");
-  if (argc != 7) { napi_throw_type_error(env, NULL, "rra_blas.dense: expected 7 arguments"); return NULL; }
-  size_t lx = 0, lw = 0, lb = 0, lo = 0;
-  float *x = floats(env, argv[0], &lx), *w = floats(env, argv[1], &lw), *b = floats(env, argv[2], &lb), *o = floats(env, argv[3], &lo);
-  if (!x || !w || !b || !o) { napi_throw_type_error(env, NULL, "rra_blas.dense: x, w, b and out must be Float32Arrays"); return NULL; }
-  int64_t n, k, m;
-  CHECK(napi_get_value_int64(env, argv[4], &n), "rra_blas.dense: n must be a number");
-  CHECK(napi_get_value_int64(env, argv[5], &k), "rra_blas.dense: k must be a number");
-  CHECK(napi_get_value_int64(env, argv[6], &m), "rra_blas.dense: m must be a number");
-  if (n < 1 || k < 1 || m < 1 || (size_t)(n * k) > lx || (size_t)(k * m) > lw || (size_t)m > lb || (size_t)(n * m) > lo) {
-    napi_throw_range_error(env, NULL, "rra_blas.dense: sizes do not fit the arrays");
-    return NULL;
-  }
+  float *a[4]; size_t l[4]; double num[3];
+  if (!read_args(env, info, "rra_blas.dense", 4, 3, a, l, num)) return NULL;
+  const int64_t n = (int64_t)num[0], k = (int64_t)num[1], m = (int64_t)num[2];
+  if (!fits(env, "rra_blas.dense", n >= 1 && k >= 1 && m >= 1 && (size_t)(n * k) <= l[0] && (size_t)(k * m) <= l[1] && (size_t)m <= l[2] && (size_t)(n * m) <= l[3])) return NULL;
+  const float *x = a[0], *w = a[1], *b = a[2];
+  float *o = a[3];
   for (int64_t r = 0; r < n; r++) for (int64_t c = 0; c < m; c++) o[r * m + c] = b[c];
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)m, (int)k, 1.0f, x, (int)k, w, (int)m, 1.0f, o, (int)m);
   return NULL;
 }
 
 static napi_value dense_grad(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
-  napi_value argv[9];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL), "rra_blas: bad call");
-  if (argc != 9) { napi_throw_type_error(env, NULL, "rra_blas.denseGrad: expected 9 arguments"); return NULL; }
-  size_t l[6] = { 0 };
-  float *a[6];
-  for (int i = 0; i < 6; i++) {
-    a[i] = floats(env, argv[i], &l[i]);
-    if (!a[i]) { napi_throw_type_error(env, NULL, "rra_blas.denseGrad: dy, x, w, dx, dw and db must be Float32Arrays"); return NULL; }
-  }
-  int64_t n, k, m;
-  CHECK(napi_get_value_int64(env, argv[6], &n), "rra_blas.denseGrad: n must be a number");
-  CHECK(napi_get_value_int64(env, argv[7], &k), "rra_blas.denseGrad: k must be a number");
-  CHECK(napi_get_value_int64(env, argv[8], &m), "rra_blas.denseGrad: m must be a number");
+  float *a[6]; size_t l[6]; double num[3];
+  if (!read_args(env, info, "rra_blas.denseGrad", 6, 3, a, l, num)) return NULL;
+  const int64_t n = (int64_t)num[0], k = (int64_t)num[1], m = (int64_t)num[2];
+  if (!fits(env, "rra_blas.denseGrad", n >= 1 && k >= 1 && m >= 1 && (size_t)(n * m) <= l[0] && (size_t)(n * k) <= l[1] && (size_t)(k * m) <= l[2] &&
+      (!l[3] || (size_t)(n * k) <= l[3]) && (!l[4] || (size_t)(k * m) <= l[4]) && (!l[5] || (size_t)m <= l[5]))) return NULL;
   const float *dy = a[0], *x = a[1], *w = a[2];
   float *dx = a[3], *dw = a[4], *db = a[5];
-  if (n < 1 || k < 1 || m < 1 || (size_t)(n * m) > l[0] || (size_t)(n * k) > l[1] || (size_t)(k * m) > l[2] ||
-      (l[3] && (size_t)(n * k) > l[3]) || (l[4] && (size_t)(k * m) > l[4]) || (l[5] && (size_t)m > l[5])) {
-    napi_throw_range_error(env, NULL, "rra_blas.denseGrad: sizes do not fit the arrays");
-    return NULL;
-  }
   if (l[3]) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)k, (int)m, 1.0f, dy, (int)m, w, (int)m, 0.0f, dx, (int)k);
   if (l[4]) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)m, (int)n, 1.0f, x, (int)k, dy, (int)m, 0.0f, dw, (int)m);
   if (l[5]) {

@@ -30,7 +30,7 @@
  *       v' = v b2 + g^2 (1 - b2), u = (m' / bc1) / (sqrt(v' / bc2) + eps) (+ p wd when decay[i]),
  *       p' = p - u lr[i]
  */
-#include <node_api.h>
+#include "rra_napi.h"
 #include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -39,65 +39,12 @@
 #include <string.h>
 #include <cblas.h>
 
-#define CHECK(call, msg) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, msg); return NULL; } } while (0)
-
-static float *f32(napi_env env, napi_value v, size_t *length) {
-  napi_typedarray_type type;
-  size_t len;
-  void *data;
-  napi_value buffer;
-  size_t offset;
-  static float empty[1];
-  if (napi_get_typedarray_info(env, v, &type, &len, &data, &buffer, &offset) != napi_ok || type != napi_float32_array) return NULL;
-  *length = len;
-  return len == 0 || !data ? empty : (float *)data; /* an empty array may have no data pointer */
-}
-
-/* Read `count` arguments: the first `arrays` are Float32Arrays (lengths in lens), the rest numbers (in nums). */
-static bool read_args(napi_env env, napi_callback_info info, const char *name, size_t arrays, size_t numbers, float **ptrs, size_t *lens, double *nums) {
-  napi_value argv[16];
-  size_t argc = 16;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != arrays + numbers) {
-    char msg[160];
-    snprintf(msg, sizeof msg, "rra_fused.%s: expected %zu arguments, got %zu", name, arrays + numbers, argc);
-    napi_throw_type_error(env, NULL, msg);
-    return false;
-  }
-  for (size_t i = 0; i < arrays; i++) {
-    ptrs[i] = f32(env, argv[i], &lens[i]);
-    if (!ptrs[i]) {
-      char msg[160];
-      snprintf(msg, sizeof msg, "rra_fused.%s: argument %zu must be a Float32Array", name, i);
-      napi_throw_type_error(env, NULL, msg);
-      return false;
-    }
-  }
-  for (size_t i = 0; i < numbers; i++) {
-    if (napi_get_value_double(env, argv[arrays + i], &nums[i]) != napi_ok) {
-      char msg[160];
-      snprintf(msg, sizeof msg, "rra_fused.%s: argument %zu must be a number", name, arrays + i);
-      napi_throw_type_error(env, NULL, msg);
-      return false;
-    }
-  }
-  return true;
-}
-
-static bool fits(napi_env env, const char *name, bool ok) {
-  if (!ok) {
-    char msg[160];
-    snprintf(msg, sizeof msg, "rra_fused.%s: sizes do not fit the arrays", name);
-    napi_throw_range_error(env, NULL, msg);
-  }
-  return ok;
-}
-
 static napi_value layer_norm(napi_env env, napi_callback_info info) {
   float *a[6]; size_t l[6]; double n[3];
-  if (!read_args(env, info, "layerNorm", 6, 3, a, l, n)) return NULL;
+  if (!read_args(env, info, "rra_fused.layerNorm", 6, 3, a, l, n)) return NULL;
   size_t rows = (size_t)n[0], cols = (size_t)n[1];
   float eps = (float)n[2];
-  if (!fits(env, "layerNorm", cols > 0 && l[0] >= rows * cols && l[1] >= cols && l[2] >= cols && l[3] >= rows * cols && l[4] >= rows && l[5] >= rows)) return NULL;
+  if (!fits(env, "rra_fused.layerNorm", cols > 0 && l[0] >= rows * cols && l[1] >= cols && l[2] >= cols && l[3] >= rows * cols && l[4] >= rows && l[5] >= rows)) return NULL;
   const float *x = a[0], *gamma = a[1], *beta = a[2];
   float *y = a[3], *mean = a[4], *rstd = a[5];
   for (size_t r = 0; r < rows; r++) {
@@ -119,9 +66,9 @@ static napi_value layer_norm(napi_env env, napi_callback_info info) {
 
 static napi_value layer_norm_grad(napi_env env, napi_callback_info info) {
   float *a[8]; size_t l[8]; double n[2];
-  if (!read_args(env, info, "layerNormGrad", 8, 2, a, l, n)) return NULL;
+  if (!read_args(env, info, "rra_fused.layerNormGrad", 8, 2, a, l, n)) return NULL;
   size_t rows = (size_t)n[0], cols = (size_t)n[1];
-  if (!fits(env, "layerNormGrad", cols > 0 && l[0] >= rows * cols && l[1] >= rows * cols && l[2] >= cols && l[3] >= rows && l[4] >= rows && l[5] >= rows * cols && l[6] >= cols && l[7] >= cols)) return NULL;
+  if (!fits(env, "rra_fused.layerNormGrad", cols > 0 && l[0] >= rows * cols && l[1] >= rows * cols && l[2] >= cols && l[3] >= rows && l[4] >= rows && l[5] >= rows * cols && l[6] >= cols && l[7] >= cols)) return NULL;
   const float *dy = a[0], *x = a[1], *gamma = a[2], *mean = a[3], *rstd = a[4];
   float *dx = a[5], *dgamma = a[6], *dbeta = a[7];
   double *dg = calloc(2 * cols, sizeof(double));
@@ -226,10 +173,10 @@ VEC static void adamw_update(const float *p, const float *g, const float *m, con
 
 static napi_value bias_gelu(napi_env env, napi_callback_info info) {
   float *a[3]; size_t l[3]; double n[3];
-  if (!read_args(env, info, "biasGelu", 3, 3, a, l, n)) return NULL;
+  if (!read_args(env, info, "rra_fused.biasGelu", 3, 3, a, l, n)) return NULL;
   size_t rows = (size_t)n[0], cols = (size_t)n[1];
   bool erf_form = n[2] != 0, has_bias = l[1] > 0;
-  if (!fits(env, "biasGelu", cols > 0 && l[0] >= rows * cols && (!has_bias || l[1] >= cols) && l[2] >= rows * cols)) return NULL;
+  if (!fits(env, "rra_fused.biasGelu", cols > 0 && l[0] >= rows * cols && (!has_bias || l[1] >= cols) && l[2] >= rows * cols)) return NULL;
   const float *x = a[0], *b = a[1];
   float *y = a[2];
   /* branch-free inner loops (the bias add, then the form chosen outside), so they vectorise */
@@ -245,10 +192,10 @@ static napi_value bias_gelu(napi_env env, napi_callback_info info) {
 
 static napi_value bias_gelu_grad(napi_env env, napi_callback_info info) {
   float *a[5]; size_t l[5]; double n[3];
-  if (!read_args(env, info, "biasGeluGrad", 5, 3, a, l, n)) return NULL;
+  if (!read_args(env, info, "rra_fused.biasGeluGrad", 5, 3, a, l, n)) return NULL;
   size_t rows = (size_t)n[0], cols = (size_t)n[1];
   bool erf_form = n[2] != 0, has_bias = l[1] > 0, want_db = l[4] > 0;
-  if (!fits(env, "biasGeluGrad", cols > 0 && l[0] >= rows * cols && (!has_bias || l[1] >= cols) && l[2] >= rows * cols && l[3] >= rows * cols && (!want_db || l[4] >= cols))) return NULL;
+  if (!fits(env, "rra_fused.biasGeluGrad", cols > 0 && l[0] >= rows * cols && (!has_bias || l[1] >= cols) && l[2] >= rows * cols && l[3] >= rows * cols && (!want_db || l[4] >= cols))) return NULL;
   const float *x = a[0], *b = a[1], *dy = a[2];
   float *dx = a[3], *dbias = a[4];
   double *acc = want_db ? calloc(cols, sizeof(double)) : NULL;
@@ -268,43 +215,42 @@ static napi_value bias_gelu_grad(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* One row of a masked softmax: p = softmax(s * scale + (1 - keep) * -1e9), s and p of n values (p may be s). */
+static void masked_softmax_row(const float *s, const float *keep, float *p, size_t n, float scale) {
+  float mx = -INFINITY;
+  for (size_t j = 0; j < n; j++) {
+    float v = s[j] * scale + (1.0f - keep[j]) * -1e9f;
+    p[j] = v;
+    if (v > mx) mx = v;
+  }
+  for (size_t j = 0; j < n; j++) p[j] = exp_approx(p[j] - mx);
+  double sum = 0;
+  for (size_t j = 0; j < n; j++) sum += p[j];
+  float inv = (float)(1.0 / sum);
+  for (size_t j = 0; j < n; j++) p[j] *= inv;
+}
+
 static napi_value masked_softmax(napi_env env, napi_callback_info info) {
   float *a[3]; size_t l[3]; double n[5];
-  if (!read_args(env, info, "maskedSoftmax", 3, 5, a, l, n)) return NULL;
+  if (!read_args(env, info, "rra_fused.maskedSoftmax", 3, 5, a, l, n)) return NULL;
   size_t batch = (size_t)n[0], heads = (size_t)n[1], tq = (size_t)n[2], tk = (size_t)n[3];
   float scale = (float)n[4];
   size_t total = batch * heads * tq * tk;
-  if (!fits(env, "maskedSoftmax", tk > 0 && l[0] >= total && l[1] >= batch * tk && l[2] >= total)) return NULL;
-  const float *s = a[0], *keep = a[1];
-  float *p = a[2];
-  for (size_t b = 0; b < batch; b++) {
-    const float *kb = keep + b * tk;
+  if (!fits(env, "rra_fused.maskedSoftmax", tk > 0 && l[0] >= total && l[1] >= batch * tk && l[2] >= total)) return NULL;
+  for (size_t b = 0; b < batch; b++)
     for (size_t row = 0; row < heads * tq; row++) {
       size_t off = (b * heads * tq + row) * tk;
-      const float *sr = s + off;
-      float *pr = p + off;
-      float mx = -INFINITY;
-      for (size_t j = 0; j < tk; j++) {
-        float v = sr[j] * scale + (1.0f - kb[j]) * -1e9f;
-        pr[j] = v;
-        if (v > mx) mx = v;
-      }
-      double sum = 0;
-      for (size_t j = 0; j < tk; j++) pr[j] = exp_approx(pr[j] - mx);
-      for (size_t j = 0; j < tk; j++) sum += pr[j];
-      float inv = (float)(1.0 / sum);
-      for (size_t j = 0; j < tk; j++) pr[j] *= inv;
+      masked_softmax_row(a[0] + off, a[1] + b * tk, a[2] + off, tk, scale);
     }
-  }
   return NULL;
 }
 
 static napi_value masked_softmax_grad(napi_env env, napi_callback_info info) {
   float *a[3]; size_t l[3]; double n[3];
-  if (!read_args(env, info, "maskedSoftmaxGrad", 3, 3, a, l, n)) return NULL;
+  if (!read_args(env, info, "rra_fused.maskedSoftmaxGrad", 3, 3, a, l, n)) return NULL;
   size_t rows = (size_t)n[0], tk = (size_t)n[1];
   double scale = n[2];
-  if (!fits(env, "maskedSoftmaxGrad", tk > 0 && l[0] >= rows * tk && l[1] >= rows * tk && l[2] >= rows * tk)) return NULL;
+  if (!fits(env, "rra_fused.maskedSoftmaxGrad", tk > 0 && l[0] >= rows * tk && l[1] >= rows * tk && l[2] >= rows * tk)) return NULL;
   const float *p = a[0], *dp = a[1];
   float *ds = a[2];
   for (size_t r = 0; r < rows; r++) {
@@ -349,8 +295,8 @@ VEC static void dropout_mask(float *mask, size_t n, double seed, double keep) {
 /* dropout(x, y, seed, keep): y = x * mask (also the gradient: dx = dy * the same mask) */
 static napi_value dropout(napi_env env, napi_callback_info info) {
   float *a[2]; size_t l[2]; double n[2];
-  if (!read_args(env, info, "dropout", 2, 2, a, l, n)) return NULL;
-  if (!fits(env, "dropout", l[1] >= l[0] && n[1] > 0 && n[1] <= 1)) return NULL;
+  if (!read_args(env, info, "rra_fused.dropout", 2, 2, a, l, n)) return NULL;
+  if (!fits(env, "rra_fused.dropout", l[1] >= l[0] && n[1] > 0 && n[1] <= 1)) return NULL;
   float *mask = scratch(l[0] ? l[0] : 1);
   if (!mask) { napi_throw_error(env, NULL, "rra_fused.dropout: out of memory"); return NULL; }
   dropout_mask(mask, l[0], n[0], n[1]);
@@ -358,17 +304,31 @@ static napi_value dropout(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* The sizes of an attention call: the numbers (batch, seq, heads, scale, dropSeed, dropKeep) and the length
+ * of its qkv array [batch * seq, 3H]. */
+typedef struct { int B, T, nh, d; size_t rows, H, H3, pn; float scale; bool drop; } att_dims;
+
+/* att_dims from the call's numbers and qkv length; false when they do not describe an attention call. */
+static bool attention_dims(const double *n, size_t qkv_len, att_dims *t) {
+  t->B = (int)n[0], t->T = (int)n[1], t->nh = (int)n[2];
+  t->scale = (float)n[3];
+  t->rows = (size_t)t->B * t->T;
+  t->H3 = qkv_len / (t->rows ? t->rows : 1), t->H = t->H3 / 3;
+  t->d = t->nh > 0 ? (int)(t->H / t->nh) : 0;
+  t->drop = n[5] < 1;
+  t->pn = (size_t)t->B * t->nh * t->T * t->T;
+  return t->B > 0 && t->T > 0 && t->nh > 0 && t->d > 0 && t->H3 == 3 * t->H && t->H == (size_t)t->nh * t->d && qkv_len == t->rows * t->H3 && n[5] > 0 && n[5] <= 1;
+}
+
 static napi_value attention(napi_env env, napi_callback_info info) {
   float *a[4]; size_t l[4]; double n[6];
-  if (!read_args(env, info, "attention", 4, 6, a, l, n)) return NULL;
-  int B = (int)n[0], T = (int)n[1], nh = (int)n[2];
-  float scale = (float)n[3];
-  size_t rows = (size_t)B * T, H3 = l[0] / (rows ? rows : 1), H = H3 / 3;
-  int d = nh > 0 ? (int)(H / nh) : 0;
-  bool drop = n[5] < 1;
-  size_t pn = (size_t)B * nh * T * T;
-  if (!fits(env, "attention", B > 0 && T > 0 && nh > 0 && d > 0 && H3 == 3 * H && H == (size_t)nh * d && l[0] == rows * H3 &&
-      l[1] >= (size_t)B * T && l[2] >= rows * H && l[3] >= pn && n[5] > 0 && n[5] <= 1)) return NULL;
+  att_dims t;
+  if (!read_args(env, info, "rra_fused.attention", 4, 6, a, l, n)) return NULL;
+  if (!fits(env, "rra_fused.attention", attention_dims(n, l[0], &t) && l[1] >= t.rows && l[2] >= t.rows * t.H && l[3] >= t.pn)) return NULL;
+  const int B = t.B, T = t.T, nh = t.nh, d = t.d;
+  const size_t H = t.H, H3 = t.H3, pn = t.pn;
+  const float scale = t.scale;
+  const bool drop = t.drop;
   const float *qkv = a[0], *keep = a[1];
   float *ctx = a[2], *probs = a[3];
   float *mask = drop ? scratch(pn + (size_t)T * T) : NULL, *tmp = drop ? mask + pn : NULL;
@@ -380,15 +340,7 @@ static napi_value attention(napi_env env, napi_callback_info info) {
       const float *q = base + h * d, *k = base + H + h * d, *v = base + 2 * H + h * d;
       float *p = probs + ((size_t)b * nh + h) * T * T;
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, d, 1.0f, q, (int)H3, k, (int)H3, 0.0f, p, T);
-      for (int i = 0; i < T; i++) {
-        float *pr = p + (size_t)i * T, mx = -INFINITY;
-        for (int j = 0; j < T; j++) { float x = pr[j] * scale + (1.0f - kb[j]) * -1e9f; pr[j] = x; mx = x > mx ? x : mx; }
-        for (int j = 0; j < T; j++) pr[j] = exp_approx(pr[j] - mx);
-        double sum = 0;
-        for (int j = 0; j < T; j++) sum += pr[j];
-        float inv = (float)(1.0 / sum);
-        for (int j = 0; j < T; j++) pr[j] *= inv;
-      }
+      for (int i = 0; i < T; i++) masked_softmax_row(p + (size_t)i * T, kb, p + (size_t)i * T, (size_t)T, scale);
       const float *pv = p;
       if (drop) {
         const float *mk = mask + ((size_t)b * nh + h) * T * T;
@@ -403,15 +355,13 @@ static napi_value attention(napi_env env, napi_callback_info info) {
 
 static napi_value attention_grad(napi_env env, napi_callback_info info) {
   float *a[4]; size_t l[4]; double n[6];
-  if (!read_args(env, info, "attentionGrad", 4, 6, a, l, n)) return NULL;
-  int B = (int)n[0], T = (int)n[1], nh = (int)n[2];
-  float scale = (float)n[3];
-  size_t rows = (size_t)B * T, H3 = l[1] / (rows ? rows : 1), H = H3 / 3;
-  int d = nh > 0 ? (int)(H / nh) : 0;
-  bool drop = n[5] < 1;
-  size_t pn = (size_t)B * nh * T * T;
-  if (!fits(env, "attentionGrad", B > 0 && T > 0 && nh > 0 && d > 0 && H3 == 3 * H && H == (size_t)nh * d && l[1] == rows * H3 &&
-      l[0] >= rows * H && l[2] >= pn && l[3] >= rows * H3 && n[5] > 0 && n[5] <= 1)) return NULL;
+  att_dims t;
+  if (!read_args(env, info, "rra_fused.attentionGrad", 4, 6, a, l, n)) return NULL;
+  if (!fits(env, "rra_fused.attentionGrad", attention_dims(n, l[1], &t) && l[0] >= t.rows * t.H && l[2] >= t.pn && l[3] >= t.rows * t.H3)) return NULL;
+  const int B = t.B, T = t.T, nh = t.nh, d = t.d;
+  const size_t H = t.H, H3 = t.H3, pn = t.pn;
+  const float scale = t.scale;
+  const bool drop = t.drop;
   const float *dctx = a[0], *qkv = a[1], *probs = a[2];
   float *dqkv = a[3];
   float *work = scratch((drop ? pn : 0) + (size_t)T * T * 2);
