@@ -28,11 +28,16 @@ export function learningRateAt(step: number, { lr, warmupSteps, totalSteps }: Sc
   return lr * Math.max(0, 1 - (step - warmupSteps) / span);
 }
 
+/** Whether a clip value clips at all (0 or Infinity = no clipping). */
+function clips(clip: number): boolean {
+  return clip > 0 && Number.isFinite(clip);
+}
+
 /** Scale gradients so that their global L2 norm is at most `clip` (0 or Infinity = no clipping). Returns the norm before clipping. */
 export function clipByGlobalNorm(grads: tf.Tensor[], clip: number): { grads: tf.Tensor[]; norm: tf.Scalar } {
   return tf.tidy(() => {
     const norm = tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar;
-    if (!(clip > 0) || !Number.isFinite(clip)) return { grads: grads.map((g) => tf.clone(g)), norm };
+    if (!clips(clip)) return { grads: grads.map((g) => tf.clone(g)), norm };
     const scale = tf.div(clip, tf.maximum(norm, clip)); // 1 when norm <= clip
     return { grads: grads.map((g) => tf.mul(g, scale)), norm };
   });
@@ -198,7 +203,7 @@ export function applySummedGrads(vars: readonly tf.Variable[], optimizer: AdamW,
     // the norm from the heap in one pass; the clipping factor goes into the fused AdamW call (as clipByGlobalNorm computes it, in float32)
     const norm = Math.fround(Math.sqrt(fusedSumSquares(present)));
     const f = Math.fround;
-    const gradScale = clip > 0 && Number.isFinite(clip) ? f(f(clip) / f(Math.max(norm, f(clip)))) : 1;
+    const gradScale = clips(clip) ? f(f(clip) / f(Math.max(norm, f(clip)))) : 1;
     optimizer.apply(acc, lr, gradScale);
     return { loss: total as tf.Scalar, norm: tf.scalar(norm) };
   }
