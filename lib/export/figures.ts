@@ -59,8 +59,13 @@ const SEEDED_RANDOM = `(() => {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 })();`;
-/** The seed of the page's Math.random before every image (any fixed number gives stable files). */
-export const FIGURE_SEED = 1;
+/**
+ * The seed of the page's Math.random before every image. The files do not depend on it: plotly's
+ * random ids are renamed in the SVG (canonicalSvgIds), and nothing random reaches the pixels.
+ */
+let figureSeed = 1;
+/** For tests: set the page's Math.random seed used before every image (any value gives the same files). */
+export function setFigureSeed(seed: number): void { figureSeed = seed >>> 0; }
 const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$/;
 const IDLE_CLOSE_MS = 10_000;
 
@@ -221,13 +226,52 @@ async function toImage(fig: PlotlyFigure, name: string, format: "png" | "svg", w
         g.__rraSeedRandom(a.seed);
         return g.Plotly.toImage({ data: a.data, layout: a.layout }, { format: a.format, width: a.width, height: a.height, scale: a.scale });
       },
-      { data: fig.data, layout: fig.layout ?? {}, format, width, height, scale, seed: FIGURE_SEED });
+      // Each trace without a uid gets a fixed one: plotly would draw it at random and write it into
+      // the SVG's class names (class="trace scatter trace77f6b9").
+      { data: fig.data.map((t, i) => (t && typeof t === "object" && !("uid" in t) ? { ...t, uid: `rra-t${i}` } : t)),
+        layout: fig.layout ?? {}, format, width, height, scale, seed: figureSeed });
   } catch (e) {
     throw new RraError(`saveFigure(${JSON.stringify(name)}): plotly could not render the figure as ${format}: ${(e as Error).message.split("\n")[0]}`);
   }
   const body = url.slice(url.indexOf(",") + 1);
   // PNG comes back base64-encoded, SVG percent-encoded.
-  return format === "png" ? Buffer.from(body, "base64") : decodeURIComponent(body);
+  return format === "png" ? Buffer.from(body, "base64") : canonicalSvg(decodeURIComponent(body));
+}
+
+/**
+ * Plotly names the defs, clip paths and legend of each plot after a random uid
+ * (`id="clip172362xyplot"`, `url(#legend172362)`). Seeding Math.random before each image is not enough
+ * to pin it: a timer left from the previous image may draw from the stream first (seen once in CI, under
+ * load). Rename every such uid to a fixed one, so the SVG bytes depend on the figure alone.
+ */
+export function canonicalSvg(svg: string): string {
+  return sortSvgAttributes(canonicalSvgIds(svg));
+}
+
+/**
+ * Put every element's attributes in name order. The order plotly's serializer writes is the order the
+ * attributes were first set, which depends on the code path: the first image in a new page sets the
+ * legend's style before its size, later ones after (measured here: 1 of 8 renders). The drawing is the same.
+ */
+export function sortSvgAttributes(svg: string): string {
+  return svg.replace(/<([A-Za-z][\w:.-]*)((?:\s+[\w:.-]+="[^"]*")+)(\s*\/?)>/g, (_m, tag: string, attrs: string, end: string) => {
+    const list = [...attrs.matchAll(/\s+([\w:.-]+)="([^"]*)"/g)].map((a) => [a[1], a[2]] as const);
+    list.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    return `<${tag}${list.map(([k, v]) => ` ${k}="${v}"`).join("")}${end.trim() ? "/" : ""}>`;
+  });
+}
+
+export function canonicalSvgIds(svg: string): string {
+  const uids = new Set<string>();
+  for (const m of svg.matchAll(/id="(?:top)?defs-([0-9A-Za-z]+)"/g)) uids.add(m[1]);
+  let i = 0;
+  for (const uid of uids) {
+    const fixed = `rra${i++}`;
+    // Only inside an id or a #reference, so that coordinates that happen to contain the digits stay.
+    const ref = new RegExp(`(id="|#)([A-Za-z_-]*)${uid}(?=[A-Za-z0-9_-]*["')])`, "g");
+    svg = svg.replace(ref, (_m, lead: string, prefix: string) => `${lead}${prefix}${fixed}`);
+  }
+  return svg;
 }
 
 /** Without `_getActiveHandles` the browser cannot be unref'd: close it after a quiet spell instead. */

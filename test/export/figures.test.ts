@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { closeFigures, saveFigure } from "../../lib/export/figures";
+import { canonicalSvgIds, closeFigures, saveFigure, setFigureSeed, sortSvgAttributes } from "../../lib/export/figures";
 import type { PlotlyFigure } from "../../lib/plots/types";
 
 const ROOT = resolve(__dirname, "..", "..");
@@ -94,10 +94,38 @@ describe("saveFigure is deterministic (issue 15 item 18)", function () {
     const again = read(await saveFigure(two, "det/a", { dir, width: 400, height: 300, scale: 1 }));
     await closeFigures();
     const fresh = read(await saveFigure(two, "det/a", { dir, width: 400, height: 300, scale: 1 }));
-    assert.match(first[1].toString("utf8"), /id="clip[0-9a-f]+/, "the SVG has plotly's generated ids");
+    // Another random stream in the page: plotly draws other uids, and the files must not change
+    // (CI once saw two SVGs of one figure differ, most likely in the uid, under load).
+    setFigureSeed(12345);
+    let reseeded: Buffer[];
+    try { reseeded = read(await saveFigure(two, "det/a", { dir, width: 400, height: 300, scale: 1 })); }
+    finally { setFigureSeed(1); }
+    // The first image of a new page, as SVG: plotly set the legend's attributes in another order there.
+    await closeFigures();
+    const svgFirstInPage = readFileSync((await saveFigure(two, "det/b", { dir, width: 400, height: 300, scale: 1, formats: ["svg"] }))[0]);
+    assert.ok(first[1].equals(svgFirstInPage), "svg differs when it is the first image of a new page");
+    const svg = first[1].toString("utf8");
+    assert.match(svg, /id="cliprra0xyplot"/, "plotly's generated ids carry the fixed uid");
+    assert.match(svg, /url\(#cliprra0xyplot\)/, "and so do the references to them");
+    assert.doesNotMatch(svg, /(id="|#)[a-z-]*[0-9]{4,}/, "no random uid is left");
     for (const [i, format] of ["png", "svg", "html"].entries()) {
       assert.ok(first[i].equals(again[i]), `${format} differs between two renders`);
       assert.ok(first[i].equals(fresh[i]), `${format} differs after a new browser`);
+      assert.ok(first[i].equals(reseeded[i]), `${format} differs with another random stream in the page`);
     }
+  });
+
+  it("sortSvgAttributes puts each element's attributes in name order and changes nothing else", () => {
+    const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="2"><rect style="fill: rgb(1, 2, 3);" width="72" height="48" x="0"/>' +
+      '<text y="1" x="2">a &lt;b c="d"&gt;</text><g/></svg>';
+    assert.equal(sortSvgAttributes(svg), '<svg width="2" xmlns="http://www.w3.org/2000/svg"><rect height="48" style="fill: rgb(1, 2, 3);" width="72" x="0"/>' +
+      '<text x="2" y="1">a &lt;b c="d"&gt;</text><g/></svg>');
+  });
+
+  it("canonicalSvgIds renames the uid in ids and references only, not in numbers that contain its digits", () => {
+    const svg = '<svg><defs id="defs-172362"><clipPath id="clip172362xyplot"/></defs>' +
+      '<g clip-path="url(#clip172362xyplot)" transform="translate(172362.5,1)"/><g id="topdefs-172362"/></svg>';
+    assert.equal(canonicalSvgIds(svg), '<svg><defs id="defs-rra0"><clipPath id="cliprra0xyplot"/></defs>' +
+      '<g clip-path="url(#cliprra0xyplot)" transform="translate(172362.5,1)"/><g id="topdefs-rra0"/></svg>');
   });
 });
