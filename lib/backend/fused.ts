@@ -14,6 +14,9 @@
  *                                      gradient is the same kernel on dy, so no mask is stored
  *   RraAdamW                           every variable's AdamW update (with the clipping scale) in one call
  * plus sumSquares for the global gradient norm (read from the heap, no kernel).
+ * Large calls split their rows, columns or (row, head) pairs over the OpenBLAS thread count
+ * (defaultBlasThreads; native/rra-blas/src/rra_pool.c), with the same bits for any count.
+ * (OpenBLAS's own GEMMs are not: their bits depend on its thread count.)
  *
  * On only where the native matMul is (wasm backend, addon built, RRA_NATIVE_MATMUL not 0), so the
  * bench's "wasm" row stays the stock backend; RRA_FUSED_KERNELS=0 turns them off alone. Elsewhere
@@ -38,6 +41,11 @@ export interface RraFused {
   attention(qkv: Float32Array, keep: Float32Array, ctx: Float32Array, probs: Float32Array, batch: number, seq: number, heads: number, scale: number, dropSeed: number, dropKeep: number): void;
   attentionGrad(dctx: Float32Array, qkv: Float32Array, probs: Float32Array, dqkv: Float32Array, batch: number, seq: number, heads: number, scale: number, dropSeed: number, dropKeep: number): void;
   sumSquares(arrays: Float32Array[]): number;
+  /** Calls run split over threads so far (rra_pool.c: rows, columns or heads over the OpenBLAS thread count), and the helper threads. */
+  poolStats(): { splitJobs: number; helpers: number };
+  /** The split's thread count alone (the addon's setThreads sets OpenBLAS's and this one together). */
+  setFusedThreads(n: number): void;
+  fusedThreads(): number;
   adamw(p: Float32Array[], g: Float32Array[], m: Float32Array[], v: Float32Array[], po: Float32Array[], mo: Float32Array[], vo: Float32Array[], lr: number[], decay: boolean[],
     gradScale: number, beta1: number, beta2: number, bc1: number, bc2: number, eps: number, weightDecay: number): void;
 }

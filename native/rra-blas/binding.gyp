@@ -2,10 +2,10 @@
   "targets": [
     {
       "target_name": "rra_blas",
-      "sources": ["src/rra_blas.c", "src/rra_fused.c"],
+      "sources": ["src/rra_blas.c", "src/rra_fused.c", "src/rra_pool.c"],
       "include_dirs": ["/usr/include/x86_64-linux-gnu", "/usr/include/openblas"],
-      "libraries": ["-lopenblas", "-lm"],
-      "cflags": ["-O3", "-fno-trapping-math", "-fno-math-errno"]
+      "libraries": ["-lopenblas", "-lm", "-pthread"],
+      "cflags": ["-O3", "-fno-trapping-math", "-fno-math-errno", "-pthread"]
     }
   ]
 }

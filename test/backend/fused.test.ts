@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { fusedActive, useFusedKernels } from "../../lib/backend/fused";
+import { fusedActive, useFusedKernels, type RraFused } from "../../lib/backend/fused";
+import { nativeAddon } from "../../lib/backend/native-matmul";
 import { initBackend } from "../../lib/backend/tf";
 import { createEncoder } from "../../lib/models/encoder";
 import { dense, denseGelu, dropout, dropoutMask, layerNorm, maskedSoftmax } from "../../lib/models/kernels";
@@ -133,5 +134,40 @@ describe("fused native kernels (dense, GELU, layer norm, masked softmax, AdamW) 
     assert.ok(Math.abs(fused.value - stock.value) / Math.abs(stock.value) < 1e-5, `loss ${fused.value} vs ${stock.value}`);
     for (const [k, g] of Object.entries(stock.grads)) assert.ok(maxRel(fused.grads[k], g) < 1e-3, `${k}: ${maxRel(fused.grads[k], g)}`);
     enc.dispose();
+  });
+
+  // big enough that every fused kernel splits (rra_fused.c: PAR_VALUES, PAR_FLOPS); at 128 tokens OpenBLAS
+  // would thread the attention's GEMMs itself
+  for (const [B, T] of [[8, 64], [4, 128]]) it(`split over 2 threads, the fused kernels of an encoder's forward and backward (dropout, padding, ${B}x${T}) and the softmax give the bits of 1 thread`, () => {
+    const addon = nativeAddon() as unknown as RraFused;
+    const config = resolveEncoderConfig({ vocabSize: 50, typeVocabSize: 2, seed: 3, initStd: 0.2, dropout: 0.1 }, { preset: "tiny" });
+    const enc = createEncoder(config);
+    const inputIds = Int32Array.from({ length: B * T }, (_, i) => (i * 7) % 50), tokenTypeIds = Int32Array.from({ length: B * T }, (_, i) => (i % T > 30 ? 1 : 0));
+    const attentionMask = Int32Array.from({ length: B * T }, (_, i) => (i % T < T - (i % 3) * 9 ? 1 : 0));
+    const batch = { inputIds, tokenTypeIds, attentionMask, batch: B, seqLen: T };
+    const s = rn([4, 3, 40, 64], 40, 2) as tf.Tensor4D, keep = tf.tensor2d(Array.from({ length: 4 * 64 }, (_, i) => (i % 64 < 50 ? 1 : 0)), [4, 64]);
+    // only the fused kernels' count changes: OpenBLAS's GEMMs give other bits on another thread count
+    const run = (threads: number) => {
+      const before = addon.fusedThreads();
+      addon.setFusedThreads(threads);
+      try {
+        return tf.tidy(() => {
+          const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(enc.score(batch, { training: true, seed: 11 }))) as tf.Scalar, enc.trainableVariables());
+          const softmax = tf.grads((x: tf.Tensor) => tf.sum(tf.mul(maskedSoftmax(x as tf.Tensor4D, keep, 0.3), x)))([s]);
+          return [value, ...Object.values(grads), maskedSoftmax(s, keep, 0.3), ...softmax].map((t) => Array.from(t.dataSync()));
+        });
+      } finally {
+        addon.setFusedThreads(before);
+      }
+    };
+    const one = run(1);
+    const jobs = addon.poolStats().splitJobs;
+    const two = run(2);
+    assert.ok(addon.poolStats().splitJobs - jobs >= 20, `the 2-thread run split its kernels (${addon.poolStats().splitJobs - jobs} split calls)`);
+    assert.ok(addon.poolStats().helpers >= 1);
+    assert.equal(two.length, one.length);
+    one.forEach((a, i) => assert.deepEqual(two[i], a, `output ${i} differs between 1 and 2 threads`));
+    enc.dispose();
+    tf.dispose([s, keep]);
   });
 });

@@ -82,16 +82,22 @@ describe("kernels: the native OpenBLAS matMul, the fast gather, dense with its o
     assert.deepEqual(tf.gather(table, tf.tensor1d([6, 0], "int32"), 1).shape, [50, 2]);
   });
 
-  it("the fast wasm Slice equals the stock kernel on contiguous and strided slices", function () {
+  it("the fast wasm Slice equals the stock kernel on contiguous and strided slices (float32, int32, 1-D to 4-D)", function () {
     if (tf.getBackend() !== "wasm") this.skip();
     const x = tf.randomNormal([6, 5, 4], 0, 1, "float32", 31), v = tf.randomNormal([100], 0, 1, "float32", 32);
-    const cases = () => [tf.slice(v, [10], [37]), tf.slice(x, [2, 0, 0], [3, 5, 4]), tf.slice(x, [1, 2, 0], [1, 2, 4]), tf.slice(x, [0, 1, 1], [6, 3, 2]), tf.slice(v, [99], [0])].map((t) => ({ shape: t.shape, v: Array.from(t.dataSync()) }));
+    const w = tf.randomNormal([3, 4, 5, 6], 0, 1, "float32", 33), ints = tf.tensor2d([[1, 2, 3], [4, 5, 6]], [2, 3], "int32");
+    const cases = () => [tf.slice(v, [10], [37]), tf.slice(x, [2, 0, 0], [3, 5, 4]), tf.slice(x, [1, 2, 0], [1, 2, 4]), tf.slice(x, [0, 1, 1], [6, 3, 2]), tf.slice(v, [99], [0]),
+      // strided: the [CLS] row of [B, T, H], an inner block, a 4-D corner, int32 columns, a scalar-like
+      tf.slice(x, [0, 0, 0], [6, 1, 4]), tf.slice(x, [1, 1, 1], [4, 3, 2]), tf.slice(w, [1, 0, 2, 3], [2, 4, 2, 3]), tf.slice(w, [0, 1, 0, 0], [3, 2, 5, 6]),
+      tf.slice(ints, [0, 1], [2, 2]), tf.slice(x, [5, 4, 3], [1, 1, 1]), tf.slice(x, [0, 2, 0], [6, 0, 4])]
+      .map((t) => ({ shape: t.shape, dtype: t.dtype, v: Array.from(t.dataSync()) }));
     installWasmKernels();
     const fast = cases();
     uninstallWasmKernels();
     const stock = cases();
     installWasmKernels();
     assert.deepEqual(fast, stock);
+    tf.dispose([x, v, w, ints]);
   });
 
   it("the shared wasm Identity: a clone keeps its values after the original is disposed, and leaks nothing", function () {

@@ -11,11 +11,12 @@
  *   denseGrad(dy, x, w, dx, dw, db, n, k, m)
  *     dx = dy w^T, dw = x^T dy, db = column sums of dy (accumulated in double); any of dx, dw, db may
  *     be an empty Float32Array (not wanted).
- *   setThreads(n) / threads()   OpenBLAS thread count.
+ *   setThreads(n) / threads()   OpenBLAS thread count (setThreads also sets the fused kernels' pool, rra_pool.c).
  * The fused kernels (layer norm, GELU, masked softmax, attention, dropout, AdamW) are in rra_fused.c;
  * the argument handling both files share is in rra_napi.h.
  */
 #include "rra_napi.h"
+#include "rra_pool.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <cblas.h>
@@ -96,6 +97,7 @@ static napi_value set_threads(napi_env env, napi_callback_info info) {
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL), "rra_blas: bad call");
   if (argc != 1 || napi_get_value_int32(env, argv[0], &t) != napi_ok || t < 1) { napi_throw_type_error(env, NULL, "rra_blas.setThreads: expected a positive integer"); return NULL; }
   openblas_set_num_threads(t);
+  pool_set_threads(t); /* the fused kernels' loops split over the same count */
   return NULL;
 }
 

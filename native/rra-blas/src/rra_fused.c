@@ -3,7 +3,9 @@
  * TensorFlow.js wasm backend (lib/backend/fused.ts registers them). Each replaces 5-30 small tfjs
  * kernel calls, whose fixed cost (~25-45 us each: engine bookkeeping, allocation, the wasm call)
  * dominates a student's training step (notes/speed.md). Operands are Float32Array views (of the wasm
- * heap), row-major; every loop is serial and in a fixed order, so results are deterministic.
+ * heap), row-major. Large calls split their rows, columns or (row, head) pairs over the thread count
+ * (rra_pool.c; set with OpenBLAS's); every value is computed by the same operations in the same order whatever the
+ * split, so results are deterministic and the same for any thread count.
  * Reductions (means, variances, column sums, squared norms) accumulate in double.
  *
  *   layerNorm(x, gamma, beta, y, mean, rstd, rows, cols, eps)
@@ -24,6 +26,8 @@
  *       Q, K and V are read in place through the GEMM's leading dimension (no split, no transposes).
  *   attentionGrad(dctx, qkv, probs, dqkv, batch, seq, heads, scale, dropSeed, dropKeep)   dqkv [batch * seq, 3H]
  *   sumSquares([g0, g1, ...]) -> number                sum of squares of every value (double)
+ *   poolStats() -> { splitJobs, helpers }              calls run split over threads so far; helper threads
+ *   setFusedThreads(n) / fusedThreads()                the split's thread count alone (setThreads sets both)
  *   adamw([p..], [g..], [m..], [v..], [p'..], [m'..], [v'..], lr[], decay[], gradScale, beta1, beta2, bc1, bc2, eps, weightDecay)
  *       per variable i, in the float32 arithmetic of lib/train/schedule.ts's AdamW (same operations,
  *       same order): g = g * gradScale (when gradScale != 1), m' = m b1 + g (1 - b1),
@@ -31,6 +35,7 @@
  *       p' = p - u lr[i]
  */
 #include "rra_napi.h"
+#include "rra_pool.h"
 #include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -39,29 +44,95 @@
 #include <string.h>
 #include <cblas.h>
 
-static napi_value layer_norm(napi_env env, napi_callback_info info) {
-  float *a[6]; size_t l[6]; double n[3];
-  if (!read_args(env, info, "rra_fused.layerNorm", 6, 3, a, l, n)) return NULL;
-  size_t rows = (size_t)n[0], cols = (size_t)n[1];
-  float eps = (float)n[2];
-  if (!fits(env, "rra_fused.layerNorm", cols > 0 && l[0] >= rows * cols && l[1] >= cols && l[2] >= cols && l[3] >= rows * cols && l[4] >= rows && l[5] >= rows)) return NULL;
-  const float *x = a[0], *gamma = a[1], *beta = a[2];
-  float *y = a[3], *mean = a[4], *rstd = a[5];
-  for (size_t r = 0; r < rows; r++) {
-    const float *xr = x + r * cols;
-    float *yr = y + r * cols;
+/* Work below which a job runs on the calling thread alone (values or flops; waking a helper costs ~5-20 us). */
+#define PAR_VALUES 16384.0
+#define PAR_FLOPS 262144.0
+
+typedef struct { const float *x, *gamma, *beta; float *y, *mean, *rstd; size_t rows, cols; float eps; } ln_job;
+
+static void layer_norm_part(void *ctx, int part, int parts) {
+  const ln_job *j = ctx;
+  const size_t cols = j->cols;
+  size_t r0, r1;
+  pool_range(j->rows, part, parts, &r0, &r1);
+  for (size_t r = r0; r < r1; r++) {
+    const float *xr = j->x + r * cols;
+    float *yr = j->y + r * cols;
     double s = 0;
     for (size_t c = 0; c < cols; c++) s += xr[c];
     float mu = (float)(s / (double)cols);
     double q = 0;
     for (size_t c = 0; c < cols; c++) { double d = (double)xr[c] - mu; q += d * d; }
     float var = (float)(q / (double)cols);
-    float sd = sqrtf(var + eps), inv = 1.0f / sd;
-    for (size_t c = 0; c < cols; c++) yr[c] = ((xr[c] - mu) / sd) * gamma[c] + beta[c];
-    mean[r] = mu;
-    rstd[r] = inv;
+    float sd = sqrtf(var + j->eps), inv = 1.0f / sd;
+    for (size_t c = 0; c < cols; c++) yr[c] = ((xr[c] - mu) / sd) * j->gamma[c] + j->beta[c];
+    j->mean[r] = mu;
+    j->rstd[r] = inv;
   }
+}
+
+static napi_value layer_norm(napi_env env, napi_callback_info info) {
+  float *a[6]; size_t l[6]; double n[3];
+  if (!read_args(env, info, "rra_fused.layerNorm", 6, 3, a, l, n)) return NULL;
+  size_t rows = (size_t)n[0], cols = (size_t)n[1];
+  if (!fits(env, "rra_fused.layerNorm", cols > 0 && l[0] >= rows * cols && l[1] >= cols && l[2] >= cols && l[3] >= rows * cols && l[4] >= rows && l[5] >= rows)) return NULL;
+  ln_job j = { a[0], a[1], a[2], a[3], a[4], a[5], rows, cols, (float)n[2] };
+  pool_run(layer_norm_part, &j, pool_parts((double)rows * cols, PAR_VALUES));
   return NULL;
+}
+
+typedef struct { const float *dy, *x, *gamma, *mean, *rstd; float *dx, *dgamma, *dbeta; size_t rows, cols; bool failed[RRA_POOL_MAX]; } ln_grad_job;
+
+static bool any_failed(const bool *failed) {
+  for (int i = 0; i < RRA_POOL_MAX; i++) if (failed[i]) return true;
+  return false;
+}
+
+/* dx, row by row */
+static void layer_norm_grad_rows(void *ctx, int part, int parts) {
+  const ln_grad_job *j = ctx;
+  const size_t cols = j->cols;
+  size_t r0, r1;
+  pool_range(j->rows, part, parts, &r0, &r1);
+  for (size_t r = r0; r < r1; r++) {
+    const float *dyr = j->dy + r * cols, *xr = j->x + r * cols;
+    float *dxr = j->dx + r * cols;
+    double mu = j->mean[r], inv = j->rstd[r];
+    double sum_g = 0, sum_gx = 0;
+    for (size_t c = 0; c < cols; c++) {
+      double xhat = ((double)xr[c] - mu) * inv;
+      double g = (double)dyr[c] * j->gamma[c];
+      sum_g += g;
+      sum_gx += g * xhat;
+    }
+    double mg = sum_g / (double)cols, mgx = sum_gx / (double)cols;
+    for (size_t c = 0; c < cols; c++) {
+      double xhat = ((double)xr[c] - mu) * inv;
+      dxr[c] = (float)(inv * ((double)dyr[c] * j->gamma[c] - mg - xhat * mgx));
+    }
+  }
+}
+
+/* dgamma, dbeta: column sums over the rows in row order, a part per range of columns */
+static void layer_norm_grad_cols(void *ctx, int part, int parts) {
+  ln_grad_job *j = ctx;
+  const size_t cols = j->cols;
+  size_t c0, c1;
+  pool_range(cols, part, parts, &c0, &c1);
+  if (c1 <= c0) return;
+  double *dg = calloc(2 * (c1 - c0), sizeof(double)), *db = dg + (c1 - c0);
+  if (!dg) { j->failed[part] = true; return; }
+  for (size_t r = 0; r < j->rows; r++) {
+    const float *dyr = j->dy + r * cols, *xr = j->x + r * cols;
+    double mu = j->mean[r], inv = j->rstd[r];
+    for (size_t c = c0; c < c1; c++) {
+      double xhat = ((double)xr[c] - mu) * inv;
+      dg[c - c0] += (double)dyr[c] * xhat;
+      db[c - c0] += dyr[c];
+    }
+  }
+  for (size_t c = c0; c < c1; c++) { j->dgamma[c] = (float)dg[c - c0]; j->dbeta[c] = (float)db[c - c0]; }
+  free(dg);
 }
 
 static napi_value layer_norm_grad(napi_env env, napi_callback_info info) {
@@ -69,32 +140,11 @@ static napi_value layer_norm_grad(napi_env env, napi_callback_info info) {
   if (!read_args(env, info, "rra_fused.layerNormGrad", 8, 2, a, l, n)) return NULL;
   size_t rows = (size_t)n[0], cols = (size_t)n[1];
   if (!fits(env, "rra_fused.layerNormGrad", cols > 0 && l[0] >= rows * cols && l[1] >= rows * cols && l[2] >= cols && l[3] >= rows && l[4] >= rows && l[5] >= rows * cols && l[6] >= cols && l[7] >= cols)) return NULL;
-  const float *dy = a[0], *x = a[1], *gamma = a[2], *mean = a[3], *rstd = a[4];
-  float *dx = a[5], *dgamma = a[6], *dbeta = a[7];
-  double *dg = calloc(2 * cols, sizeof(double));
-  if (!dg) { napi_throw_error(env, NULL, "rra_fused.layerNormGrad: out of memory"); return NULL; }
-  double *db = dg + cols;
-  for (size_t r = 0; r < rows; r++) {
-    const float *dyr = dy + r * cols, *xr = x + r * cols;
-    float *dxr = dx + r * cols;
-    double mu = mean[r], inv = rstd[r];
-    double sum_g = 0, sum_gx = 0;
-    for (size_t c = 0; c < cols; c++) {
-      double xhat = ((double)xr[c] - mu) * inv;
-      double g = (double)dyr[c] * gamma[c];
-      dg[c] += (double)dyr[c] * xhat;
-      db[c] += dyr[c];
-      sum_g += g;
-      sum_gx += g * xhat;
-    }
-    double mg = sum_g / (double)cols, mgx = sum_gx / (double)cols;
-    for (size_t c = 0; c < cols; c++) {
-      double xhat = ((double)xr[c] - mu) * inv;
-      dxr[c] = (float)(inv * ((double)dyr[c] * gamma[c] - mg - xhat * mgx));
-    }
-  }
-  for (size_t c = 0; c < cols; c++) { dgamma[c] = (float)dg[c]; dbeta[c] = (float)db[c]; }
-  free(dg);
+  ln_grad_job j = { a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], rows, cols, { false } };
+  int parts = pool_parts((double)rows * cols, PAR_VALUES);
+  pool_run(layer_norm_grad_rows, &j, parts);
+  pool_run(layer_norm_grad_cols, &j, parts);
+  if (any_failed(j.failed)) napi_throw_error(env, NULL, "rra_fused.layerNormGrad: out of memory");
   return NULL;
 }
 
@@ -171,23 +221,65 @@ VEC static void adamw_update(const float *p, const float *g, const float *m, con
   }
 }
 
+typedef struct { const float *x, *b, *dy; float *y, *dbias; size_t rows, cols; bool erf_form, has_bias; } gelu_job;
+
+static void bias_gelu_part(void *ctx, int part, int parts) {
+  const gelu_job *j = ctx;
+  const size_t cols = j->cols;
+  size_t r0, r1;
+  pool_range(j->rows, part, parts, &r0, &r1);
+  /* branch-free inner loops (the bias add, then the form chosen outside), so they vectorise */
+  for (size_t r = r0; r < r1; r++) {
+    const float *xr = j->x + r * cols;
+    float *yr = j->y + r * cols;
+    if (j->has_bias) for (size_t c = 0; c < cols; c++) yr[c] = xr[c] + j->b[c];
+    else memcpy(yr, xr, cols * sizeof(float));
+    gelu_inplace(yr, cols, j->erf_form);
+  }
+}
+
 static napi_value bias_gelu(napi_env env, napi_callback_info info) {
   float *a[3]; size_t l[3]; double n[3];
   if (!read_args(env, info, "rra_fused.biasGelu", 3, 3, a, l, n)) return NULL;
   size_t rows = (size_t)n[0], cols = (size_t)n[1];
   bool erf_form = n[2] != 0, has_bias = l[1] > 0;
   if (!fits(env, "rra_fused.biasGelu", cols > 0 && l[0] >= rows * cols && (!has_bias || l[1] >= cols) && l[2] >= rows * cols)) return NULL;
-  const float *x = a[0], *b = a[1];
-  float *y = a[2];
-  /* branch-free inner loops (the bias add, then the form chosen outside), so they vectorise */
-  for (size_t r = 0; r < rows; r++) {
-    const float *xr = x + r * cols;
-    float *yr = y + r * cols;
-    if (has_bias) for (size_t c = 0; c < cols; c++) yr[c] = xr[c] + b[c];
-    else memcpy(yr, xr, cols * sizeof(float));
-    gelu_inplace(yr, cols, erf_form);
-  }
+  gelu_job j = { a[0], a[1], NULL, a[2], NULL, rows, cols, erf_form, has_bias };
+  pool_run(bias_gelu_part, &j, pool_parts((double)rows * cols, PAR_VALUES / 4));
   return NULL;
+}
+
+/* dx = dy * gelu'(x + b), row by row (y holds dx) */
+static void bias_gelu_grad_rows(void *ctx, int part, int parts) {
+  const gelu_job *j = ctx;
+  const size_t cols = j->cols;
+  size_t r0, r1;
+  pool_range(j->rows, part, parts, &r0, &r1);
+  for (size_t r = r0; r < r1; r++) {
+    const float *xr = j->x + r * cols, *dyr = j->dy + r * cols;
+    float *dxr = j->y + r * cols;
+    if (j->has_bias) for (size_t c = 0; c < cols; c++) dxr[c] = xr[c] + j->b[c];
+    else memcpy(dxr, xr, cols * sizeof(float));
+    gelu_grad_inplace(dxr, dyr, cols, j->erf_form);
+  }
+}
+
+/* dbias = the column sums of dx over the rows in row order (double), a part per range of columns */
+static void bias_gelu_grad_cols(void *ctx, int part, int parts) {
+  const gelu_job *j = ctx;
+  const size_t cols = j->cols;
+  size_t c0, c1;
+  pool_range(cols, part, parts, &c0, &c1);
+  double acc[256]; /* columns in blocks of 256, each summed in double over the rows in order */
+  for (size_t cb = c0; cb < c1; cb += 256) {
+    size_t ce = cb + 256 < c1 ? cb + 256 : c1;
+    for (size_t c = cb; c < ce; c++) acc[c - cb] = 0;
+    for (size_t r = 0; r < j->rows; r++) {
+      const float *dxr = j->y + r * cols;
+      for (size_t c = cb; c < ce; c++) acc[c - cb] += dxr[c];
+    }
+    for (size_t c = cb; c < ce; c++) j->dbias[c] = (float)acc[c - cb];
+  }
 }
 
 static napi_value bias_gelu_grad(napi_env env, napi_callback_info info) {
@@ -196,22 +288,10 @@ static napi_value bias_gelu_grad(napi_env env, napi_callback_info info) {
   size_t rows = (size_t)n[0], cols = (size_t)n[1];
   bool erf_form = n[2] != 0, has_bias = l[1] > 0, want_db = l[4] > 0;
   if (!fits(env, "rra_fused.biasGeluGrad", cols > 0 && l[0] >= rows * cols && (!has_bias || l[1] >= cols) && l[2] >= rows * cols && l[3] >= rows * cols && (!want_db || l[4] >= cols))) return NULL;
-  const float *x = a[0], *b = a[1], *dy = a[2];
-  float *dx = a[3], *dbias = a[4];
-  double *acc = want_db ? calloc(cols, sizeof(double)) : NULL;
-  if (want_db && !acc) { napi_throw_error(env, NULL, "rra_fused.biasGeluGrad: out of memory"); return NULL; }
-  for (size_t r = 0; r < rows; r++) {
-    const float *xr = x + r * cols, *dyr = dy + r * cols;
-    float *dxr = dx + r * cols;
-    if (has_bias) for (size_t c = 0; c < cols; c++) dxr[c] = xr[c] + b[c];
-    else memcpy(dxr, xr, cols * sizeof(float));
-    gelu_grad_inplace(dxr, dyr, cols, erf_form);
-    if (acc) for (size_t c = 0; c < cols; c++) acc[c] += dxr[c];
-  }
-  if (acc) {
-    for (size_t c = 0; c < cols; c++) dbias[c] = (float)acc[c];
-    free(acc);
-  }
+  gelu_job j = { a[0], a[1], a[2], a[3], a[4], rows, cols, erf_form, has_bias };
+  int parts = pool_parts((double)rows * cols, PAR_VALUES / 4);
+  pool_run(bias_gelu_grad_rows, &j, parts);
+  if (want_db) pool_run(bias_gelu_grad_cols, &j, parts);
   return NULL;
 }
 
@@ -230,36 +310,51 @@ static void masked_softmax_row(const float *s, const float *keep, float *p, size
   for (size_t j = 0; j < n; j++) p[j] *= inv;
 }
 
+typedef struct { const float *s, *keep, *dp; float *p; size_t batch, rows_per_batch, tk; double scale; } softmax_job;
+
+static void masked_softmax_part(void *ctx, int part, int parts) {
+  const softmax_job *j = ctx;
+  size_t i0, i1;
+  pool_range(j->batch * j->rows_per_batch, part, parts, &i0, &i1);
+  for (size_t i = i0; i < i1; i++) {
+    size_t off = i * j->tk;
+    masked_softmax_row(j->s + off, j->keep + (i / j->rows_per_batch) * j->tk, j->p + off, j->tk, (float)j->scale);
+  }
+}
+
 static napi_value masked_softmax(napi_env env, napi_callback_info info) {
   float *a[3]; size_t l[3]; double n[5];
   if (!read_args(env, info, "rra_fused.maskedSoftmax", 3, 5, a, l, n)) return NULL;
   size_t batch = (size_t)n[0], heads = (size_t)n[1], tq = (size_t)n[2], tk = (size_t)n[3];
-  float scale = (float)n[4];
   size_t total = batch * heads * tq * tk;
   if (!fits(env, "rra_fused.maskedSoftmax", tk > 0 && l[0] >= total && l[1] >= batch * tk && l[2] >= total)) return NULL;
-  for (size_t b = 0; b < batch; b++)
-    for (size_t row = 0; row < heads * tq; row++) {
-      size_t off = (b * heads * tq + row) * tk;
-      masked_softmax_row(a[0] + off, a[1] + b * tk, a[2] + off, tk, scale);
-    }
+  softmax_job j = { a[0], a[1], NULL, a[2], batch, heads * tq, tk, n[4] };
+  pool_run(masked_softmax_part, &j, pool_parts((double)total, PAR_VALUES / 2));
   return NULL;
+}
+
+/* ds = scale p (dp - sum(dp p)), per row; s holds p, the result goes to p's slot (ds) */
+static void masked_softmax_grad_part(void *ctx, int part, int parts) {
+  const softmax_job *j = ctx;
+  const size_t tk = j->tk;
+  size_t r0, r1;
+  pool_range(j->batch, part, parts, &r0, &r1);
+  for (size_t r = r0; r < r1; r++) {
+    const float *pr = j->s + r * tk, *dr = j->dp + r * tk;
+    float *o = j->p + r * tk;
+    double dot = 0;
+    for (size_t c = 0; c < tk; c++) dot += (double)pr[c] * dr[c];
+    for (size_t c = 0; c < tk; c++) o[c] = (float)(j->scale * pr[c] * ((double)dr[c] - dot));
+  }
 }
 
 static napi_value masked_softmax_grad(napi_env env, napi_callback_info info) {
   float *a[3]; size_t l[3]; double n[3];
   if (!read_args(env, info, "rra_fused.maskedSoftmaxGrad", 3, 3, a, l, n)) return NULL;
   size_t rows = (size_t)n[0], tk = (size_t)n[1];
-  double scale = n[2];
   if (!fits(env, "rra_fused.maskedSoftmaxGrad", tk > 0 && l[0] >= rows * tk && l[1] >= rows * tk && l[2] >= rows * tk)) return NULL;
-  const float *p = a[0], *dp = a[1];
-  float *ds = a[2];
-  for (size_t r = 0; r < rows; r++) {
-    const float *pr = p + r * tk, *dr = dp + r * tk;
-    float *o = ds + r * tk;
-    double dot = 0;
-    for (size_t j = 0; j < tk; j++) dot += (double)pr[j] * dr[j];
-    for (size_t j = 0; j < tk; j++) o[j] = (float)(scale * pr[j] * ((double)dr[j] - dot));
-  }
+  softmax_job j = { a[0], NULL, a[1], a[2], rows, 1, tk, n[2] };
+  pool_run(masked_softmax_grad_part, &j, pool_parts((double)rows * tk, PAR_VALUES));
   return NULL;
 }
 
@@ -278,17 +373,35 @@ static float *scratch(size_t n) {
   return buf;
 }
 
-VEC static void dropout_mask(float *mask, size_t n, double seed, double keep) {
+/* mask[i] for the stream's values offset .. offset + n - 1 */
+VEC static void dropout_mask(float *mask, size_t offset, size_t n, double seed, double keep) {
   const uint32_t s0 = (uint32_t)(int64_t)seed;
   const float scale = (float)(1.0 / keep);
   /* u / 2^32 < keep  <=>  u < ceil(keep * 2^32) (exact: a power-of-two scaling), compared as integers */
   const int64_t thr = (int64_t)ceil(keep * 4294967296.0);
   for (size_t i = 0; i < n; i++) {
-    uint32_t s = s0 + (uint32_t)(i + 1) * 0x6d2b79f5u; /* the stream's i-th state, so the loop vectorises */
+    uint32_t s = s0 + (uint32_t)(offset + i + 1) * 0x6d2b79f5u; /* the stream's i-th state, so the loop vectorises */
     uint32_t t = (s ^ (s >> 15)) * (1u | s);
     t = (t + (t ^ (t >> 7)) * (61u | t)) ^ t;
     uint32_t u = t ^ (t >> 14);
     mask[i] = (int64_t)u < thr ? scale : 0.0f;
+  }
+}
+
+typedef struct { const float *x; float *y; size_t n; double seed, keep; bool failed[RRA_POOL_MAX]; } dropout_job;
+
+#define DROP_BLOCK 4096
+
+static void dropout_part(void *ctx, int part, int parts) {
+  dropout_job *j = ctx;
+  size_t i0, i1;
+  pool_range(j->n, part, parts, &i0, &i1);
+  float *mask = scratch(DROP_BLOCK);
+  if (!mask) { j->failed[part] = true; return; }
+  for (size_t b = i0; b < i1; b += DROP_BLOCK) {
+    size_t m = i1 - b < DROP_BLOCK ? i1 - b : DROP_BLOCK;
+    dropout_mask(mask, b, m, j->seed, j->keep);
+    for (size_t i = 0; i < m; i++) j->y[b + i] = j->x[b + i] * mask[i];
   }
 }
 
@@ -297,10 +410,9 @@ static napi_value dropout(napi_env env, napi_callback_info info) {
   float *a[2]; size_t l[2]; double n[2];
   if (!read_args(env, info, "rra_fused.dropout", 2, 2, a, l, n)) return NULL;
   if (!fits(env, "rra_fused.dropout", l[1] >= l[0] && n[1] > 0 && n[1] <= 1)) return NULL;
-  float *mask = scratch(l[0] ? l[0] : 1);
-  if (!mask) { napi_throw_error(env, NULL, "rra_fused.dropout: out of memory"); return NULL; }
-  dropout_mask(mask, l[0], n[0], n[1]);
-  for (size_t i = 0; i < l[0]; i++) a[1][i] = a[0][i] * mask[i];
+  dropout_job j = { a[0], a[1], l[0], n[0], n[1], { false } };
+  pool_run(dropout_part, &j, pool_parts((double)l[0], PAR_VALUES));
+  if (any_failed(j.failed)) napi_throw_error(env, NULL, "rra_fused.dropout: out of memory");
   return NULL;
 }
 
@@ -320,82 +432,111 @@ static bool attention_dims(const double *n, size_t qkv_len, att_dims *t) {
   return t->B > 0 && t->T > 0 && t->nh > 0 && t->d > 0 && t->H3 == 3 * t->H && t->H == (size_t)t->nh * t->d && qkv_len == t->rows * t->H3 && n[5] > 0 && n[5] <= 1;
 }
 
+typedef struct { att_dims t; const float *qkv, *keep, *dctx, *probs_in; float *ctx, *probs, *dqkv; double seed, keep_p; bool failed[RRA_POOL_MAX]; } att_job;
+
+extern void openblas_set_num_threads(int);
+extern int openblas_get_num_threads(void);
+
+/* Split the (row, head) pairs over the pool. Their GEMMs are small (T x T x d) and run on one OpenBLAS thread
+ * each: OpenBLAS would thread the larger ones (128 x 128 x 32) from both parts at once, and with one thread
+ * always, the bits do not depend on the split or the thread count. */
+static void run_heads(pool_fn fn, att_job *j, int parts) {
+  int blas = openblas_get_num_threads();
+  if (blas > 1) openblas_set_num_threads(1);
+  pool_run(fn, j, parts);
+  if (blas > 1) openblas_set_num_threads(blas);
+}
+
+/* The forward pass of the (row, head) pairs of one part: S = Q K^T, P = maskedSoftmax(S), ctx = (P * drop) V */
+static void attention_part(void *ctx_, int part, int parts) {
+  att_job *j = ctx_;
+  const int T = j->t.T, nh = j->t.nh, d = j->t.d;
+  const size_t H = j->t.H, H3 = j->t.H3, TT = (size_t)T * T;
+  float *tmp = j->t.drop ? scratch(TT) : NULL;
+  if (j->t.drop && !tmp) { j->failed[part] = true; return; }
+  size_t i0, i1;
+  pool_range((size_t)j->t.B * nh, part, parts, &i0, &i1);
+  for (size_t i = i0; i < i1; i++) {
+    const int b = (int)(i / nh), h = (int)(i % nh);
+    const float *base = j->qkv + (size_t)b * T * H3, *kb = j->keep + (size_t)b * T;
+    const float *q = base + h * d, *k = base + H + h * d, *v = base + 2 * H + h * d;
+    float *p = j->probs + i * TT;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, d, 1.0f, q, (int)H3, k, (int)H3, 0.0f, p, T);
+    for (int r = 0; r < T; r++) masked_softmax_row(p + (size_t)r * T, kb, p + (size_t)r * T, (size_t)T, j->t.scale);
+    const float *pv = p;
+    if (j->t.drop) {
+      dropout_mask(tmp, i * TT, TT, j->seed, j->keep_p);
+      for (size_t e = 0; e < TT; e++) tmp[e] = p[e] * tmp[e];
+      pv = tmp;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, d, T, 1.0f, pv, T, v, (int)H3, 0.0f, j->ctx + (size_t)b * T * H + h * d, (int)H);
+  }
+}
+
 static napi_value attention(napi_env env, napi_callback_info info) {
   float *a[4]; size_t l[4]; double n[6];
-  att_dims t;
+  att_job j = { 0 };
   if (!read_args(env, info, "rra_fused.attention", 4, 6, a, l, n)) return NULL;
-  if (!fits(env, "rra_fused.attention", attention_dims(n, l[0], &t) && l[1] >= t.rows && l[2] >= t.rows * t.H && l[3] >= t.pn)) return NULL;
-  const int B = t.B, T = t.T, nh = t.nh, d = t.d;
-  const size_t H = t.H, H3 = t.H3, pn = t.pn;
-  const float scale = t.scale;
-  const bool drop = t.drop;
-  const float *qkv = a[0], *keep = a[1];
-  float *ctx = a[2], *probs = a[3];
-  float *mask = drop ? scratch(pn + (size_t)T * T) : NULL, *tmp = drop ? mask + pn : NULL;
-  if (drop && !mask) { napi_throw_error(env, NULL, "rra_fused.attention: out of memory"); return NULL; }
-  if (drop) dropout_mask(mask, pn, n[4], n[5]);
-  for (int b = 0; b < B; b++) {
-    const float *base = qkv + (size_t)b * T * H3, *kb = keep + (size_t)b * T;
-    for (int h = 0; h < nh; h++) {
-      const float *q = base + h * d, *k = base + H + h * d, *v = base + 2 * H + h * d;
-      float *p = probs + ((size_t)b * nh + h) * T * T;
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, d, 1.0f, q, (int)H3, k, (int)H3, 0.0f, p, T);
-      for (int i = 0; i < T; i++) masked_softmax_row(p + (size_t)i * T, kb, p + (size_t)i * T, (size_t)T, scale);
-      const float *pv = p;
-      if (drop) {
-        const float *mk = mask + ((size_t)b * nh + h) * T * T;
-        for (size_t i = 0; i < (size_t)T * T; i++) tmp[i] = p[i] * mk[i];
-        pv = tmp;
-      }
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, d, T, 1.0f, pv, T, v, (int)H3, 0.0f, ctx + (size_t)b * T * H + h * d, (int)H);
-    }
-  }
+  if (!fits(env, "rra_fused.attention", attention_dims(n, l[0], &j.t) && l[1] >= j.t.rows && l[2] >= j.t.rows * j.t.H && l[3] >= j.t.pn)) return NULL;
+  j.qkv = a[0], j.keep = a[1], j.ctx = a[2], j.probs = a[3], j.seed = n[4], j.keep_p = n[5];
+  run_heads(attention_part, &j, pool_parts(4.0 * (double)j.t.pn * j.t.d, PAR_FLOPS));
+  if (any_failed(j.failed)) napi_throw_error(env, NULL, "rra_fused.attention: out of memory");
   return NULL;
+}
+
+/* The gradient of the (row, head) pairs of one part; each pair writes its own columns of dqkv. */
+static void attention_grad_part(void *ctx_, int part, int parts) {
+  att_job *j = ctx_;
+  const int T = j->t.T, nh = j->t.nh, d = j->t.d;
+  const size_t H = j->t.H, H3 = j->t.H3, TT = (size_t)T * T;
+  const float scale = j->t.scale;
+  const bool drop = j->t.drop;
+  float *work = scratch(TT * (drop ? 3 : 1));
+  if (!work) { j->failed[part] = true; return; }
+  float *dp = work, *mk = drop ? work + TT : NULL, *pd = drop ? work + 2 * TT : NULL;
+  size_t i0, i1;
+  pool_range((size_t)j->t.B * nh, part, parts, &i0, &i1);
+  for (size_t i = i0; i < i1; i++) {
+    const int b = (int)(i / nh), h = (int)(i % nh);
+    const float *base = j->qkv + (size_t)b * T * H3, *dch = j->dctx + (size_t)b * T * H + h * d;
+    float *dbase = j->dqkv + (size_t)b * T * H3;
+    const float *q = base + h * d, *k = base + H + h * d, *v = base + 2 * H + h * d;
+    const float *p = j->probs_in + i * TT;
+    float *dq = dbase + h * d, *dk = dbase + H + h * d, *dv = dbase + 2 * H + h * d;
+    /* the dropped probabilities P * drop, as the forward multiplied V by */
+    const float *pv = p;
+    if (drop) {
+      dropout_mask(mk, i * TT, TT, j->seed, j->keep_p);
+      for (size_t e = 0; e < TT; e++) pd[e] = p[e] * mk[e];
+      pv = pd;
+    }
+    /* dV = (P * drop)^T dctx;  d(P * drop) = dctx V^T */
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, d, T, 1.0f, pv, T, dch, (int)H, 0.0f, dv, (int)H3);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, d, 1.0f, dch, (int)H, v, (int)H3, 0.0f, dp, T);
+    /* dP = d(P * drop) * drop; dS = scale P (dP - sum(dP P)) */
+    for (int r = 0; r < T; r++) {
+      float *dr = dp + (size_t)r * T;
+      const float *pr = p + (size_t)r * T;
+      if (drop) { const float *mr = mk + (size_t)r * T; for (int c = 0; c < T; c++) dr[c] *= mr[c]; }
+      double dot = 0;
+      for (int c = 0; c < T; c++) dot += (double)dr[c] * pr[c];
+      float fd = (float)dot;
+      for (int c = 0; c < T; c++) dr[c] = scale * pr[c] * (dr[c] - fd);
+    }
+    /* dQ = dS K;  dK = dS^T Q */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, d, T, 1.0f, dp, T, k, (int)H3, 0.0f, dq, (int)H3);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, d, T, 1.0f, dp, T, q, (int)H3, 0.0f, dk, (int)H3);
+  }
 }
 
 static napi_value attention_grad(napi_env env, napi_callback_info info) {
   float *a[4]; size_t l[4]; double n[6];
-  att_dims t;
+  att_job j = { 0 };
   if (!read_args(env, info, "rra_fused.attentionGrad", 4, 6, a, l, n)) return NULL;
-  if (!fits(env, "rra_fused.attentionGrad", attention_dims(n, l[1], &t) && l[0] >= t.rows * t.H && l[2] >= t.pn && l[3] >= t.rows * t.H3)) return NULL;
-  const int B = t.B, T = t.T, nh = t.nh, d = t.d;
-  const size_t H = t.H, H3 = t.H3, pn = t.pn;
-  const float scale = t.scale;
-  const bool drop = t.drop;
-  const float *dctx = a[0], *qkv = a[1], *probs = a[2];
-  float *dqkv = a[3];
-  float *work = scratch((drop ? pn : 0) + (size_t)T * T * 2);
-  if (!work) { napi_throw_error(env, NULL, "rra_fused.attentionGrad: out of memory"); return NULL; }
-  float *dp = work, *pd = work + (size_t)T * T, *mask = drop ? work + (size_t)T * T * 2 : NULL;
-  if (drop) dropout_mask(mask, pn, n[4], n[5]);
-  for (int b = 0; b < B; b++) {
-    const float *base = qkv + (size_t)b * T * H3, *dc = dctx + (size_t)b * T * H;
-    float *dbase = dqkv + (size_t)b * T * H3;
-    for (int h = 0; h < nh; h++) {
-      const float *q = base + h * d, *k = base + H + h * d, *v = base + 2 * H + h * d, *dch = dc + h * d;
-      const float *p = probs + ((size_t)b * nh + h) * T * T, *mk = drop ? mask + ((size_t)b * nh + h) * T * T : NULL;
-      float *dq = dbase + h * d, *dk = dbase + H + h * d, *dv = dbase + 2 * H + h * d;
-      /* the dropped probabilities P * drop, as the forward multiplied V by */
-      const float *pv = p;
-      if (drop) { for (size_t i = 0; i < (size_t)T * T; i++) pd[i] = p[i] * mk[i]; pv = pd; }
-      /* dV = (P * drop)^T dctx;  d(P * drop) = dctx V^T */
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, d, T, 1.0f, pv, T, dch, (int)H, 0.0f, dv, (int)H3);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, d, 1.0f, dch, (int)H, v, (int)H3, 0.0f, dp, T);
-      /* dP = d(P * drop) * drop; dS = scale P (dP - sum(dP P)) */
-      for (int i = 0; i < T; i++) {
-        float *dr = dp + (size_t)i * T;
-        const float *pr = p + (size_t)i * T;
-        if (drop) { const float *mr = mk + (size_t)i * T; for (int j = 0; j < T; j++) dr[j] *= mr[j]; }
-        double dot = 0;
-        for (int j = 0; j < T; j++) dot += (double)dr[j] * pr[j];
-        float fd = (float)dot;
-        for (int j = 0; j < T; j++) dr[j] = scale * pr[j] * (dr[j] - fd);
-      }
-      /* dQ = dS K;  dK = dS^T Q */
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, d, T, 1.0f, dp, T, k, (int)H3, 0.0f, dq, (int)H3);
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, d, T, 1.0f, dp, T, q, (int)H3, 0.0f, dk, (int)H3);
-    }
-  }
+  if (!fits(env, "rra_fused.attentionGrad", attention_dims(n, l[1], &j.t) && l[0] >= j.t.rows * j.t.H && l[2] >= j.t.pn && l[3] >= j.t.rows * j.t.H3)) return NULL;
+  j.dctx = a[0], j.qkv = a[1], j.probs_in = a[2], j.dqkv = a[3], j.seed = n[4], j.keep_p = n[5];
+  run_heads(attention_grad_part, &j, pool_parts(8.0 * (double)j.t.pn * j.t.d, PAR_FLOPS));
+  if (any_failed(j.failed)) napi_throw_error(env, NULL, "rra_fused.attentionGrad: out of memory");
   return NULL;
 }
 
@@ -469,6 +610,36 @@ static napi_value adamw(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* poolStats() -> { splitJobs, helpers }: how many calls ran split over threads, and the helper threads */
+static napi_value pool_stats(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out, jobs, helpers;
+  CHECK(napi_create_object(env, &out), "rra_fused.poolStats: cannot return");
+  CHECK(napi_create_double(env, (double)pool_split_jobs(), &jobs), "rra_fused.poolStats: cannot return");
+  CHECK(napi_create_int32(env, pool_helpers(), &helpers), "rra_fused.poolStats: cannot return");
+  CHECK(napi_set_named_property(env, out, "splitJobs", jobs), "rra_fused.poolStats: cannot return");
+  CHECK(napi_set_named_property(env, out, "helpers", helpers), "rra_fused.poolStats: cannot return");
+  return out;
+}
+
+/* setFusedThreads(n) / fusedThreads(): the pool's count alone (rra_blas.c's setThreads sets both) */
+static napi_value set_fused_threads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t t;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL), "rra_fused: bad call");
+  if (argc != 1 || napi_get_value_int32(env, argv[0], &t) != napi_ok || t < 1) { napi_throw_type_error(env, NULL, "rra_fused.setFusedThreads: expected a positive integer"); return NULL; }
+  pool_set_threads(t);
+  return NULL;
+}
+
+static napi_value fused_threads(napi_env env, napi_callback_info info) {
+  napi_value v;
+  (void)info;
+  CHECK(napi_create_int32(env, pool_threads(), &v), "rra_fused: cannot return");
+  return v;
+}
+
 /* Called from rra_blas.c's module init. */
 bool rra_fused_register(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -483,6 +654,9 @@ bool rra_fused_register(napi_env env, napi_value exports) {
     { "attentionGrad", NULL, attention_grad, NULL, NULL, NULL, napi_default, NULL },
     { "sumSquares", NULL, sum_squares, NULL, NULL, NULL, napi_default, NULL },
     { "adamw", NULL, adamw, NULL, NULL, NULL, napi_default, NULL },
+    { "poolStats", NULL, pool_stats, NULL, NULL, NULL, napi_default, NULL },
+    { "setFusedThreads", NULL, set_fused_threads, NULL, NULL, NULL, napi_default, NULL },
+    { "fusedThreads", NULL, fused_threads, NULL, NULL, NULL, napi_default, NULL },
   };
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props) == napi_ok;
 }
