@@ -9,6 +9,26 @@ import type { BenchReport } from "../bench/types";
 import { axis, baseLayout, colour, legendBelow } from "./palette";
 import type { PlotlyFigure } from "./types";
 
+/**
+ * A log axis over `values` (positive ones): a range with room above for the value labels, and ticks at 1, 2
+ * and 5 of each decade labelled in full ("20", "500", "2k"). Plotly's own log ticks label the 2 and 5 of a
+ * decade as bare "2" and "5", and its autorange of log bars can start above the shortest bar and hide it.
+ */
+export function logAxisTicks(values: ReadonlyArray<number | null | undefined>): { range: [number, number]; tickvals: number[]; ticktext: string[] } | Record<string, never> {
+  const v = values.filter((x): x is number => typeof x === "number" && Number.isFinite(x) && x > 0);
+  if (!v.length) return {};
+  const lo = Math.min(...v) / 1.6, hi = Math.max(...v) * 1.35;
+  const tickvals: number[] = [];
+  for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
+    for (const m of [1, 2, 5]) {
+      const t = m * 10 ** e;
+      if (t >= lo && t <= hi) tickvals.push(Number(t.toPrecision(1)));
+    }
+  }
+  const label = (t: number): string => (t >= 1e6 ? `${t / 1e6}M` : t >= 1e3 ? `${t / 1e3}k` : String(t));
+  return { range: [Math.log10(lo), Math.log10(hi)], tickvals, ticktext: tickvals.map(label) };
+}
+
 /** Options of benchFigure. */
 export interface BenchFigureOptions {
   title?: string;
@@ -102,9 +122,9 @@ export function benchFigure(report: Pick<BenchReport, "config" | "machine" | "ba
     layout: baseLayout(options.title ?? `rra bench: ${m.cpuModel}, ${m.cores} cores, node ${m.node}`, {
       barmode: "group",
       xaxis: axis("", { domain: [0, 0.6], tickangle: 0, type: "multicategory" }),
-      yaxis: axis("examples/s (train), pairs/s (infer)", { type: "log", dtick: "D2", domain: top }),
+      yaxis: axis("examples/s (train), pairs/s (infer)", { type: "log", domain: top, ...logAxisTicks(data.slice(0, engines.length).flatMap((d) => (d as { y: Array<number | null> }).y)) }),
       xaxis2: axis("backend", { domain: [0.7, 1], anchor: "y2" }),
-      yaxis2: axis("GFLOP/s", { type: "log", anchor: "x2", nticks: 6, domain: top }),
+      yaxis2: axis("GFLOP/s", { type: "log", anchor: "x2", domain: top, ...logAxisTicks(gflops.flatMap((g) => g.y)) }),
       ...ratioLayout,
       shapes: ratioShapes,
       annotations: [

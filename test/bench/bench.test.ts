@@ -14,7 +14,7 @@ import type { BenchReport } from "../../lib/bench/types";
 import { benchTable } from "../../lib/bench/table";
 import { ConfigError } from "../../lib/core/errors";
 import { loadDataset } from "../../lib/data/datasets";
-import { benchFigure } from "../../lib/plots/bench";
+import { benchFigure, logAxisTicks } from "../../lib/plots/bench";
 import { closeStore, openStore } from "../../lib/store/db";
 
 const ROOT = resolve(__dirname, "..", "..");
@@ -131,6 +131,15 @@ describe("runBench --tiny (library)", () => {
       await closeStore(db);
     }
   });
+  it("log axes: ticks at 1, 2, 5 of each decade labelled in full, a range that shows the shortest bar and the tallest label", () => {
+    const a = logAxisTicks([11, null, 270, 39]) as { range: [number, number]; tickvals: number[]; ticktext: string[] };
+    assert.deepEqual(a.tickvals, [10, 20, 50, 100, 200]);
+    assert.deepEqual(a.ticktext, ["10", "20", "50", "100", "200"]);
+    assert.ok(10 ** a.range[0] < 11 && 10 ** a.range[1] > 270 * 1.3, `range ${a.range}`);
+    assert.deepEqual((logAxisTicks([1500, 7420]) as { ticktext: string[] }).ticktext, ["1k", "2k", "5k", "10k"]);
+    assert.deepEqual(logAxisTicks([null, 0]), {});
+  });
+
   it("prints aligned tables and builds a figure with one bar trace per engine plus the GFLOP/s panel", () => {
     const text = benchTable(report);
     assert.match(text, /^Backends \(/);
