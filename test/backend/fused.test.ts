@@ -170,4 +170,29 @@ describe("fused native kernels (dense, GELU, layer norm, masked softmax, AdamW) 
     enc.dispose();
     tf.dispose([s, keep]);
   });
+
+  it("AdamW split over 2 threads (values of all variables end to end) gives the bits of 1 thread", () => {
+    const addon = nativeAddon() as unknown as RraFused;
+    const sizes = [10_007, 7, 30_011, 1];
+    let seed = 5;
+    const rand = (n: number, lo = -1) => Float32Array.from({ length: n }, () => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return lo + (seed / 2 ** 31) * (1 - lo); });
+    const p = sizes.map((n) => rand(n)), g = sizes.map((n) => rand(n)), m = sizes.map((n) => rand(n)), v = sizes.map((n) => rand(n, 0));
+    const run = (threads: number) => {
+      const before = addon.fusedThreads();
+      addon.setFusedThreads(threads);
+      try {
+        const out = [0, 1, 2].map(() => sizes.map((n) => new Float32Array(n)));
+        addon.adamw(p, g, m, v, out[0], out[1], out[2], [1e-3, 2e-3, 1e-3, 5e-4], [true, false, true, false], 0.7, 0.9, 0.999, 0.19, 0.0199, 1e-8, 0.01);
+        return out.flat().map((a) => Array.from(a));
+      } finally {
+        addon.setFusedThreads(before);
+      }
+    };
+    const one = run(1);
+    const jobs = addon.poolStats().splitJobs;
+    const two = run(2);
+    assert.equal(addon.poolStats().splitJobs - jobs, 1, "the 2-thread call was split");
+    one.forEach((a, i) => assert.deepEqual(two[i], a, `array ${i} differs between 1 and 2 threads`));
+    assert.ok(one[0].some((x, i) => x !== p[0][i]), "the update moved the weights");
+  });
 });

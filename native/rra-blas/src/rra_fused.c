@@ -572,6 +572,25 @@ static napi_value sum_squares(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* One variable of an AdamW call: its 7 arrays, length, learning rate and weight decay. */
+typedef struct { float *arr[7]; size_t len; float lr, wdi; } adamw_var;
+typedef struct { const adamw_var *vars; uint32_t count; size_t total; float gscale, b1, one_b1, b2, one_b2, bc1, bc2, eps; } adamw_job;
+
+/* The values total * part / parts .. of all variables laid end to end, variable by variable */
+static void adamw_part(void *ctx, int part, int parts) {
+  const adamw_job *j = ctx;
+  size_t i0, i1, base = 0;
+  pool_range(j->total, part, parts, &i0, &i1);
+  for (uint32_t i = 0; i < j->count && base < i1; base += j->vars[i].len, i++) {
+    const adamw_var *x = &j->vars[i];
+    size_t a = i0 > base ? i0 - base : 0, b = i1 - base < x->len ? i1 - base : x->len;
+    if (b <= a) continue;
+    /* no branches in the loop (so it vectorises): g * 1 and u + p * 0 are exact */
+    adamw_update(x->arr[0] + a, x->arr[1] + a, x->arr[2] + a, x->arr[3] + a, x->arr[4] + a, x->arr[5] + a, x->arr[6] + a, b - a,
+                 j->gscale, j->b1, j->one_b1, j->b2, j->one_b2, j->bc1, j->bc2, j->eps, x->wdi, x->lr);
+  }
+}
+
 static napi_value adamw(napi_env env, napi_callback_info info) {
   size_t argc = 16;
   napi_value argv[16];
@@ -585,28 +604,29 @@ static napi_value adamw(napi_env env, napi_callback_info info) {
   }
   double h[7];
   for (int i = 0; i < 7; i++) CHECK(napi_get_value_double(env, argv[9 + i], &h[i]), "rra_fused.adamw: hyper-parameters must be numbers");
-  const float gscale = (float)h[0], b1 = (float)h[1], b2 = (float)h[2], bc1 = (float)h[3], bc2 = (float)h[4], eps = (float)h[5], wd = (float)h[6];
-  const float one_b1 = (float)(1.0 - h[1]), one_b2 = (float)(1.0 - h[2]);
+  const float wd = (float)h[6];
+  adamw_job job = { NULL, count, 0, (float)h[0], (float)h[1], (float)(1.0 - h[1]), (float)h[2], (float)(1.0 - h[2]), (float)h[3], (float)h[4], (float)h[5] };
+  adamw_var *vars = calloc(count ? count : 1, sizeof(adamw_var));
+  if (!vars) { napi_throw_error(env, NULL, "rra_fused.adamw: out of memory"); return NULL; }
   static const char *names[7] = { "params", "grads", "m", "v", "newParams", "newM", "newV" };
+  /* read every argument first (N-API calls on this thread only), then update on the pool */
   for (uint32_t i = 0; i < count; i++) {
-    float *arr[7];
     size_t len[7];
-    for (int k = 0; k < 7; k++) if (!(arr[k] = element(env, argv[k], i, &len[k], names[k]))) return NULL;
-    for (int k = 1; k < 7; k++) if (len[k] != len[0]) { napi_throw_range_error(env, NULL, "rra_fused.adamw: a variable's arrays differ in length"); return NULL; }
+    for (int k = 0; k < 7; k++) if (!(vars[i].arr[k] = element(env, argv[k], i, &len[k], names[k]))) { free(vars); return NULL; }
+    for (int k = 1; k < 7; k++) if (len[k] != len[0]) { free(vars); napi_throw_range_error(env, NULL, "rra_fused.adamw: a variable's arrays differ in length"); return NULL; }
     napi_value lv, dv;
     double lr_d;
     bool decay;
-    CHECK(napi_get_element(env, argv[7], i, &lv), "rra_fused.adamw: lr");
-    CHECK(napi_get_value_double(env, lv, &lr_d), "rra_fused.adamw: lr[i] must be a number");
-    CHECK(napi_get_element(env, argv[8], i, &dv), "rra_fused.adamw: decay");
-    CHECK(napi_get_value_bool(env, dv, &decay), "rra_fused.adamw: decay[i] must be a boolean");
-    const float lr = (float)lr_d;
-    const float *p = arr[0], *g = arr[1], *m = arr[2], *v = arr[3];
-    float *po = arr[4], *mo = arr[5], *vo = arr[6];
-    /* no branches in the loop (so it vectorises): g * 1 and u + p * 0 are exact */
-    const float wdi = decay ? wd : 0.0f;
-    adamw_update(p, g, m, v, po, mo, vo, len[0], gscale, b1, one_b1, b2, one_b2, bc1, bc2, eps, wdi, lr);
+    if (napi_get_element(env, argv[7], i, &lv) != napi_ok || napi_get_value_double(env, lv, &lr_d) != napi_ok) { free(vars); napi_throw_type_error(env, NULL, "rra_fused.adamw: lr[i] must be a number"); return NULL; }
+    if (napi_get_element(env, argv[8], i, &dv) != napi_ok || napi_get_value_bool(env, dv, &decay) != napi_ok) { free(vars); napi_throw_type_error(env, NULL, "rra_fused.adamw: decay[i] must be a boolean"); return NULL; }
+    vars[i].len = len[0];
+    vars[i].lr = (float)lr_d;
+    vars[i].wdi = decay ? wd : 0.0f;
+    job.total += len[0];
   }
+  job.vars = vars;
+  pool_run(adamw_part, &job, pool_parts((double)job.total, PAR_VALUES));
+  free(vars);
   return NULL;
 }
 
