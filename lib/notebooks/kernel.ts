@@ -290,25 +290,41 @@ export class KernelClient {
     ]).finally(() => clearTimeout(timer));
   }
 
+  /**
+   * Ready when some kernel_info_request has its reply and its iopub status. As jupyter_client's
+   * wait_for_ready does, the request is sent again every second until then, and the answer to any of them
+   * counts: iopub subscriptions connect late ("slow joiner"), and CI once waited the whole 60 s on a first
+   * request that was never answered while a second one would have been.
+   */
   private async waitReady(timeoutMs: number): Promise<void> {
     const t0 = Date.now();
-    // Retry kernel_info until its iopub status also arrives: iopub subscriptions connect late ("slow joiner").
-    for (;;) {
-      const msg = this.message("kernel_info_request", {});
-      const id = msg.header.msg_id;
-      let gotIopub!: () => void;
-      const iopubSeen = new Promise<void>((r) => { gotIopub = r; });
-      const reply = new Promise<KernelMessage>((r) => this.replies.set(id, r));
-      this.iopubHandlers.set(id, () => gotIopub());
-      await this.send(this.shell, msg);
-      const left = () => Math.max(0, timeoutMs - (Date.now() - t0));
-      const rep = await this.race(reply, left(), () => null);
-      const seen = rep ? await this.race(iopubSeen.then(() => true), Math.min(500, left()), () => false) : false;
-      this.replies.delete(id);
-      this.iopubHandlers.delete(id);
-      if (rep) this.info = rep.content;
-      if (rep && seen) return;
-      if (left() === 0) throw new KernelError(`kernel ${this.spec.name} did not answer kernel_info_request within ${timeoutMs / 1000} s`);
+    const left = () => Math.max(0, timeoutMs - (Date.now() - t0));
+    const replied = new Map<string, KernelMessage>(), iopubSeen = new Set<string>(), ids: string[] = [];
+    let wake: () => void = () => undefined;
+    const ready = (): string | undefined => ids.find((id) => replied.has(id) && iopubSeen.has(id));
+    try {
+      for (;;) {
+        const msg = this.message("kernel_info_request", {});
+        const id = msg.header.msg_id;
+        ids.push(id);
+        this.replies.set(id, (m) => { replied.set(id, m); wake(); });
+        this.iopubHandlers.set(id, () => { iopubSeen.add(id); wake(); });
+        await this.send(this.shell, msg);
+        const attemptEnds = Date.now() + Math.min(1000, left());
+        while (!ready() && Date.now() < attemptEnds) {
+          await this.race(new Promise<void>((r) => { wake = r; }), Math.max(1, attemptEnds - Date.now()), () => undefined);
+        }
+        const done = ready();
+        if (done) {
+          this.info = replied.get(done)!.content;
+          return;
+        }
+        if (left() === 0) throw new KernelError(`kernel ${this.spec.name} did not answer kernel_info_request within ${timeoutMs / 1000} s` +
+          ` (${ids.length} requests, ${replied.size} replies, ${iopubSeen.size} iopub statuses)` +
+          (this.outputTail.trim() ? `; its output ends with: ${this.outputTail.trim().slice(-600)}` : "; it printed nothing"));
+      }
+    } finally {
+      for (const id of ids) { this.replies.delete(id); this.iopubHandlers.delete(id); }
     }
   }
 
