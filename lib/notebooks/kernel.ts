@@ -63,6 +63,25 @@ export function findKernelSpec(name = "tslab"): KernelSpec {
   };
 }
 
+/** After the kernel's ports listen, how long before the first request (its binds' promises settle). */
+const BIND_SETTLE_MS = 300;
+
+/** TCP ports in the LISTEN state on this machine (Linux /proc/net/tcp and tcp6), or null where unreadable. */
+export function listeningPorts(): Set<number> | null {
+  const open = new Set<number>();
+  let read = false;
+  for (const f of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text: string;
+    try { text = readFileSync(f, "utf8"); } catch { continue; }
+    read = true;
+    for (const line of text.split("\n").slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length > 3 && cols[3] === "0A") open.add(parseInt(cols[1].split(":")[1], 16)); // 0A: TCP_LISTEN
+    }
+  }
+  return read ? open : null;
+}
+
 /** `n` distinct free TCP ports on 127.0.0.1 (listen on port 0, read the port, close). */
 export async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(Array.from({ length: n }, () => new Promise<ReturnType<typeof createServer>>(
@@ -196,6 +215,7 @@ export class KernelClient {
   private exited!: Promise<void>;
   private outputTail = "";
   private closing: Promise<void> | undefined;
+  private ports: number[] = [];
 
   private constructor(readonly spec: KernelSpec, private readonly connDir: string) {}
 
@@ -218,6 +238,7 @@ export class KernelClient {
 
   private async launch(opts: KernelStartOptions): Promise<void> {
     const [shell, iopub, stdin, control, hb] = await freePorts(5);
+    this.ports = [shell, iopub, stdin, control, hb];
     const connFile = join(this.connDir, "kernel.json");
     writeFileSync(connFile, JSON.stringify({
       shell_port: shell, iopub_port: iopub, stdin_port: stdin, control_port: control, hb_port: hb,
@@ -299,6 +320,18 @@ export class KernelClient {
   private async waitReady(timeoutMs: number): Promise<void> {
     const t0 = Date.now();
     const left = () => Math.max(0, timeoutMs - (Date.now() - t0));
+    // tslab binds its five sockets in parallel and already reads the shell socket meanwhile; a request
+    // that arrives while a bind is still in progress makes its read (and its reply) fail with EBUSY
+    // ("Socket is blocked by a bind or unbind operation"), and tslab stops reading shell for good (seen in
+    // CI under load). So the first request waits until every port listens, and a little longer.
+    const listening = await this.waitListening(left());
+    if (listening === false) {
+      const open = listeningPorts() ?? new Set<number>();
+      const names = ["shell", "iopub", "stdin", "control", "hb"];
+      throw new KernelError(`kernel ${this.spec.name} did not listen on its ports within ${timeoutMs / 1000} s (not listening: ` +
+        `${this.ports.map((p, i) => (open.has(p) ? "" : `${names[i]} ${p}`)).filter(Boolean).join(", ")})` + this.outputSummary());
+    }
+    if (listening) await this.race(new Promise<void>((r) => setTimeout(r, Math.min(BIND_SETTLE_MS, left()))), left(), () => undefined);
     const replied = new Map<string, KernelMessage>(), iopubSeen = new Set<string>(), ids: string[] = [];
     let wake: () => void = () => undefined;
     const ready = (): string | undefined => ids.find((id) => replied.has(id) && iopubSeen.has(id));
@@ -320,11 +353,28 @@ export class KernelClient {
           return;
         }
         if (left() === 0) throw new KernelError(`kernel ${this.spec.name} did not answer kernel_info_request within ${timeoutMs / 1000} s` +
-          ` (${ids.length} requests, ${replied.size} replies, ${iopubSeen.size} iopub statuses)` +
-          (this.outputTail.trim() ? `; its output ends with: ${this.outputTail.trim().slice(-600)}` : "; it printed nothing"));
+          ` (${ids.length} requests, ${replied.size} replies, ${iopubSeen.size} iopub statuses)` + this.outputSummary());
       }
     } finally {
       for (const id of ids) { this.replies.delete(id); this.iopubHandlers.delete(id); }
+    }
+  }
+
+  /** "; its output ends with: ..." (the last 600 characters) or "; it printed nothing". */
+  private outputSummary(): string {
+    const tail = this.outputTail.trim();
+    return tail ? `; its output ends with: ${tail.slice(-600)}` : "; it printed nothing";
+  }
+
+  /** Poll /proc/net/tcp{,6} until the kernel listens on all its ports (true) or `timeoutMs` pass (false); null where it cannot be read. */
+  private async waitListening(timeoutMs: number): Promise<boolean | null> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const open = listeningPorts();
+      if (!open) return null;
+      if (this.ports.every((p) => open.has(p))) return true;
+      if (Date.now() >= end) return false;
+      await this.race(new Promise<void>((r) => setTimeout(r, 50)), 50, () => undefined);
     }
   }
 
