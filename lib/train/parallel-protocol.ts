@@ -12,15 +12,15 @@ import type { TrainBatch } from "./batches";
 import type { StepLossConfig } from "./step";
 
 /** Slots of the shared control array. */
-export const CTRL = { slot: 0, part: 1, errorLength: 2, busyUs: 3 } as const;
+export const CTRL = { slot: 0, part: 1, errorLength: 2, busyUs: 3, tid: 4 } as const;
 /** Int32 control words per thread. */
-export const CTRL_WORDS = 4;
+export const CTRL_WORDS = 5;
 /** States of the gradient slot. */
 export const SLOT = { empty: 0, full: 1, failed: 2 } as const;
 
 /** Shared buffers of one thread (the weights are shared by all threads). */
 export interface ParallelShared {
-  /** Int32 control words (CTRL): slot state, the slot's micro-batch, error length, the thread's busy microseconds so far (wraps after 35 min). */
+  /** Int32 control words (CTRL): slot state, the slot's micro-batch, error length, the thread's busy microseconds so far (wraps after 35 min), its Linux thread id (0 when unknown). */
   ctrl: SharedArrayBuffer;
   /** Float32 [1]: the slot's weighted part loss. */
   loss: SharedArrayBuffer;
@@ -50,8 +50,8 @@ export interface ParallelWorkerData {
   /** Positions of the optimizer's variables among them. */
   trained: number[];
   shared: ParallelShared;
-  /** Tests: throw (or exit the thread) when asked for this step. */
-  fault?: { throwAtStep?: number; exitAtStep?: number };
+  /** Tests: throw, exit the thread, or fill the JS heap until V8 kills the thread (no report possible) when asked for this step. */
+  fault?: { throwAtStep?: number; exitAtStep?: number; oomAtStep?: number };
 }
 
 /** A step for this thread: its micro-batches [from, to) of `size` groups each of the whole batch. */

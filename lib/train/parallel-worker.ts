@@ -5,10 +5,13 @@
  * the code of the single-thread step) one at a time, and hands each to the main thread through a shared
  * slot (Atomics: wait until the slot is empty, write, mark it full). Any failure (starting, a step, an
  * uncaught error, the thread exiting) is written to the shared error buffer and marks the slot failed, so
- * the main thread, which waits on the slot synchronously, sees it instead of waiting forever.
+ * the main thread, which waits on the slot synchronously, sees it instead of waiting forever. V8 killing
+ * the thread (out of JS heap) runs no handler: the main thread sees this thread's id (CTRL.tid) leave
+ * /proc/self/task instead.
  * Messages in: StepMessage; nothing goes out by message.
  */
 import * as tf from "@tensorflow/tfjs";
+import { readlinkSync } from "fs";
 import { parentPort, workerData } from "worker_threads";
 import { initBackend } from "../backend/tf";
 import { createRraBert, type RraBert } from "../models/tcl";
@@ -38,6 +41,8 @@ function run(): void {
   process.on("uncaughtException", (e) => { fail("uncaught error", e); process.exit(1); });
   process.on("unhandledRejection", (e) => { fail("unhandled rejection", e); process.exit(1); });
   process.on("exit", (code) => fail("thread exit", new Error(`the thread exited with code ${code}`)));
+  // V8 running out of heap kills the thread with no handler run: the main thread then sees the thread id vanish
+  Atomics.store(ctrl, CTRL.tid, linuxThreadId());
 
   let model: RraBert | null = null;
   let vars: tf.Variable[] = [], trained: tf.Variable[] = [];
@@ -62,6 +67,7 @@ function run(): void {
     let waited = 0;
     if (data.fault?.throwAtStep === m.step) throw new Error(`injected fault at step ${m.step}`);
     if (data.fault?.exitAtStep === m.step) process.exit(3);
+    if (data.fault?.oomAtStep === m.step) for (const keep: number[][] = []; ; ) keep.push(new Array<number>(1 << 16).fill(m.step + keep.length));
     // the main thread's weights of this step (written before the step was posted). On wasm they are copied into the
     // variables' heap memory in place (8 ms against 70 for assign at 11.2M weights): between steps nothing else
     // holds a variable's memory here (no optimizer, no other model); elsewhere assigned from a copy
@@ -104,6 +110,16 @@ function run(): void {
       }
     });
   });
+}
+
+/** This thread's id under /proc/self/task (Linux), or 0 where there is none. */
+function linuxThreadId(): number {
+  try {
+    const id = Number(readlinkSync("/proc/thread-self").split("/").pop());
+    return Number.isInteger(id) && id > 0 ? id : 0;
+  } catch {
+    return 0;
+  }
 }
 
 run();

@@ -15,14 +15,17 @@
  * then waits (Atomics.wait) on each worker's gradient slot in turn. A worker that fails (starting, in a
  * step, or exiting) marks its slot failed with the error's text, so the wait ends in an error naming the
  * worker rather than a hang; after any failure the step is closed (threads terminated) and throws. The
- * only failure a worker cannot report is its thread being killed from outside (V8 out of heap memory);
- * tensors live in the wasm heap, whose growth failures are ordinary errors.
+ * one failure a worker cannot report is V8 killing its thread (out of JS heap memory: no handler runs, and
+ * the exit event cannot reach a main thread blocked in Atomics.wait): the wait wakes every second and ends
+ * in an error when the thread's Linux thread id has left /proc/self/task. (Tensors live in the wasm heap,
+ * whose growth failures are ordinary errors.)
  * `close()` terminates the threads (the loop calls it at the end of training, on error and on interrupt);
  * the threads are unref'ed, so a step never closed does not keep the process alive.
  */
 import * as tf from "@tensorflow/tfjs";
+import { existsSync } from "fs";
 import { join } from "path";
-import { Worker } from "worker_threads";
+import { Worker, type ResourceLimits } from "worker_threads";
 import { setNativeMatMulThreads } from "../backend/native-matmul";
 import { backendInfo } from "../backend/tf";
 import { ConfigError, RraError, show } from "../core/errors";
@@ -66,8 +69,19 @@ export interface ParallelStepOptions {
   workers: number;
   /** Where the one-time notes go (a batch too small to split). Default: stderr with an `[rra]` prefix. */
   log?: (line: string) => void;
-  /** Tests: worker 1 throws (or exits) when asked for this step. */
+  /** The worker threads' V8 limits (worker_threads' resourceLimits; default Node's). */
+  resourceLimits?: ResourceLimits;
+  /** Tests: worker 1 throws, exits or runs out of JS heap when asked for this step. */
   fault?: ParallelWorkerData["fault"];
+}
+
+/** How often a main thread waiting for a worker's gradients checks that the worker's thread still exists. */
+const LIVENESS_MS = 1000;
+
+/** False when the thread with Linux thread id `tid` is no longer one of this process's (true when unknown: 0, or no /proc). */
+export function threadAlive(tid: number): boolean {
+  if (tid <= 0 || !existsSync("/proc/self/task")) return true;
+  return existsSync(`/proc/self/task/${tid}`);
 }
 
 /** Groups per micro-batch of a data-parallel step: min(microBatch, ceil(groups / workers)), microBatch 0 = no limit. */
@@ -166,7 +180,7 @@ export function createParallelTrainStep(model: RraBert, optimizer: AdamW, config
       loss: { loss: config.loss, seed: config.seed, ...(config.network === false ? { network: false } : {}) },
       shapes: vars.map((v) => [...v.shape]), trained, shared, ...(index === 1 && options.fault ? { fault: options.fault } : {}),
     };
-    const worker = new Worker(join(__dirname, "parallel-entry.js"), { workerData: data });
+    const worker = new Worker(join(__dirname, "parallel-entry.js"), { workerData: data, ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}) });
     const t: Thread = {
       worker, index, ctrl: new Int32Array(shared.ctrl), loss: new Float32Array(shared.loss), grads: new Float32Array(shared.grads),
       hasGrad: new Uint8Array(shared.hasGrad), error: new Uint8Array(shared.error), exited: false,
@@ -193,7 +207,9 @@ export function createParallelTrainStep(model: RraBert, optimizer: AdamW, config
       const state = Atomics.load(t.ctrl, CTRL.slot);
       if (state === SLOT.full) break;
       if (state === SLOT.failed) throw workerError(t, step);
-      Atomics.wait(t.ctrl, CTRL.slot, SLOT.empty);
+      if (Atomics.wait(t.ctrl, CTRL.slot, SLOT.empty, LIVENESS_MS) === "timed-out" && !threadAlive(Atomics.load(t.ctrl, CTRL.tid)) && Atomics.load(t.ctrl, CTRL.slot) === SLOT.empty) {
+        throw new RraError(`data-parallel worker ${t.index} of ${W - 1} died during training step ${step} without a report: its thread is gone, as when V8 ends a thread that runs out of JS heap memory; its threads are stopped (train with --workers 1, or give Node more heap: NODE_OPTIONS=--max-old-space-size=...)`);
+      }
     }
     const t1 = performance.now();
     times.waitMs += t1 - t0;

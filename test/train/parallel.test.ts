@@ -17,7 +17,7 @@ import { buildGroups, packGroups, type TrainBatch } from "../../lib/train/batche
 import { resolveTrainConfig, studentTokenizer, trainRunId, type CurvePoint, type TrainConfig } from "../../lib/train/config";
 import { setNativeMatMulThreads } from "../../lib/backend/native-matmul";
 import { trainStudent } from "../../lib/train/loop";
-import { assignParts, createParallelTrainStep, parallelPartSize, type ParallelStepOptions } from "../../lib/train/parallel";
+import { assignParts, createParallelTrainStep, parallelPartSize, threadAlive, type ParallelStepOptions } from "../../lib/train/parallel";
 import { createAdamW } from "../../lib/train/schedule";
 import { createTrainStep } from "../../lib/train/step";
 
@@ -132,10 +132,12 @@ describe("data-parallel training step (lib/train/parallel.ts)", function () {
   for (const [what, fault, pattern] of [
     ["throws", { throwAtStep: 1 }, /data-parallel worker 1 of 1 failed \(step 1: Error: injected fault at step 1\) during training step 1/],
     ["exits", { exitAtStep: 0 }, /data-parallel worker 1 of 1 failed \(thread exit: Error: the thread exited with code 3\) during training step 0/],
+    // V8 ends the thread with no handler run: seen by its thread id leaving /proc/self/task (this hung before)
+    ["runs out of JS heap", { oomAtStep: 0 }, /data-parallel worker 1 of 1 died during training step 0 without a report: its thread is gone/],
   ] as Array<[string, ParallelStepOptions["fault"], RegExp]>) {
     it(`a worker that ${what} surfaces as an error naming it, and the threads end`, async () => {
       const m = build();
-      const step = createParallelTrainStep(m.model, m.opt, { loss: "listNet", clip: 1, seed: 3 }, () => 1e-3, { workers: 2, fault });
+      const step = createParallelTrainStep(m.model, m.opt, { loss: "listNet", clip: 1, seed: 3 }, () => 1e-3, { workers: 2, fault, ...(fault?.oomAtStep !== undefined ? { resourceLimits: { maxOldGenerationSizeMb: 160 } } : {}) });
       try {
         if (!fault?.exitAtStep && fault?.throwAtStep) step(batch, 0);
         assert.throws(() => step(batch, fault?.throwAtStep ?? 0), pattern);
@@ -147,4 +149,10 @@ describe("data-parallel training step (lib/train/parallel.ts)", function () {
       }
     });
   }
+
+  it("threadAlive: this process's main thread is alive, an id that is not one of its threads is not, an unknown id counts as alive", () => {
+    assert.equal(threadAlive(process.pid), true);
+    assert.equal(threadAlive(2 ** 30), false);
+    assert.equal(threadAlive(0), true);
+  });
 });
