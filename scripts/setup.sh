@@ -30,7 +30,7 @@ case "${RRA_NATIVE:-}" in
 esac
 
 echo "[setup] registering the tslab kernel in .jupyter/ (use: npm run notebook)"
-npx tslab install --python=/usr/bin/python3 --binary="$PWD/node_modules/.bin/tslab" --prefix="$PWD/.jupyter" >/dev/null
+npx tslab install --python=/usr/bin/python3 --binary="$PWD/bin/tslab-kernel.js" --prefix="$PWD/.jupyter" >/dev/null
 test -f .jupyter/share/jupyter/kernels/tslab/kernel.json || { echo "[setup] tslab kernel registration failed" >&2; exit 1; }
 echo "[setup] the notebooks' declarations of lib/ (lib/.notebook-types)"
 node bin/rra.js notebooks types

@@ -18,7 +18,7 @@ import { projectPath } from "../core/paths";
 
 /** The command that registers the tslab kernel for this project (also in the setup script). */
 export const REGISTER_KERNEL_HINT =
-  'cd <project> && npx tslab install --python=/usr/bin/python3 --binary="$PWD/node_modules/.bin/tslab" ' +
+  'cd <project> && npx tslab install --python=/usr/bin/python3 --binary="$PWD/bin/tslab-kernel.js" ' +
   '--prefix="$PWD/.jupyter" && export JUPYTER_PATH="$PWD/.jupyter/share/jupyter"';
 
 /** A kernel could not be found, started or talked to. */
@@ -323,7 +323,8 @@ export class KernelClient {
     // tslab binds its five sockets in parallel and already reads the shell socket meanwhile; a request
     // that arrives while a bind is still in progress makes its read (and its reply) fail with EBUSY
     // ("Socket is blocked by a bind or unbind operation"), and tslab stops reading shell for good (seen in
-    // CI under load). So the first request waits until every port listens, and a little longer.
+    // CI under load). So the first request waits until every port listens, and a little longer. The
+    // kernel setup registers (bin/tslab-kernel.js) binds first; the wait stays for kernels that do not.
     const listening = await this.waitListening(left());
     if (listening === false) {
       const open = listeningPorts() ?? new Set<number>();
