@@ -2,6 +2,7 @@
 import type { Kysely } from "kysely";
 import { ConfigError, show } from "../core/errors";
 import { interruptCheck } from "../core/interrupt";
+import { checkNames } from "../core/names";
 import { createProgress } from "../core/progress";
 import type { Dataset } from "../data/types";
 import { getLabelJob, loadWindows } from "../store/labels";
@@ -81,6 +82,18 @@ export async function runLabelJobs(db: Kysely<Database>, jobs: ReadonlyArray<Par
       `${reused < jobs.length ? `, ${jobs.length - reused} run` : ""} in ${((Date.now() - t0) / 1000).toFixed(1)} s; { rerun: true } labels them again`);
   }
   return out;
+}
+
+/**
+ * The one of `jobs` (label job configs or their summaries) with this dataset and teacher. An unknown dataset
+ * or teacher is a ConfigError naming `where`, the known names and the nearest (a teacher among that
+ * dataset's jobs), so a config cell can check its choice before the jobs run and again on their summaries.
+ */
+export function pickLabelJob<T extends { dataset: string; teacher?: string }>(jobs: readonly T[], pick: { dataset: string; teacher: string }, where = "label job"): T {
+  checkNames(`${where}.dataset`, [pick.dataset], [...new Set(jobs.map((j) => j.dataset))]);
+  const mine = jobs.filter((j) => j.dataset === pick.dataset);
+  checkNames(`${where}.teacher (the ${pick.dataset} jobs)`, [pick.teacher], [...new Set(mine.map((j) => j.teacher ?? ""))]);
+  return mine.find((j) => (j.teacher ?? "") === pick.teacher) as T;
 }
 
 /** One stored window as rows (shown position, docid, teacher rank or missing, qrels grade): for showing what a teacher did. */
