@@ -8,6 +8,7 @@
  * their run ids independent of the `ts` list.
  */
 import { ConfigError, RraError, show } from "../core/errors";
+import { didYouMean } from "../core/names";
 import { MISSING_POLICIES, type MissingPolicy } from "../labels/parse";
 import { parseSelectionMode } from "../models/token-selection";
 import { resolveTrainConfig, TRAIN_DEFAULTS, trainRunId, type TrainConfig } from "../train/loop";
@@ -115,7 +116,7 @@ export function resolveAblationGrid(overrides: Partial<AblationGrid> = {}): Read
     return viaTrainConfig("losses", i, v, { ...b, loss: v }, v);
   });
   const missing = list("missing", g.missing, (v, i) => {
-    if (!MISSING_POLICIES.includes(v as MissingPolicy)) throw new ConfigError(`ablation grid: missing[${i}] must be one of ${MISSING_POLICIES.join(", ")}, got ${show(v)}`);
+    if (!MISSING_POLICIES.includes(v as MissingPolicy)) throw new ConfigError(`ablation grid: missing[${i}] must be one of ${MISSING_POLICIES.join(", ")}, got ${show(v)}${didYouMean(String(v), MISSING_POLICIES)}`);
     return v as MissingPolicy;
   });
   const tcl = list("tcl", g.tcl, (v, i) => {

@@ -4,6 +4,7 @@
 import { join } from "path";
 import { projectPath } from "../core/paths";
 import { DataError, ConfigError, show } from "../core/errors";
+import { didYouMean } from "../core/names";
 import { loadNovelEval } from "./noveleval";
 import { readRetrieveResults } from "./rankllm";
 import { readQrels, readTopics } from "./trec";
@@ -106,6 +107,6 @@ export function loadDataset(name: string, dir = dataDir()): Dataset {
     case "dl19":
     case "dl20": return loadTrecDl(name, dir);
     case "noveleval": return loadNovelEval(join(dir, "noveleval"));
-    default: throw new ConfigError(`unknown dataset ${show(name)}; expected one of ${DATASET_NAMES.join(", ")}`);
+    default: throw new ConfigError(`unknown dataset ${show(name)}; expected one of ${DATASET_NAMES.join(", ")}${didYouMean(String(name), DATASET_NAMES)}`);
   }
 }

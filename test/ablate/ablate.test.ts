@@ -62,6 +62,7 @@ describe("ablation grid (lib/ablate/grid)", () => {
     throwsConfig(() => resolveAblationGrid({ losses: ["listnet"] }), /losses\[0\] = "listnet".*did you mean "listNet"/);
     throwsConfig(() => resolveAblationGrid({ losses: ["listNet", "marginMse"] }), /losses\[1\] = "marginMse".*needs teacher scores/);
     throwsConfig(() => resolveAblationGrid({ missing: ["hardNegative", "ignore" as never] }), /missing\[1\] must be one of hardNegative, append, drop, got "ignore"/);
+    throwsConfig(() => resolveAblationGrid({ missing: ["hardnegative" as never] }), /missing\[0\] must be one of hardNegative, append, drop, got "hardnegative" \(did you mean "hardNegative"\?\)/);
     throwsConfig(() => resolveAblationGrid({ tcl: ["on" as never] }), /tcl\[0\] must be true \(on\) or false \(off\), got "on"/);
     throwsConfig(() => resolveAblationGrid({ ts: ["topk:0"] }), /ts\[0\]: token selection: unknown mode "topk:0"/);
     throwsConfig(() => resolveAblationGrid({ seeds: [1, 1.5] }), /seeds\[1\] must be an integer >= 0, got 1.5/);

@@ -97,6 +97,7 @@ describe("loadDataset", () => {
   });
   it("names the known datasets for an unknown one", () => {
     assert.throws(() => loadDataset("dl21"), /unknown dataset "dl21"; expected one of dl19, dl20, noveleval/);
+    assert.throws(() => loadDataset("DL20" as never), /unknown dataset "DL20"; expected one of dl19, dl20, noveleval \(did you mean "dl20"\?\)/);
   });
 });
 
