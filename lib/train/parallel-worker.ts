@@ -11,9 +11,9 @@
  * Messages in: StepMessage; nothing goes out by message.
  */
 import * as tf from "@tensorflow/tfjs";
-import { readlinkSync } from "fs";
 import { parentPort, workerData } from "worker_threads";
 import { initBackend } from "../backend/tf";
+import { linuxThreadId } from "../core/process";
 import { createRraBert, type RraBert } from "../models/tcl";
 import { CTRL, floatsOf, SLOT, type ParallelWorkerData, type StepMessage } from "./parallel-protocol";
 import { partLoss } from "./step";
@@ -110,16 +110,6 @@ function run(): void {
       }
     });
   });
-}
-
-/** This thread's id under /proc/self/task (Linux), or 0 where there is none. */
-function linuxThreadId(): number {
-  try {
-    const id = Number(readlinkSync("/proc/thread-self").split("/").pop());
-    return Number.isInteger(id) && id > 0 ? id : 0;
-  } catch {
-    return 0;
-  }
 }
 
 run();

@@ -23,12 +23,12 @@
  * the threads are unref'ed, so a step never closed does not keep the process alive.
  */
 import * as tf from "@tensorflow/tfjs";
-import { existsSync } from "fs";
 import { join } from "path";
 import { Worker, type ResourceLimits } from "worker_threads";
 import { setNativeMatMulThreads } from "../backend/native-matmul";
 import { backendInfo } from "../backend/tf";
 import { ConfigError, RraError, show } from "../core/errors";
+import { threadAlive } from "../core/process";
 import { getLoss } from "../losses/index";
 import type { RraBert } from "../models/tcl";
 import type { TrainConfig } from "./config";
@@ -78,11 +78,6 @@ export interface ParallelStepOptions {
 /** How often a main thread waiting for a worker's gradients checks that the worker's thread still exists. */
 const LIVENESS_MS = 1000;
 
-/** False when the thread with Linux thread id `tid` is no longer one of this process's (true when unknown: 0, or no /proc). */
-export function threadAlive(tid: number): boolean {
-  if (tid <= 0 || !existsSync("/proc/self/task")) return true;
-  return existsSync(`/proc/self/task/${tid}`);
-}
 
 /** Groups per micro-batch of a data-parallel step: min(microBatch, ceil(groups / workers)), microBatch 0 = no limit. */
 export function parallelPartSize(groups: number, microBatch: number, workers: number): number {

@@ -16,8 +16,9 @@ import type { Database } from "../../lib/store/schema";
 import { buildGroups, packGroups, type TrainBatch } from "../../lib/train/batches";
 import { resolveTrainConfig, studentTokenizer, trainRunId, type CurvePoint, type TrainConfig } from "../../lib/train/config";
 import { setNativeMatMulThreads } from "../../lib/backend/native-matmul";
+import { linuxThreadId, threadAlive } from "../../lib/core/process";
 import { trainStudent } from "../../lib/train/loop";
-import { assignParts, createParallelTrainStep, parallelPartSize, threadAlive, type ParallelStepOptions } from "../../lib/train/parallel";
+import { assignParts, createParallelTrainStep, parallelPartSize, type ParallelStepOptions } from "../../lib/train/parallel";
 import { createAdamW } from "../../lib/train/schedule";
 import { createTrainStep } from "../../lib/train/step";
 
@@ -152,6 +153,7 @@ describe("data-parallel training step (lib/train/parallel.ts)", function () {
 
   it("threadAlive: this process's main thread is alive, an id that is not one of its threads is not, an unknown id counts as alive", () => {
     assert.equal(threadAlive(process.pid), true);
+    assert.equal(linuxThreadId(), process.pid, "the main thread's id is the process id");
     assert.equal(threadAlive(2 ** 30), false);
     assert.equal(threadAlive(0), true);
   });
