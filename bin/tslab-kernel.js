@@ -7,10 +7,8 @@
  * fixed (one module cache); a notebook in another project with its own tslab gets that one as it is.
  */
 "use strict";
-const { dirname, join } = require("path");
-const { fixZmqServer } = require("../lib/notebooks/tslab-server.js");
+const { fixZmqServer, tslabModules } = require("../lib/notebooks/tslab-server.js");
 
-const tslab = dirname(require.resolve("tslab/package.json"));
-const zmq = require(require.resolve("zeromq", { paths: [tslab] }));
-fixZmqServer(require(join(tslab, "dist", "jupyter.js")).ZmqServer, zmq);
-require(join(tslab, "dist", "main.js")).main();
+const tslab = tslabModules();
+fixZmqServer(tslab.ZmqServer, tslab.zmq);
+require(tslab.main).main();

@@ -17,6 +17,7 @@
  */
 "use strict";
 const { readFileSync } = require("fs");
+const { dirname, join } = require("path");
 
 const FIXED = Symbol.for("rra.tslab.bindFirst");
 
@@ -63,4 +64,15 @@ function fixZmqServer(ZmqServer, zmq, warn = (line) => process.stderr.write(`${l
   return true;
 }
 
-module.exports = { fixZmqServer };
+/** The project's tslab: its folder, its Jupyter server class and main module path, and the zeromq it loads. */
+function tslabModules() {
+  const dir = dirname(require.resolve("tslab/package.json"));
+  return {
+    dir,
+    ZmqServer: require(join(dir, "dist", "jupyter.js")).ZmqServer,
+    main: join(dir, "dist", "main.js"),
+    zmq: require(require.resolve("zeromq", { paths: [dir] })),
+  };
+}
+
+module.exports = { fixZmqServer, tslabModules };

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { findKernelSpec, freePorts } from "../../lib/notebooks/kernel";
-const { fixZmqServer } = require("../../lib/notebooks/tslab-server.js") as {
+const { fixZmqServer, tslabModules } = require("../../lib/notebooks/tslab-server.js") as {
   fixZmqServer: (server: unknown, zmq: unknown, warn?: (line: string) => void) => boolean;
+  tslabModules: () => { ZmqServer: new (handler: unknown, config: string) => Server; zmq: Record<string, SockClass> };
 };
 
 type Sock = { bind(addr: string): Promise<void>; receive(): Promise<Buffer[]>; send(m: unknown): Promise<void>; close(): void; connect(addr: string): void };
@@ -16,9 +17,7 @@ interface Server { init(): Promise<void>; close(): void; bindSocket(sock: Sock, 
 // binds first; bin/tslab-kernel.js applies it, and setup registers that file as the kernel.
 describe("tslab's Jupyter server, bound before it is read (lib/notebooks/tslab-server.js)", function () {
   this.timeout(30_000);
-  const tslab = dirname(require.resolve("tslab/package.json"));
-  const zmq = require(require.resolve("zeromq", { paths: [tslab] })) as Record<string, SockClass>;
-  const { ZmqServer } = require(join(tslab, "dist", "jupyter.js")) as { ZmqServer: new (handler: unknown, config: string) => Server };
+  const { ZmqServer, zmq } = tslabModules(); // what bin/tslab-kernel.js patches
   let dir: string;
   before(() => { dir = mkdtempSync(join(tmpdir(), "rra-tslab-server-")); });
   after(() => rmSync(dir, { recursive: true, force: true }));
